@@ -1,0 +1,108 @@
+"""Project configuration (``cxlab.toml``): journey stages, touchpoint → stage map, channels, currency.
+
+The packaged ``default.toml`` is both the default and the file ``cxlab init`` writes, so the two can't drift.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_NAME = "cxlab.toml"
+
+
+class ConfigError(ValueError):
+    """A config file that can't be read or doesn't make sense; the message names the file and field."""
+
+
+class Shop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "My shop"
+    currency: str = Field("EUR", pattern="^[A-Z]{3}$")
+    languages: list[str] = ["en"]
+    countries: list[str] = []
+
+
+class Journey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stages: list[str] = Field(min_length=1)
+    touchpoints: dict[str, str]
+    session_timeout_minutes: int = Field(30, gt=0)
+
+    @model_validator(mode="after")
+    def _touchpoints_in_stages(self) -> Journey:
+        unknown = sorted({s for s in self.touchpoints.values() if s not in self.stages})
+        if unknown:
+            raise ValueError(f"touchpoints map to unknown stages {unknown}; stages are {self.stages}")
+        if len(set(self.stages)) != len(self.stages):
+            raise ValueError("stages must be unique")
+        return self
+
+
+class Channels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    names: list[str] = Field(min_length=1)
+    paid: list[str] = []
+
+    @model_validator(mode="after")
+    def _paid_are_channels(self) -> Channels:
+        unknown = sorted(set(self.paid) - set(self.names))
+        if unknown:
+            raise ValueError(f"paid channels {unknown} are not in names")
+        return self
+
+
+class Config(BaseModel):
+    """The parsed ``cxlab.toml``.  Sections that later capabilities add are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+    shop: Shop = Shop()
+    journey: Journey
+    channels: Channels
+
+    def stage_of(self, touchpoint: str) -> str | None:
+        return self.journey.touchpoints.get(touchpoint)
+
+    def enum_values(self, list_name: str) -> tuple[str, ...]:
+        """Allowed values of a config-driven enum column (see ``Column.enum_from``)."""
+        if list_name == "channels":
+            return tuple(self.channels.names)
+        raise KeyError(list_name)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        path = Path(path)
+        try:
+            return cls.parse_toml(path.read_text(encoding="utf-8"), source=str(path))
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+    @classmethod
+    def parse_toml(cls, text: str, source: str = CONFIG_NAME) -> Config:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{source}: not valid TOML: {e}") from e
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top)"
+            raise ConfigError(f"{source}: {where}: {first['msg']}") from e
+
+    @classmethod
+    def default(cls) -> Config:
+        return cls.parse_toml(default_toml(), source="default cxlab.toml")
+
+    @classmethod
+    def for_store(cls, db_path: str | Path) -> Config:
+        """The config beside a store's database file, or the default when there is none."""
+        cfg = Path(db_path).parent / CONFIG_NAME
+        return cls.load(cfg) if cfg.exists() else cls.default()
+
+
+def default_toml() -> str:
+    return resources.files("cxlab").joinpath("default.toml").read_text(encoding="utf-8")

@@ -1,0 +1,20 @@
+"""Canonical tables (Arrow schemas, DuckDB DDL) and the validation of their rows."""
+
+from cxlab.schema.tables import (
+    CHANGES,
+    CUSTOMERS,
+    EVENTS,
+    EXPOSURES,
+    FEEDBACK,
+    ORDERS,
+    TABLES,
+    Column,
+    RowRule,
+    TableSpec,
+    table_spec,
+)
+
+__all__ = [
+    "CHANGES", "CUSTOMERS", "EVENTS", "EXPOSURES", "FEEDBACK", "ORDERS", "TABLES",
+    "Column", "RowRule", "TableSpec", "table_spec",
+]

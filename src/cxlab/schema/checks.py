@@ -1,0 +1,157 @@
+"""Row checks of a canonical table, compiled to one DuckDB ``SELECT`` over a raw source.
+
+The staging query turns raw columns (text from CSV and JSON, typed from Parquet and Arrow) into the
+canonical types with ``TRY_CAST`` and sets one bit of ``_err`` per failed check, so a whole file is typed
+and checked in a single vectorised scan; the error path then decodes the bits into messages. The same
+compiled checks serve ingest and :func:`cxlab.schema.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from cxlab.schema.tables import Column, TableSpec, duckdb_type, quote_ident
+
+RAW_PREFIX = "__raw_"
+MAX_CHECKS = 62
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: the field it is about, a SQL predicate TRUE for a bad row, and a message template."""
+
+    field: str
+    code: str
+    bad_sql: str
+    message: str
+    """Message; ``{value}`` is replaced by the offending raw value, shown escaped."""
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """A raw value as it appears in an error message: quoted, control characters escaped, truncated."""
+    text = repr(value) if isinstance(value, str) else repr(str(value)) if value is not None else "null"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _raw(c: Column) -> str:
+    return quote_ident(RAW_PREFIX + c.name)
+
+
+def typed_expr(c: Column, source_type: str | None) -> str:
+    """SQL that converts the raw column (of DuckDB type ``source_type``; None: absent) to its canonical type."""
+    target = duckdb_type(c.type)
+    if source_type is None:
+        return f"CAST(NULL AS {target})"
+    raw = _raw(c)
+    st = source_type.upper()
+    if st == target:
+        return f"nullif({raw}, '')" if target == "VARCHAR" else raw
+    if pa.types.is_timestamp(c.type):
+        if st == "TIMESTAMP WITH TIME ZONE":
+            return f"({raw} AT TIME ZONE 'UTC')"
+        if st in ("VARCHAR", "JSON"):
+            return f"(TRY_CAST({raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+        return f"TRY_CAST({raw} AS TIMESTAMP)"
+    if pa.types.is_list(c.type) and st in ("VARCHAR", "JSON"):
+        return f"TRY_CAST(TRY_CAST({raw} AS JSON) AS {target})"
+    if target == "VARCHAR":
+        return f"nullif(CAST({raw} AS VARCHAR), '')"
+    return f"TRY_CAST({raw} AS {target})"
+
+
+_KIND = {
+    "DOUBLE": "a number",
+    "INTEGER": "an integer",
+    "BIGINT": "an integer",
+    "BOOLEAN": "true or false",
+    "DATE": "a date (YYYY-MM-DD)",
+}
+
+
+def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[str, ...]]) -> list[Check]:
+    """The checks of one column, given the raw column's type in the source (None: absent)."""
+    col, raw = quote_ident(c.name), _raw(c)
+    if source_type is None:  # an absent required column is a file-level error, found before staging
+        return []
+    checks: list[Check] = []
+    if c.required:
+        empty = f" OR {raw} = ''" if source_type.upper() == "VARCHAR" else ""
+        checks.append(Check(c.name, "missing", f"{raw} IS NULL{empty}", "missing required value"))
+    target = duckdb_type(c.type)
+    if target != "VARCHAR" and source_type.upper() != target:
+        bad = f"{raw} IS NOT NULL AND {col} IS NULL"
+        if source_type.upper() == "VARCHAR":
+            bad = f"{raw} IS NOT NULL AND {raw} <> '' AND {col} IS NULL"
+        if pa.types.is_timestamp(c.type):
+            msg = "unparseable timestamp {value} (expected ISO 8601, e.g. 2024-05-01T13:45:00Z)"
+        elif pa.types.is_list(c.type):
+            msg = "wrong type: expected a JSON list of {{product_id, quantity, price}}, got {value}"
+        else:
+            msg = f"wrong type: expected {_KIND.get(target, target)}, got {{value}}"
+        checks.append(Check(c.name, "type", bad, msg))
+    if pa.types.is_list(c.type):
+        checks.append(Check(
+            c.name, "items",
+            f"list_bool_or(list_transform({col}, x -> x.product_id IS NULL OR x.quantity IS NULL "
+            f"OR x.quantity < 0 OR x.price < 0))",
+            "bad item in {value}: each item needs a product_id, a quantity ≥ 0 and a price ≥ 0",
+        ))
+    if pa.types.is_floating(c.type):
+        checks.append(Check(c.name, "finite", f"NOT isfinite({col})", "not a finite number: {value}"))
+    if c.min is not None:
+        checks.append(Check(c.name, "min", f"{col} < {c.min!r}",
+                            f"negative {c.name}: {{value}}" if c.min == 0
+                            else f"{c.name} must be ≥ {c.min}, got {{value}}"))
+    allowed = c.enum if c.enum is not None else enums.get(c.enum_from) if c.enum_from else None
+    if allowed is not None:
+        shown = ", ".join(allowed[:12]) + (", …" if len(allowed) > 12 else "")
+        values = ", ".join(sql_literal(v) for v in allowed)
+        checks.append(Check(c.name, "enum", f"{col} NOT IN ({values})",
+                            f"unknown value {{value}} (expected one of {shown})"))
+    if c.pattern is not None:
+        checks.append(Check(c.name, "pattern", f"NOT regexp_full_match({col}, {sql_literal(c.pattern)})",
+                            f"{{value}} is not {c.pattern_doc}"))
+    if c.json:
+        checks.append(Check(c.name, "json", f"NOT json_valid({col})", "not valid JSON: {value}"))
+    return checks
+
+
+def table_checks(
+    spec: TableSpec, source_types: Mapping[str, str], enums: Mapping[str, tuple[str, ...]]
+) -> list[Check]:
+    """All checks of a table for a source whose raw columns have ``source_types`` (name → DuckDB type)."""
+    checks = [ck for c in spec.columns for ck in column_checks(c, source_types.get(c.name), enums)]
+    checks += [Check(r.field, "rule", f"coalesce({r.bad_sql}, FALSE)", r.message) for r in spec.rules]
+    if len(checks) > MAX_CHECKS:
+        raise ValueError(f"{spec.name}: {len(checks)} checks exceed the {MAX_CHECKS}-bit error mask")
+    return checks
+
+
+def staging_select(
+    spec: TableSpec, source_sql: str, source_types: Mapping[str, str], checks: list[Check]
+) -> str:
+    """``SELECT`` that yields the canonical columns, ``_err`` (a bit per failed check) and, for bad rows
+    only, the raw values as ``__raw_<col>`` text (for messages and the rejects file)."""
+    present = [c for c in spec.columns if c.name in source_types]
+    raw_cols = ", ".join(f"{quote_ident(c.name)} AS {_raw(c)}" for c in present)
+    typed = ", ".join(
+        f"{typed_expr(c, source_types.get(c.name))} AS {quote_ident(c.name)}" for c in spec.columns
+    )
+    inner = f"SELECT {typed}{', ' if present else ''}{', '.join(_raw(c) for c in present)} " \
+            f"FROM (SELECT {raw_cols or '1 AS __none'} FROM {source_sql})"
+    mask = " | ".join(
+        f"(CASE WHEN coalesce({ck.bad_sql}, FALSE) THEN {1 << i} ELSE 0 END)::BIGINT"
+        for i, ck in enumerate(checks)
+    ) or "0::BIGINT"
+    cols = ", ".join(quote_ident(c.name) for c in spec.columns)
+    raws = "".join(
+        f", CASE WHEN _err <> 0 THEN CAST({_raw(c)} AS VARCHAR) END AS {_raw(c)}" for c in present
+    )
+    return f"SELECT {cols}, _err{raws} FROM (SELECT *, {mask} AS _err FROM ({inner}))"
