@@ -57,7 +57,13 @@ def typed_expr(c: Column, source_type: str | None) -> str:
         if st == "TIMESTAMP WITH TIME ZONE":
             return f"({raw} AT TIME ZONE 'UTC')"
         if st in ("VARCHAR", "JSON"):
-            return f"(TRY_CAST({raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+            # Only text with a UTC offset needs the (slower) time-zone-aware parse; a plain TIMESTAMP
+            # cast would silently drop the offset. "+0100" is normalised to "+01:00" first.
+            return (
+                f"(CASE WHEN length({raw}) > 19 AND regexp_matches(substr({raw}, 11), '[+-]\\d\\d(:?\\d\\d)?$') "
+                f"THEN TRY_CAST(regexp_replace({raw}, ' ?([+-]\\d\\d):?(\\d\\d)?$', '\\1:\\2') AS TIMESTAMPTZ) "
+                f"AT TIME ZONE 'UTC' ELSE TRY_CAST({raw} AS TIMESTAMP) END)"
+            )
         return f"TRY_CAST({raw} AS TIMESTAMP)"
     if pa.types.is_list(c.type) and st in ("VARCHAR", "JSON"):
         return f"TRY_CAST(TRY_CAST({raw} AS JSON) AS {target})"
@@ -134,18 +140,28 @@ def table_checks(
     return checks
 
 
-def staging_select(
+def _typed_inner(spec: TableSpec, source_sql: str, source_types: Mapping[str, str], keep_raw: bool) -> str:
+    present = [c for c in spec.columns if c.name in source_types]
+    raw_cols = ", ".join(f"{quote_ident(c.name)} AS {_raw(c)}" for c in present) or "1 AS __none"
+    typed = ", ".join(
+        f"{typed_expr(c, source_types.get(c.name))} AS {quote_ident(c.name)}" for c in spec.columns
+    )
+    raws = "".join(f", {_raw(c)}" for c in present) if keep_raw else ""
+    return f"SELECT {typed}{raws} FROM (SELECT {raw_cols} FROM {source_sql})"
+
+
+def typed_select(spec: TableSpec, source_sql: str, source_types: Mapping[str, str]) -> str:
+    """``SELECT`` of the canonical columns converted from the raw ones, unchecked (for rows known good)."""
+    return _typed_inner(spec, source_sql, source_types, keep_raw=False)
+
+
+def checked_select(
     spec: TableSpec, source_sql: str, source_types: Mapping[str, str], checks: list[Check]
 ) -> str:
     """``SELECT`` that yields the canonical columns, ``_err`` (a bit per failed check) and, for bad rows
     only, the raw values as ``__raw_<col>`` text (for messages and the rejects file)."""
     present = [c for c in spec.columns if c.name in source_types]
-    raw_cols = ", ".join(f"{quote_ident(c.name)} AS {_raw(c)}" for c in present)
-    typed = ", ".join(
-        f"{typed_expr(c, source_types.get(c.name))} AS {quote_ident(c.name)}" for c in spec.columns
-    )
-    inner = f"SELECT {typed}{', ' if present else ''}{', '.join(_raw(c) for c in present)} " \
-            f"FROM (SELECT {raw_cols or '1 AS __none'} FROM {source_sql})"
+    inner = _typed_inner(spec, source_sql, source_types, keep_raw=True)
     mask = " | ".join(
         f"(CASE WHEN coalesce({ck.bad_sql}, FALSE) THEN {1 << i} ELSE 0 END)::BIGINT"
         for i, ck in enumerate(checks)

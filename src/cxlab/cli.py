@@ -1,0 +1,175 @@
+"""The ``cxlab`` command: a thin Typer shell over the library.
+
+Human-readable output (rich) by default, ``--json`` for one JSON document on stdout; progress on
+stderr; exit 0 on success, 1 when an analysis fails, 2 on bad input with a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cxlab.config import ConfigError
+from cxlab.schema.tables import TABLES
+from cxlab.store import IngestError, SourceError, Store, init_project
+from cxlab.store.ingest import IngestReport
+
+app = typer.Typer(help="cxlab: customer-experience workbench for e-commerce.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+DEFAULT_DB = Path("cxlab.duckdb")
+
+BAD_INPUT = (IngestError, SourceError, ConfigError, FileNotFoundError, KeyError, ValueError)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error on stderr and exit."""
+    err.print(f"error: {escape(' '.join(message.split()))}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors_as_exit() -> Iterator[None]:
+    """Bad input → exit 2 with one line; any other failure → exit 1 with one line."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except BAD_INPUT as e:
+        fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e), 2)
+    except Exception as e:  # an analysis failed: say what, don't dump a traceback on the user
+        fail(f"{type(e).__name__}: {e}", 1)
+
+
+def emit_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
+    """A rich progress bar on stderr, driven by the engine's own progress reports."""
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, pct: float) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=100)
+            bar.update(tasks[phase], completed=pct)
+
+        yield update
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path("."),
+    json_: JsonOpt = False,
+) -> None:
+    """Create a project: DIR/cxlab.toml (journey stages, touchpoints, channels) and DIR/cxlab.duckdb."""
+    with errors_as_exit():
+        db = init_project(directory)
+    if json_:
+        emit_json({"db": str(db), "config": str(db.parent / "cxlab.toml")})
+    else:
+        out.print(f"Created [bold]{escape(str(db))}[/] and {escape(str(db.parent / 'cxlab.toml'))}")
+
+
+def _ingest_table(table: str) -> str:
+    if table not in TABLES:
+        fail(f"unknown table {table!r} (expected one of {', '.join(TABLES)})")
+    return table
+
+
+BIG_FILE = 20 * 2**20
+
+
+@app.command()
+def ingest(
+    table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines or Parquet files (optionally .gz).")],
+    db: DbOpt = DEFAULT_DB,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Store the good rows; write bad ones to a rejects file.")] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Where the rejects go (default: FILE.rejects.csv).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, store nothing.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Load files into a table: idempotent (known keys are skipped) and atomic per file."""
+    _ingest_table(table)
+    reports: list[IngestReport] = []
+    failed: IngestError | None = None
+    with errors_as_exit(), Store(db) as store:
+        for f in files:
+            with progress_bar(f.is_file() and f.stat().st_size > BIG_FILE) as progress:
+                try:
+                    reports.append(store.ingest(table, f, skip_bad=skip_bad, rejects_path=rejects,
+                                                progress=progress, dry_run=dry_run))
+                except IngestError as e:
+                    reports.append(e.report)
+                    failed = failed or e
+    if json_:
+        emit_json({"table": table, "dry_run": dry_run, "files": [r.to_dict() for r in reports],
+                   "ok": failed is None})
+    else:
+        _print_reports(reports, dry_run)
+    if failed is not None:
+        fail(f"{failed} — nothing from this file was stored" + (" (use --skip-bad to store the good rows)"
+             if failed.report.rejected else ""))
+
+
+def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
+    t = Table(title="checked (dry run)" if dry_run else "ingested")
+    for col in ("file", "table", "read", "stored", "duplicate", "rejected"):
+        t.add_column(col, justify="left" if col in ("file", "table") else "right")
+    for r in reports:
+        t.add_row(escape(r.file), r.table, f"{r.rows_read:,}", f"{r.stored:,}", f"{r.duplicate:,}",
+                  f"{r.rejected:,}")
+    out.print(t)
+    for r in reports:
+        if len(r.errors) > 1 or r.rejects_file:
+            for e in r.errors[:10]:
+                err.print(escape(str(e)), soft_wrap=True)
+        if r.rejects_file:
+            out.print(f"bad rows of {escape(r.file)} written to {escape(r.rejects_file)}")
+
+
+@app.command()
+def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
+    """Rows per table and the ingest history of a store."""
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        counts = store.counts()
+        log = store.con.execute(
+            "SELECT ts, \"table\", file, rows_read, stored, duplicate, rejected FROM _cxlab_ingests "
+            "ORDER BY ts DESC LIMIT 20"
+        ).fetchall()
+    if json_:
+        emit_json({"db": str(db), "tables": counts, "ingests": [
+            dict(zip(("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected"), r, strict=True))
+            for r in log]})
+        return
+    t = Table(title=escape(str(db)))
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in counts.items():
+        t.add_row(name, f"{n:,}")
+    out.print(t)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,325 @@
+"""Ingest a file or in-memory table into a canonical table of the DuckDB store.
+
+One pass types and checks every row in the engine (see :mod:`cxlab.schema.checks`); then, in the same
+transaction, rows whose key is already stored are skipped and the rest inserted. A file with bad rows
+stores nothing unless ``skip_bad`` is set, in which case its bad rows go to a rejects file. Because all of
+it is one DuckDB transaction, a failure or a killed process leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cxlab.config import Config
+from cxlab.schema.checks import RAW_PREFIX, Check, checked_select, show_value, sql_literal, table_checks, typed_select
+from cxlab.schema.tables import TableSpec, quote_ident, table_spec
+from cxlab.store.sources import Source, SourceError, open_source
+
+ProgressCallback = Callable[[str, float], None]
+"""Called with (phase, percent done) while a long statement runs."""
+
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row: ``file:row: field: message``."""
+
+    file: str
+    row: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.row == 0:  # about the input as a whole
+            return f"{self.file}: {self.message}"
+        return f"{self.file}:{self.row}: {self.field}: {self.message}"
+
+
+@dataclass
+class IngestReport:
+    """What happened to one input."""
+
+    file: str
+    table: str
+    rows_read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    rejects_file: str | None = None
+    errors: list[RowError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["errors"] = [str(e) for e in self.errors]
+        return d
+
+
+class IngestError(ValueError):
+    """An input that was refused; nothing from it was stored."""
+
+    def __init__(self, report: IngestReport, errors: list[RowError]):
+        self.report = report
+        self.errors = errors
+        more = report.rejected - len(errors[:1])
+        tail = f" (and {more} more bad row{'s' if more != 1 else ''})" if more > 0 else ""
+        super().__init__(f"{errors[0]}{tail}" if errors else f"{report.file}: refused")
+
+
+def file_error(file: str, row: int, fld: str, message: str, table: str) -> IngestError:
+    """An error about the input as a whole (a column, the format)."""
+    err = RowError(file, row, fld, message)
+    return IngestError(IngestReport(file=file, table=table, errors=[err]), [err])
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    data: Any,
+    config: Config,
+    *,
+    skip_bad: bool = False,
+    rejects_path: str | Path | None = None,
+    error_limit: int = 100,
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+    dry_run: bool = False,
+) -> IngestReport:
+    """Load ``data`` (a path or an Arrow/pandas/Polars table) into canonical table ``table``.
+
+    With ``dry_run`` everything is checked and counted as for a real load, then rolled back.
+
+    Returns the counts; raises :class:`IngestError` (nothing stored) when the input has bad rows and
+    ``skip_bad`` is false, or when the input as a whole is unusable (unknown or missing columns).
+    """
+    spec = table_spec(table)
+    label = name or (str(data) if isinstance(data, str | Path) else "<data>")
+    try:
+        with open_source(con, data, label) as src:
+            return _ingest_source(con, spec, src, config, skip_bad, rejects_path, error_limit, progress, dry_run)
+    except SourceError as e:
+        raise file_error(label, 0, "(file)", str(e).removeprefix(f"{label}: "), table) from e
+
+
+def _check_columns(spec: TableSpec, src: Source) -> None:
+    unknown = [c for c in src.types if c not in spec.column_names]
+    if unknown:
+        raise file_error(
+            src.name, src.header_row, unknown[0],
+            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(show_value, unknown))} "
+            f"({spec.name} columns are: {', '.join(spec.column_names)})", spec.name,
+        )
+    missing = [c.name for c in spec.columns if c.required and c.name not in src.types]
+    if missing:
+        raise file_error(
+            src.name, src.header_row, missing[0],
+            f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}", spec.name,
+        )
+
+
+def _ingest_source(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    src: Source,
+    config: Config,
+    skip_bad: bool,
+    rejects_path: str | Path | None,
+    error_limit: int,
+    progress: ProgressCallback | None,
+    dry_run: bool,
+) -> IngestReport:
+    _check_columns(spec, src)
+    enums = {"channels": config.enum_values("channels")}
+    checks = table_checks(spec, src.types, enums) + [
+        Check(",".join(spec.key), DUPLICATE, "FALSE", "duplicate key {value} within the file")
+    ]
+    report = IngestReport(file=src.name, table=spec.name)
+    # Clean inputs (the common case) are read twice: once to check and count, once to insert, which is
+    # cheaper than materialising them. Only an input with problems is staged, to find and number its rows.
+    checked = checked_select(spec, src.sql, src.types, checks[:-1])
+    with _watch(con, "checking", progress):
+        n, n_bad, n_keys = _tally(con, spec, f"({checked})")
+    src.scanned()
+    rows = f"({typed_select(spec, src.sql, src.types)})"
+    if n_bad or n_keys != n or src.dropped:
+        rows = _stage(con, checked, progress)
+    if n_keys != n:
+        _mark_duplicates(con, spec, src, 1 << (len(checks) - 1))
+        n, n_bad, n_keys = _tally(con, spec, rows)
+    report.rows_read = n + len(src.dropped)
+    report.rejected = n_bad + len(src.dropped)
+    con.execute("BEGIN TRANSACTION")
+    open_tx = True
+    try:
+        if report.rejected:
+            report.errors = _errors(con, src, checks, error_limit)
+            if not skip_bad:
+                raise IngestError(report, report.errors)
+        target = quote_ident(spec.name)
+        key_match = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in spec.key)
+        cols = ", ".join(quote_ident(c) for c in spec.column_names)
+        with _watch(con, "storing", progress):
+            good = " WHERE s._err = 0" if rows == "__stage" else ""
+            row = con.execute(
+                f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)} "
+                f"FROM {rows} s ANTI JOIN {target} t ON {key_match}{good}"
+            ).fetchone()
+        report.stored = int(row[0]) if row else 0
+        report.duplicate = report.rows_read - report.rejected - report.stored
+        if dry_run:
+            return report
+        if report.rejected:
+            report.rejects_file = str(_write_rejects(con, spec, src, checks, rejects_path))
+        con.execute(
+            "INSERT INTO _cxlab_ingests VALUES (now(), ?, ?, ?, ?, ?, ?)",
+            [spec.name, src.name, report.rows_read, report.stored, report.duplicate, report.rejected],
+        )
+        con.execute("COMMIT")
+        open_tx = False
+    finally:
+        if open_tx:
+            con.execute("ROLLBACK")
+        con.execute("DROP TABLE IF EXISTS __stage")
+    return report
+
+
+def _stage(con: duckdb.DuckDBPyConnection, select: str, progress: ProgressCallback | None) -> str:
+    """Materialise the typed, checked rows as temp table ``__stage`` (rowid = 0-based record index).
+
+    Done outside the store's transaction, so that rowids start at 0; it is only a temp table."""
+    with _watch(con, "finding bad rows", progress):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __stage AS {select}")
+    return "__stage"
+
+
+def _tally(con: duckdb.DuckDBPyConnection, spec: TableSpec, rows: str) -> tuple[int, int, int]:
+    """(rows, bad rows, rows with a key seen for the first time) in one scan."""
+    keys = ", ".join(quote_ident(k) for k in spec.key)
+    distinct = f"({keys})" if len(spec.key) > 1 else keys
+    not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in spec.key)
+    # fetchall, not fetchone: the CSV reader fills its reject table only when the query is finished.
+    (row,) = con.execute(
+        f"SELECT count(*), count(*) FILTER (_err <> 0), "
+        f"count(DISTINCT {distinct}) FILTER ({not_null}) + count(*) FILTER (NOT ({not_null})) FROM {rows}"
+    ).fetchall()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, spec: TableSpec, src: Source, bit: int) -> None:
+    """Flag every repeat of a key already seen earlier in the same input."""
+    keys = ", ".join(quote_ident(k) for k in spec.key)
+    not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in spec.key)
+    key_text = " || '/' || ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in spec.key)
+    raws = "".join(
+        f", {quote_ident(RAW_PREFIX + c.name)} = coalesce({quote_ident(RAW_PREFIX + c.name)}, "
+        f"CAST({quote_ident(c.name)} AS VARCHAR))"
+        for c in spec.columns if c.name in src.types
+    )
+    con.execute(
+        f"ALTER TABLE __stage ADD COLUMN __dup_key VARCHAR; ALTER TABLE __stage ADD COLUMN __dup_first BIGINT; "
+        f"UPDATE __stage SET _err = _err | {bit}, __dup_key = d.k, "
+        f"__dup_first = {src.row_number_sql('d.first')}{raws} "
+        f"FROM (SELECT rowid AS rid, {key_text} AS k, min(rowid) OVER (PARTITION BY {keys}) AS first "
+        f"FROM __stage WHERE {not_null} QUALIFY rowid > first) d WHERE __stage.rowid = d.rid"
+    )
+
+
+def _errors(con: duckdb.DuckDBPyConnection, src: Source, checks: list[Check], limit: int) -> list[RowError]:
+    """Decode the first ``limit`` failed checks into messages, with dropped rows, in row order."""
+    errors = [RowError(src.name, d.row, d.field, d.message) for d in src.dropped]
+    for i, ck in enumerate(checks):
+        if ck.code == DUPLICATE:
+            value = "__dup_key, __dup_first" if _has_column(con, "__stage", "__dup_key") else None
+        else:
+            value = quote_ident(RAW_PREFIX + ck.field) + ", NULL" if ck.field in src.types else "NULL, NULL"
+        if value is None:
+            continue
+        rows = con.execute(
+            f"SELECT rowid, {value} FROM __stage WHERE _err & {1 << i} <> 0 ORDER BY rowid LIMIT {limit}"
+        ).fetchall()
+        for rowid, raw, first in rows:
+            message = ck.message.replace("{value}", show_value(raw))
+            if first is not None:
+                message += f" (first at row {first})"
+            errors.append(RowError(src.name, src.row_number(int(rowid)), ck.field, message))
+    errors.sort(key=lambda e: e.row)
+    return errors[:limit]
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return any(r[0] == column for r in con.execute(f"DESCRIBE {table}").fetchall())
+
+
+def _write_rejects(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, src: Source, checks: list[Check],
+    path: str | Path | None,
+) -> Path:
+    """Write bad rows (their raw values and what is wrong) as CSV; returns its path."""
+    out = Path(path) if path else _default_rejects_path(src.name, spec.name)
+    present = [c for c in spec.columns if c.name in src.types]
+    has_dup = _has_column(con, "__stage", "__dup_key")
+    reasons = ", ".join(
+        f"CASE WHEN _err & {1 << i} <> 0 THEN {_reason_sql(ck, src)} END"
+        for i, ck in enumerate(checks) if ck.code != DUPLICATE or has_dup
+    )
+    raw_cols = ", ".join(f"{quote_ident(RAW_PREFIX + c.name)} AS {quote_ident(c.name)}" for c in present)
+    dropped_sql = " UNION ALL ".join(
+        f"SELECT {d.row} AS _row, {sql_literal(d.field + ': ' + d.message)} AS _errors, "
+        f"{sql_literal(d.raw)} AS _raw_record" + "".join(f", NULL AS {quote_ident(c.name)}" for c in present)
+        for d in src.dropped
+    )
+    staged = (
+        f"SELECT {src.row_number_sql('rowid')} AS _row, concat_ws('; ', {reasons}) AS _errors, "
+        f"NULL AS _raw_record{', ' if raw_cols else ''}{raw_cols} FROM __stage WHERE _err <> 0"
+    )
+    query = f"{staged} UNION ALL {dropped_sql}" if dropped_sql else staged
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ({query} ORDER BY _row) TO {sql_literal(str(out))} (HEADER, DELIMITER ',')")
+    return out
+
+
+def _reason_sql(ck: Check, src: Source) -> str:
+    """SQL text of one failed check for the rejects file, with the offending value filled in."""
+    if ck.code == DUPLICATE:
+        return (f"{sql_literal(ck.field + ': duplicate key ')} || '''' || __dup_key || '''' || "
+                f"' within the file (first at row ' || __dup_first || ')'")
+    value = (f"coalesce('''' || {quote_ident(RAW_PREFIX + ck.field)} || '''', 'null')"
+             if ck.field in src.types else "'null'")
+    return f"replace({sql_literal(ck.field + ': ' + ck.message)}, '{{value}}', {value})"
+
+
+def _default_rejects_path(name: str, table: str) -> Path:
+    p = Path(name)
+    base = p.name.split(".")[0] if p.name and not name.startswith("<") else table
+    return (p.parent if not name.startswith("<") else Path.cwd()) / f"{base}.rejects.csv"
+
+
+@contextmanager
+def _watch(con: duckdb.DuckDBPyConnection, phase: str, progress: ProgressCallback | None) -> Iterator[None]:
+    """Report DuckDB's progress on the running statement from a helper thread."""
+    if progress is None:
+        yield
+        return
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.2):
+            pct = con.query_progress()
+            if pct >= 0:
+                progress(phase, float(pct))
+
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        done.set()
+        t.join()
+        progress(phase, 100.0)

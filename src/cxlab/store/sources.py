@@ -1,0 +1,245 @@
+"""Open an input (CSV, JSON Lines, Parquet, optionally gzipped; or in-memory Arrow/pandas/Polars data)
+as a DuckDB relation of raw columns, with the row numbering needed for error messages.
+
+CSV is read as text (``all_varchar``) so that every type error is ours to report with its row and field;
+DuckDB's own reject tables supply malformed rows. JSON Lines are read line by line as text so that a
+malformed line is one bad row, not a failed file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cxlab.schema.checks import sql_literal
+from cxlab.schema.tables import quote_ident
+
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".parquet": "parquet", ".pq": "parquet",
+}
+
+
+class SourceError(ValueError):
+    """The input as a whole can't be read (missing, empty, unknown format, unreadable)."""
+
+
+@dataclass(frozen=True)
+class DroppedRow:
+    """A row the reader could not turn into columns (malformed CSV row, invalid JSON line)."""
+
+    row: int
+    field: str
+    message: str
+    raw: str
+
+
+@dataclass
+class Source:
+    """Raw columns of an input, ready for the staging query."""
+
+    name: str
+    """How messages name the input (its path)."""
+    sql: str
+    """A FROM-clause item yielding the raw columns."""
+    types: dict[str, str]
+    """Raw column name → DuckDB type."""
+    first_row: int
+    """Row number of the first record (2 for CSV with its header on row 1)."""
+    header_row: int
+    """Row number that names the columns (for unknown/missing column errors)."""
+    dropped: list[DroppedRow] = field(default_factory=list)
+    skipped_rows: list[int] = field(default_factory=list)
+    """Rows absent from the relation without being errors (blank JSON lines)."""
+    collect_dropped: Callable[[], list[DroppedRow]] | None = None
+    """Reads the dropped rows once the relation has been scanned (CSV rejects are known only then)."""
+
+    def scanned(self) -> None:
+        """Call after the relation has been scanned once: fills :attr:`dropped`."""
+        if self.collect_dropped is not None:
+            self.dropped = self.collect_dropped()
+
+    def _gaps(self) -> list[int]:
+        """For the k-th absent row (sorted), how many records come before it."""
+        absent = sorted([d.row for d in self.dropped] + self.skipped_rows)
+        return [r - self.first_row - k for k, r in enumerate(absent)]
+
+    def row_number(self, index: int) -> int:
+        """Row number of the record at 0-based position ``index`` of the relation."""
+        return self.first_row + index + bisect.bisect_right(self._gaps(), index)
+
+    def row_number_sql(self, index_sql: str) -> str:
+        """SQL for :meth:`row_number` of an index expression (used to number rejects in bulk)."""
+        gaps = self._gaps()
+        if not gaps:
+            return f"({index_sql} + {self.first_row})"
+        return f"({index_sql} + {self.first_row} + len(list_filter({gaps}, g -> g <= {index_sql})))"
+
+
+def _format_of(path: Path) -> tuple[str, bool]:
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    if gz:
+        suffixes = suffixes[:-1]
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise SourceError(
+            f"{path}: unknown file type (expected .csv, .jsonl/.ndjson/.json or .parquet, optionally .gz)"
+        )
+    return fmt, gz
+
+
+def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+@contextmanager
+def open_source(con: duckdb.DuckDBPyConnection, data: Any, name: str | None = None) -> Iterator[Source]:
+    """Open a file path or in-memory table as a :class:`Source` on ``con``; cleans up on exit."""
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_file():
+            raise SourceError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise SourceError(f"{path}: file is empty")
+        fmt, gz = _format_of(path)
+        if fmt == "parquet" and gz:  # DuckDB reads gzipped text but not gzipped Parquet
+            with tempfile.TemporaryDirectory() as tmp:
+                plain = Path(tmp) / path.with_suffix("").name
+                with gzip.open(path, "rb") as fin, plain.open("wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+                yield _parquet(con, plain, name or str(path))
+            return
+        opener = {"csv": _csv, "jsonl": _jsonl, "parquet": _parquet}[fmt]
+        try:
+            yield opener(con, path, name or str(path))
+        finally:
+            _cleanup(con)
+        return
+    try:
+        yield _in_memory(con, data, name or "<data>")
+    finally:
+        _cleanup(con)
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "DROP VIEW IF EXISTS __jsonl_text; DROP VIEW IF EXISTS __jsonl; DROP TABLE IF EXISTS __jsonl_lines;"
+        "DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans"
+    )
+    con.unregister("__mem")
+
+
+def _read_error(name: str, e: duckdb.Error) -> SourceError:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return SourceError(f"{name}: cannot read: {first}")
+
+
+def _csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    reader = (
+        f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true, store_rejects = true)"
+    )
+    try:
+        types = _describe(con, reader)
+    except duckdb.Error as e:
+        raise _read_error(name, e) from e
+
+    def rejects() -> list[DroppedRow]:
+        rows = con.execute(
+            "SELECT line, column_name, error_type, error_message, csv_line FROM reject_errors ORDER BY line"
+        ).fetchall()
+        by_line: dict[int, DroppedRow] = {}
+        for line, _col, kind, msg, raw in rows:  # one row may fail several ways; report it once
+            text = f"{kind.lower()}: {msg}"
+            prev = by_line.get(int(line))
+            by_line[int(line)] = DroppedRow(
+                int(line), "(row)", f"{prev.message}; {text}" if prev else f"malformed CSV row: {text}", raw or ""
+            )
+        return list(by_line.values())
+
+    return Source(name, reader, types, first_row=2, header_row=1, collect_dropped=rejects)
+
+
+def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
+    # Valid JSON can't hold a raw U+001F, so splitting on it yields whole lines.
+    reader = (
+        f"read_csv({sql_literal(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        f"delim = chr(31), quote = '', escape = '', auto_detect = false)"
+    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __jsonl_lines AS SELECT row_number() OVER () AS __n, line FROM {reader}"
+        )
+        bad = con.execute(
+            "SELECT __n, line FROM __jsonl_lines WHERE line IS NOT NULL AND NOT "
+            "CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY __n"
+        ).fetchall()
+        blank = [r[0] for r in con.execute("SELECT __n FROM __jsonl_lines WHERE line IS NULL ORDER BY __n").fetchall()]
+        keys = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT unnest(json_keys(line::JSON)) AS k FROM __jsonl_lines WHERE line IS NOT NULL "
+                "AND CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY k"
+            ).fetchall()
+        ]
+    except duckdb.Error as e:
+        raise _read_error(name, e) from e
+    cols = ", ".join(
+        f"line::JSON -> {sql_literal('$.' + quote_ident(k))} AS {quote_ident(k)}" for k in keys
+    ) or "NULL AS __none"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW __jsonl AS SELECT {cols} FROM __jsonl_lines WHERE line IS NOT NULL AND "
+        "CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY __n"
+    )
+    # A JSON string becomes its text; numbers, booleans, objects and lists keep their JSON text.
+    text_cols = ", ".join(
+        f"CASE WHEN json_type({quote_ident(k)}) = 'VARCHAR' THEN {quote_ident(k)} ->> '$' "
+        f"WHEN json_type({quote_ident(k)}) = 'NULL' THEN NULL ELSE CAST({quote_ident(k)} AS VARCHAR) END "
+        f"AS {quote_ident(k)}"
+        for k in keys
+    ) or "NULL AS __none"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __jsonl_text AS SELECT {text_cols} FROM __jsonl")
+    dropped = [DroppedRow(int(n), "(row)", "not a JSON object", line) for n, line in bad]
+    return Source(
+        name, "__jsonl_text", dict.fromkeys(keys, "VARCHAR"), first_row=1, header_row=1,
+        dropped=dropped, skipped_rows=[int(b) for b in blank],
+    )
+
+
+def _parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
+    reader = f"read_parquet({sql_literal(str(path))})"
+    try:
+        types = _describe(con, reader)
+    except duckdb.Error as e:
+        raise _read_error(name, e) from e
+    return Source(name, reader, types, first_row=1, header_row=1)
+
+
+def _in_memory(con: duckdb.DuckDBPyConnection, data: Any, name: str) -> Source:
+    if not isinstance(data, pa.Table):
+        try:
+            import pandas as pd
+
+            if isinstance(data, pd.DataFrame):
+                data = pa.Table.from_pandas(data, preserve_index=False)
+        except ImportError:  # pragma: no cover - pandas is a dependency
+            pass
+    if not isinstance(data, pa.Table) and hasattr(data, "to_arrow"):
+        data = data.to_arrow()  # Polars and friends
+    if not isinstance(data, pa.Table):
+        raise SourceError(f"{name}: expected a file path or an Arrow/pandas/Polars table, got {type(data).__name__}")
+    con.register("__mem", data)
+    return Source(name, "__mem", _describe(con, "__mem"), first_row=1, header_row=1)
