@@ -24,9 +24,13 @@ from cxlab.schema.tables import TABLES
 from cxlab.store import IngestError, SourceError, Store, init_project
 from cxlab.store.ingest import IngestReport
 
-app = typer.Typer(help="cxlab: customer-experience workbench for e-commerce.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-out = Console(highlight=False)
+app = typer.Typer(
+    help="cxlab: customer-experience workbench for e-commerce.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")]
@@ -65,8 +69,14 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]
     if not enabled:
         yield None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def update(phase: str, pct: float) -> None:
@@ -88,7 +98,7 @@ def init(
     if json_:
         emit_json({"db": str(db), "config": str(db.parent / "cxlab.toml")})
     else:
-        out.print(f"Created [bold]{escape(str(db))}[/] and {escape(str(db.parent / 'cxlab.toml'))}")
+        console.print(f"Created [bold]{escape(str(db))}[/] and {escape(str(db.parent / 'cxlab.toml'))}")
 
 
 def _ingest_table(table: str) -> str:
@@ -105,8 +115,12 @@ def ingest(
     table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.")],
     files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines or Parquet files (optionally .gz).")],
     db: DbOpt = DEFAULT_DB,
-    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Store the good rows; write bad ones to a rejects file.")] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Where the rejects go (default: FILE.rejects.csv).")] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Store the good rows; write bad ones to a rejects file.")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where the rejects go (default: FILE.rejects.csv).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, store nothing.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -118,19 +132,35 @@ def ingest(
         for f in files:
             with progress_bar(f.is_file() and f.stat().st_size > BIG_FILE) as progress:
                 try:
-                    reports.append(store.ingest(table, f, skip_bad=skip_bad, rejects_path=rejects,
-                                                progress=progress, dry_run=dry_run))
+                    reports.append(
+                        store.ingest(
+                            table,
+                            f,
+                            skip_bad=skip_bad,
+                            rejects_path=rejects,
+                            progress=progress,
+                            dry_run=dry_run,
+                        )
+                    )
                 except IngestError as e:
                     reports.append(e.report)
                     failed = failed or e
     if json_:
-        emit_json({"table": table, "dry_run": dry_run, "files": [r.to_dict() for r in reports],
-                   "ok": failed is None})
+        emit_json(
+            {
+                "table": table,
+                "dry_run": dry_run,
+                "files": [r.to_dict() for r in reports],
+                "ok": failed is None,
+            }
+        )
     else:
         _print_reports(reports, dry_run)
     if failed is not None:
-        fail(f"{failed} — nothing from this file was stored" + (" (use --skip-bad to store the good rows)"
-             if failed.report.rejected else ""))
+        fail(
+            f"{failed} — nothing from this file was stored"
+            + (" (use --skip-bad to store the good rows)" if failed.report.rejected else "")
+        )
 
 
 def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
@@ -138,15 +168,21 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
     for col in ("file", "table", "read", "stored", "duplicate", "rejected"):
         t.add_column(col, justify="left" if col in ("file", "table") else "right")
     for r in reports:
-        t.add_row(escape(r.file), r.table, f"{r.rows_read:,}", f"{r.stored:,}", f"{r.duplicate:,}",
-                  f"{r.rejected:,}")
-    out.print(t)
+        t.add_row(
+            escape(r.file),
+            r.table,
+            f"{r.rows_read:,}",
+            f"{r.stored:,}",
+            f"{r.duplicate:,}",
+            f"{r.rejected:,}",
+        )
+    console.print(t)
     for r in reports:
         if len(r.errors) > 1 or r.rejects_file:
             for e in r.errors[:10]:
                 err.print(escape(str(e)), soft_wrap=True)
         if r.rejects_file:
-            out.print(f"bad rows of {escape(r.file)} written to {escape(r.rejects_file)}")
+            console.print(f"bad rows of {escape(r.file)} written to {escape(r.rejects_file)}")
 
 
 @app.command()
@@ -155,20 +191,82 @@ def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     with errors_as_exit(), Store(db, read_only=True) as store:
         counts = store.counts()
         log = store.con.execute(
-            "SELECT ts, \"table\", file, rows_read, stored, duplicate, rejected FROM _cxlab_ingests "
+            'SELECT ts, "table", file, rows_read, stored, duplicate, rejected FROM _cxlab_ingests '
             "ORDER BY ts DESC LIMIT 20"
         ).fetchall()
     if json_:
-        emit_json({"db": str(db), "tables": counts, "ingests": [
-            dict(zip(("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected"), r, strict=True))
-            for r in log]})
+        emit_json(
+            {
+                "db": str(db),
+                "tables": counts,
+                "ingests": [
+                    dict(
+                        zip(
+                            ("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected"),
+                            r,
+                            strict=True,
+                        )
+                    )
+                    for r in log
+                ],
+            }
+        )
         return
     t = Table(title=escape(str(db)))
     t.add_column("table")
     t.add_column("rows", justify="right")
     for name, n in counts.items():
         t.add_row(name, f"{n:,}")
-    out.print(t)
+    console.print(t)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo store, its data and report.")
+    ] = Path("demo-out"),
+    customers: Annotated[int, typer.Option(min=1, help="Simulated people (prospects who visit).")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same shop.")] = 42,
+    json_: JsonOpt = False,
+) -> None:
+    """Build a realistic demo shop, ingest it, run every analysis and write DIR/report.html."""
+    from cxlab.pipeline import run_demo
+
+    with errors_as_exit():
+        if json_:
+            run = run_demo(out, customers, seed)
+        else:
+            with err.status("building the demo store") as status:
+                run = run_demo(out, customers, seed, step=lambda msg: status.update(msg))
+    if json_:
+        emit_json(run.to_dict())
+        return
+    t = Table(title="demo store")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in run.tables.items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    console.print(escape(f"store   {run.db}\ntruth   {run.truth}\nreport  {run.report}"))
+
+
+@app.command()
+def report(
+    db: DbOpt = DEFAULT_DB,
+    output: Annotated[Path, typer.Option("--out", help="Where to write the HTML report.")] = Path(
+        "report.html"
+    ),
+    json_: JsonOpt = False,
+) -> None:
+    """Run every analysis on a store and write a self-contained HTML report."""
+    from cxlab.pipeline import build_report
+
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        path = build_report(store, output)
+    if json_:
+        emit_json({"report": str(path)})
+    else:
+        console.print(f"report  {escape(str(path))}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -21,7 +21,7 @@ class ConfigError(ValueError):
 class Shop(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "My shop"
-    currency: str = Field("EUR", pattern="^[A-Z]{3}$")
+    currency: str = Field(default="EUR", pattern="^[A-Z]{3}$")
     languages: list[str] = ["en"]
     countries: list[str] = []
 
@@ -30,7 +30,7 @@ class Journey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stages: list[str] = Field(min_length=1)
     touchpoints: dict[str, str]
-    session_timeout_minutes: int = Field(30, gt=0)
+    session_timeout_minutes: int = Field(default=30, gt=0)
 
     @model_validator(mode="after")
     def _touchpoints_in_stages(self) -> Journey:

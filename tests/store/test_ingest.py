@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from tests.conftest import write
 
 from cxlab.store import IngestError, Store
-from tests.conftest import write
 
 EVENTS_CSV = """event_id,ts,customer_id,anonymous_id,event,channel,touchpoint,revenue,properties
 e1,2024-05-01T10:00:00+02:00,c1,a1,page_view,email,site,,"{""page"": ""/"" }"
@@ -54,8 +54,13 @@ def test_reingest_adds_nothing_and_overlap_adds_only_new(store: Store, tmp_path:
     again = store.ingest("events", path)
     assert (again.rows_read, again.stored, again.duplicate) == (3, 0, 3)
     assert snapshot(store) == before
-    more = write(tmp_path / "more.csv", EVENTS_CSV.splitlines()[0] + "\n" + EVENTS_CSV.splitlines()[1]
-                 + "\ne4,2024-05-02,c9,,page_view,direct,site,,\n")
+    more = write(
+        tmp_path / "more.csv",
+        EVENTS_CSV.splitlines()[0]
+        + "\n"
+        + EVENTS_CSV.splitlines()[1]
+        + "\ne4,2024-05-02,c9,,page_view,direct,site,,\n",
+    )
     r = store.ingest("events", more)
     assert (r.rows_read, r.stored, r.duplicate) == (2, 1, 1)
     assert store.counts()["events"] == 4
@@ -66,12 +71,22 @@ def test_every_format_gives_the_same_rows(tmp_path: Path) -> None:
     table = pacsv.read_csv(src, convert_options=pacsv.ConvertOptions(column_types={"ts": pa.string()}))
     pq.write_table(table, tmp_path / "events.parquet")
     (tmp_path / "events.csv.gz").write_bytes(gzip.compress(src.read_bytes()))
-    lines = [json.dumps({k: v for k, v in row.items() if v not in ("", None)}) for row in
-             csv.DictReader(src.open(encoding="utf-8"))]
+    lines = [
+        json.dumps({k: v for k, v in row.items() if v not in ("", None)})
+        for row in csv.DictReader(src.open(encoding="utf-8"))
+    ]
     (tmp_path / "events.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     results = []
-    for i, data in enumerate([src, tmp_path / "events.parquet", tmp_path / "events.csv.gz",
-                              tmp_path / "events.jsonl.gz", table, table.to_pandas()]):
+    for i, data in enumerate(
+        [
+            src,
+            tmp_path / "events.parquet",
+            tmp_path / "events.csv.gz",
+            tmp_path / "events.jsonl.gz",
+            table,
+            table.to_pandas(),
+        ]
+    ):
         with Store(tmp_path / f"s{i}.duckdb") as s:
             assert s.ingest("events", data).stored == 3
             results.append(snapshot(s))
@@ -85,21 +100,30 @@ def test_bad_file_leaves_store_exactly_as_it_was(store: Store, tmp_path: Path) -
     with pytest.raises(IngestError):
         store.ingest("events", bad)
     assert snapshot(store) == before
-    log = store.con.execute('SELECT count(*) FROM _cxlab_ingests').fetchone()
+    log = store.con.execute("SELECT count(*) FROM _cxlab_ingests").fetchone()
     assert log == (1,)
 
 
 def test_skip_bad_stores_good_rows_and_writes_rejects(store: Store, tmp_path: Path) -> None:
-    bad = write(tmp_path / "bad.csv", "event_id,ts,customer_id,event,revenue\n"
-                "n1,2024-06-01,c1,x,\nn2,never,c1,x,-1\nn1,2024-06-02,c1,x,\nn3,2024-06-01,c2,y,5\n")
+    bad = write(
+        tmp_path / "bad.csv",
+        "event_id,ts,customer_id,event,revenue\n"
+        "n1,2024-06-01,c1,x,\nn2,never,c1,x,-1\nn1,2024-06-02,c1,x,\nn3,2024-06-01,c2,y,5\n",
+    )
     r = store.ingest("events", bad, skip_bad=True)
     assert (r.rows_read, r.stored, r.duplicate, r.rejected) == (4, 2, 0, 2)
-    assert [e[0] for e in store.con.execute("SELECT event_id FROM events ORDER BY 1").fetchall()] == ["n1", "n3"]
+    assert [e[0] for e in store.con.execute("SELECT event_id FROM events ORDER BY 1").fetchall()] == [
+        "n1",
+        "n3",
+    ]
     assert r.rejects_file == str(tmp_path / "bad.rejects.csv")
-    rejects = list(csv.DictReader(open(r.rejects_file, encoding="utf-8")))
+    with open(r.rejects_file, encoding="utf-8") as f:
+        rejects = list(csv.DictReader(f))
     assert [x["_row"] for x in rejects] == ["3", "4"]
-    assert rejects[0]["_errors"] == ("ts: unparseable timestamp 'never' (expected ISO 8601, e.g. "
-                                     "2024-05-01T13:45:00Z); revenue: negative revenue: '-1'")
+    assert rejects[0]["_errors"] == (
+        "ts: unparseable timestamp 'never' (expected ISO 8601, e.g. "
+        "2024-05-01T13:45:00Z); revenue: negative revenue: '-1'"
+    )
     assert rejects[0]["ts"] == "never" and rejects[0]["event_id"] == "n2"
     assert rejects[1]["_errors"] == "event_id: duplicate key 'n1' within the file (first at row 2)"
 
@@ -111,8 +135,11 @@ def test_dry_run_checks_and_counts_but_stores_nothing(store: Store, tmp_path: Pa
 
 
 def test_composite_key_of_exposures(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path / "x.csv", "experiment_id,variant,customer_id,ts\n"
-                 "exp1,a,c1,2024-05-01\nexp2,a,c1,2024-05-01\nexp1,b,c1,2024-05-02\n")
+    path = write(
+        tmp_path / "x.csv",
+        "experiment_id,variant,customer_id,ts\n"
+        "exp1,a,c1,2024-05-01\nexp2,a,c1,2024-05-01\nexp1,b,c1,2024-05-02\n",
+    )
     with pytest.raises(IngestError) as info:
         store.ingest("exposures", path)
     assert [str(e) for e in info.value.errors] == [
@@ -121,16 +148,25 @@ def test_composite_key_of_exposures(store: Store, tmp_path: Path) -> None:
 
 
 def test_pandas_frames_and_config_channels(tmp_path: Path) -> None:
-    (tmp_path / "cxlab.toml").write_text(textwrap.dedent("""
+    (tmp_path / "cxlab.toml").write_text(
+        textwrap.dedent("""
         [journey]
         stages = ["see", "do"]
         [journey.touchpoints]
         site = "see"
         [channels]
         names = ["tiktok"]
-    """))
-    df = pd.DataFrame({"event_id": ["t1"], "ts": [pd.Timestamp("2024-05-01 12:00")], "anonymous_id": ["a"],
-                       "event": ["ad_click"], "channel": ["tiktok"]})
+    """)
+    )
+    df = pd.DataFrame(
+        {
+            "event_id": ["t1"],
+            "ts": [pd.Timestamp("2024-05-01 12:00")],
+            "anonymous_id": ["a"],
+            "event": ["ad_click"],
+            "channel": ["tiktok"],
+        }
+    )
     with Store(tmp_path / "cxlab.duckdb") as s:
         assert s.ingest("events", df).stored == 1
         with pytest.raises(IngestError, match="unknown value 'email' \\(expected one of tiktok\\)"):
@@ -160,8 +196,12 @@ def test_killed_ingest_leaves_store_unchanged(tmp_path: Path) -> None:
         f"'a' || (i % 1000) AS anonymous_id, 'page_view' AS event, repeat('x', 40) || i AS campaign "
         f"FROM range(4000000) t(i)) TO '{big}' (FORMAT parquet)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(db), str(big)], stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(db), str(big)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.strip() == "storing":  # the INSERT is running

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.conftest import write
 
 from cxlab.store import IngestError, Store
-from tests.conftest import write
 
 HEADER = "event_id,ts,customer_id,event,channel,revenue,properties\n"
 GOOD = "e1,2024-05-01T10:00:00Z,c1,page_view,email,,\n"
@@ -35,8 +35,14 @@ def refused(store: Store, table: str, path: Path) -> list[str]:
         ("e2,2024-05-01,c1,purchase,email,inf,", "revenue: not a finite number: 'inf'"),
         ("e2,2024-05-01,c1,page_view,tiktok,,", "channel: unknown value 'tiktok' (expected one of direct,"),
         ("e2,2024-05-01,c1,page_view,email,,{oops", "properties: not valid JSON: '{oops'"),
-        ("e1,2024-05-02,c1,page_view,email,,", "event_id: duplicate key 'e1' within the file (first at row 2)"),
-        ("e2,2024-05-01,,page_view,email,,", "customer_id: missing required value: an event needs customer_id"),
+        (
+            "e1,2024-05-02,c1,page_view,email,,",
+            "event_id: duplicate key 'e1' within the file (first at row 2)",
+        ),
+        (
+            "e2,2024-05-01,,page_view,email,,",
+            "customer_id: missing required value: an event needs customer_id",
+        ),
         ("e2,2024-05-01,c1,page_view", "(row): malformed CSV row: missing columns"),
     ],
 )
@@ -73,8 +79,10 @@ def test_enums_patterns_and_rules_of_other_tables(store: Store, tmp_path: Path) 
         f"{path}:4: language: 'Dutch' is not an ISO 639-1 two-letter language code such as nl",
         f"{path}:5: text: missing required value: a review or ticket needs a score or a text",
     ]
-    path = write(tmp_path / "customers.csv", "customer_id,first_seen,country,birthday,consent_email\n"
-                 "c1,2024-05-01,Netherlands,1990-13-01,maybe\n")
+    path = write(
+        tmp_path / "customers.csv",
+        "customer_id,first_seen,country,birthday,consent_email\nc1,2024-05-01,Netherlands,1990-13-01,maybe\n",
+    )
     assert refused(store, "customers", path) == [
         f"{path}:2: country: 'Netherlands' is not an ISO 3166 two-letter country code such as NL",
         f"{path}:2: birthday: wrong type: expected a date (YYYY-MM-DD), got '1990-13-01'",
@@ -93,9 +101,14 @@ def test_order_items_from_json_text(store: Store, tmp_path: Path) -> None:
     errors = refused(store, "orders", path)
     assert errors[0] == f"{path}:3: currency: 'euro' is not an ISO 4217 code such as EUR"
     assert errors[1].startswith(f"{path}:3: items: bad item in ")
-    assert errors[2].startswith(f"{path}:4: items: wrong type: expected a JSON list of {{product_id, quantity, price}}")
-    good = write(tmp_path / "ok.csv", "order_id,ts,revenue,currency,items\n"
-                 'o1,2024-05-01,30,EUR,"[{""product_id"": ""P1"", ""quantity"": 2, ""price"": 15}]"\n')
+    assert errors[2].startswith(
+        f"{path}:4: items: wrong type: expected a JSON list of {{product_id, quantity, price}}"
+    )
+    good = write(
+        tmp_path / "ok.csv",
+        "order_id,ts,revenue,currency,items\n"
+        'o1,2024-05-01,30,EUR,"[{""product_id"": ""P1"", ""quantity"": 2, ""price"": 15}]"\n',
+    )
     store.ingest("orders", good)
     assert store.con.execute("SELECT items FROM orders").fetchall() == [
         ([{"product_id": "P1", "quantity": 2, "price": 15.0}],)
@@ -132,8 +145,9 @@ def test_json_lines_bad_lines_are_rows(store: Store, tmp_path: Path) -> None:
 
 def test_hostile_values_are_shown_escaped(store: Store, tmp_path: Path) -> None:
     nasty = "[bold red]x[/]\x1b[31m<script>alert(1)</script>\nrow"
-    table = pa.table({"event_id": ["h1"], "ts": ["2024-05-01"], "anonymous_id": ["a"], "event": ["x"],
-                      "channel": [nasty]})
+    table = pa.table(
+        {"event_id": ["h1"], "ts": ["2024-05-01"], "anonymous_id": ["a"], "event": ["x"], "channel": [nasty]}
+    )
     with pytest.raises(IngestError) as info:
         store.ingest("events", table, name="hostile")
     (msg,) = [str(e) for e in info.value.errors]
@@ -152,8 +166,15 @@ def test_error_limit_and_count(store: Store, tmp_path: Path) -> None:
 
 
 def test_gzipped_parquet_with_wrong_types(store: Store, tmp_path: Path) -> None:
-    table = pa.table({"event_id": ["p1", "p2"], "ts": ["2024-05-01 10:00", "later"],
-                      "anonymous_id": ["a", "b"], "event": ["x", "y"], "revenue": [1.0, -2.0]})
+    table = pa.table(
+        {
+            "event_id": ["p1", "p2"],
+            "ts": ["2024-05-01 10:00", "later"],
+            "anonymous_id": ["a", "b"],
+            "event": ["x", "y"],
+            "revenue": [1.0, -2.0],
+        }
+    )
     plain = tmp_path / "events.parquet"
     pq.write_table(table, plain)
     gz = tmp_path / "events.parquet.gz"

@@ -63,13 +63,15 @@ def block(
     )
 
 
-def select(b: EventBlock, mask: np.ndarray) -> EventBlock:
-    """The events of ``b`` where ``mask`` is true."""
-    idx = np.flatnonzero(mask)
+def select(b: EventBlock, mask: np.ndarray, properties: pa.Array | None = None) -> EventBlock:
+    """The events of ``b`` where ``mask`` is true (or, for an index array, at those rows); ``properties``
+    replaces theirs when given."""
+    idx = np.flatnonzero(mask) if mask.dtype == np.bool_ else mask
     return EventBlock(
         person=b.person[idx], ts=b.ts[idx], event=b.event[idx], touchpoint=b.touchpoint[idx],
         channel=b.channel[idx], campaign=b.campaign[idx], device=b.device[idx], session=b.session[idx],
-        revenue=b.revenue[idx], properties=b.properties.take(pa.array(idx)),
+        revenue=b.revenue[idx],
+        properties=b.properties.take(pa.array(idx)) if properties is None else properties,
     )
 
 
@@ -126,6 +128,26 @@ def ids(prefix: str, gid: np.ndarray, seq: np.ndarray | None = None, seq_width: 
         return pc.binary_join_element_wise(prefix, head, "")
     tail = pc.utf8_lpad(as_text(seq), seq_width, "0")
     return pc.binary_join_element_wise(prefix, head, "-", tail, "")
+
+
+class PersonIds:
+    """Id strings of a batch's people, built once and gathered per row (much cheaper than formatting)."""
+
+    def __init__(self, gid: np.ndarray) -> None:
+        self.gid = gid
+        self._cache: dict[str, pa.Array] = {}
+
+    def of(self, prefix: str, person: np.ndarray) -> pa.Array:
+        """``prefix`` + the 8-digit person number, for each row's (batch-local) person."""
+        if prefix not in self._cache:
+            self._cache[prefix] = ids(prefix, self.gid)
+        return self._cache[prefix].take(pa.array(person))
+
+    def with_seq(self, prefix: str, person: np.ndarray, seq: np.ndarray, width: int) -> pa.Array:
+        """``prefix`` + person number + ``-`` + the zero-padded ``seq``."""
+        head = self.of(prefix, person)
+        tail = pc.utf8_lpad(as_text(seq), width, "0")
+        return pc.binary_join_element_wise(head, "-", tail, "")
 
 
 def names(table: tuple[str, ...], codes: np.ndarray) -> pa.Array:

@@ -20,7 +20,7 @@ from cxlab.demo.purchases import Orders
 
 SOURCES = ("review", "nps", "csat", "ces", "ticket")
 DELIVERY, PACKAGING, PRODUCT, SITE, CHECKOUT, SERVICE, RETURNS = range(len(T.ASPECTS))
-OTHER_ASPECT_P = np.array([0.12, 0.0, 0.66, 0.07, 0.07, 0.04, 0.04])
+OTHER_ASPECT_P = np.array([0.05, 0.0, 0.73, 0.07, 0.07, 0.04, 0.04])
 POSITIVE_P = np.array([0.88, 0.9, 0.80, 0.75, 0.62, 0.70, 0.60])
 CHECKOUT_POSITIVE_AFTER = 0.85
 ASPECT_TP = np.array([P.TP[t] for t in T.ASPECT_TOUCHPOINT])

@@ -117,27 +117,29 @@ def walk(
     ids = catalog.id_array
     out: list[EventBlock] = []
     for code in np.unique(ev):
-        m = ev == code
-        b = select(allb, m)
-        k = int(m.sum())
+        m = np.flatnonzero(ev == code)
+        k = m.size
         name = P.EVENTS[code]
+        props: pa.Array = pa.nulls(k, pa.string())
         if name == "page_view":
-            b.properties = json_obj(k, page=names(P.PAGES, rng.integers(0, len(P.PAGES), k)))
+            props = json_obj(k, page=names(P.PAGES, rng.integers(0, len(P.PAGES), k)))
         elif name == "view_item":
-            b.properties = json_obj(k, product_id=ids.take(pa.array(product[m])))
+            props = json_obj(k, product_id=ids.take(pa.array(product[m])))
         elif name == "add_to_cart":
-            b.properties = json_obj(k, product_id=ids.take(pa.array(product[m])), quantity=qty[m])
+            props = json_obj(k, product_id=ids.take(pa.array(product[m])), quantity=qty[m])
         elif name == "checkout":
             after = pa.array(ts[m] >= P.CHECKOUT_REDESIGN_S)
-            b.properties = json_obj(k, checkout_version=pc.if_else(after, "one_page", "classic"))
+            props = json_obj(k, checkout_version=pc.if_else(after, "one_page", "classic"))
         elif name == "sign_up":
-            b.properties = json_obj(k, method="newsletter")
+            props = json_obj(k, method="newsletter")
         elif name == "purchase":
             o = oi[s[m]]
-            b.revenue = orders.revenue[o]
-            b.properties = json_obj(
+            props = json_obj(
                 k, order_id=order_ids.take(pa.array(o)), items=orders.n_lines[o], shipping=orders.shipping[o],
             )
+        b = select(allb, m, props)
+        if name == "purchase":
+            b.revenue = orders.revenue[oi[s[m]]]
         out.append(b)
     # persons are batch-local indices: the block's person column holds the session row until here
     for b in out:

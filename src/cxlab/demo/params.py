@@ -21,7 +21,7 @@ START_S = int(np.datetime64(WINDOW_START, "s").astype(np.int64))
 END_S = int(np.datetime64(WINDOW_END_EXCL, "s").astype(np.int64))
 """Exclusive end: every timestamp is ``< END_S``, i.e. on or before 2025-12-31 23:59:59."""
 
-BATCH_SIZE = 25_000
+BATCH_SIZE = 10000
 EVENTS_PER_PART = 4_000_000
 
 # --- vocabularies -------------------------------------------------------------------------------------
@@ -98,28 +98,30 @@ PAGES = ("home", "category/apparel", "category/shoes", "category/accessories", "
 
 WEAK_CHANNEL = "social_ads"
 SESSION_PURCHASE_P = np.array([
-    0.070,  # paid_search
-    0.035,  # social_ads: the planted weak channel, half its paid peers
-    0.070,  # display (prospecting and retargeting)
-    0.070,  # paid_shopping
-    0.070,  # affiliate
-    0.075,  # organic_search
-    0.050,  # organic_social
-    0.070,  # referral
-    0.090,  # direct
-    0.090,  # email (newsletter)
+    0.035,  # paid_search
+    0.030,  # social_ads: the planted weak channel (with WEAK_CHANNEL_INTENT: about half its peers)
+    0.035,  # display (prospecting and retargeting)
+    0.035,  # paid_shopping
+    0.035,  # affiliate
+    0.040,  # organic_search
+    0.025,  # organic_social
+    0.035,  # referral
+    0.045,  # direct
+    0.050,  # email (newsletter)
     0.0,    # sms
 ])
 """Per-session purchase probability of a prospect with intent 1, by the session's channel."""
-ABANDONED_CART_PURCHASE_P = 0.14
+ABANDONED_CART_PURCHASE_P = 0.10
+WEAK_CHANNEL_INTENT = 0.45
+"""Intent multiplier of prospects the weak channel brings (lower-intent traffic)."""
 INTENT_SHAPE = 2.0
 """Intent ~ Gamma(shape, 1/shape): mean 1, multiplies the per-session purchase probability."""
 MAX_PURCHASE_P = 0.9
-LEAVE_P = 0.17
+LEAVE_P = 0.07
 """Chance a prospect never comes back after a session without a purchase."""
-MAX_PROSPECT_SESSIONS = 80
+MAX_PROSPECT_SESSIONS = 150
 SIGNUP_P = 0.04
-RETURN_CHANNEL_P = np.array([0.55, 0.25, 0.12, 0.08])
+RETURN_CHANNEL_P = np.array([0.75, 0.12, 0.08, 0.05])
 """Channel of a returning prospect's session: primary, secondary, direct, organic_search."""
 NEWSLETTER_SESSION_P = 0.15
 RETARGETING_P = 0.12
@@ -146,7 +148,7 @@ REPEAT_CHANNEL_P = np.array([0.30, 0.25, 0.25, 0.10, 0.10])
 """Channel of a repeat purchase session: email, direct, primary, organic_search, secondary."""
 BROWSE_CHANNEL_P = np.array([0.15, 0.20, 0.35, 0.10, 0.20])
 """Channel of a customer's browse-only session, same order as above."""
-BROWSE_PER_ORDER = 0.8
+BROWSE_PER_ORDER = 2.5
 CONSENT_EMAIL_P = 0.6
 CONSENT_SMS_P = 0.35
 PHONE_P = 0.7

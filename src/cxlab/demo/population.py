@@ -61,6 +61,7 @@ def draw_population(rng: np.random.Generator, first_gid: int, n: int) -> Populat
     secondary = rng.choice(len(P.CHANNELS), size=n, p=acq)
     device = rng.choice(len(P.DEVICES), size=n, p=P.DEVICE_P)
     intent = rng.gamma(P.INTENT_SHAPE, 1.0 / P.INTENT_SHAPE, size=n)
+    intent = np.where(primary == P.CH[P.WEAK_CHANNEL], P.WEAK_CHANNEL_INTENT * intent, intent)
     price_sensitivity = rng.beta(1.5, 4.0, size=n)
     consent_email = rng.random(n) < P.CONSENT_EMAIL_P
     consent_sms = rng.random(n) < P.CONSENT_SMS_P

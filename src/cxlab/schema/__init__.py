@@ -15,6 +15,15 @@ from cxlab.schema.tables import (
 )
 
 __all__ = [
-    "CHANGES", "CUSTOMERS", "EVENTS", "EXPOSURES", "FEEDBACK", "ORDERS", "TABLES",
-    "Column", "RowRule", "TableSpec", "table_spec",
+    "CHANGES",
+    "CUSTOMERS",
+    "EVENTS",
+    "EXPOSURES",
+    "FEEDBACK",
+    "ORDERS",
+    "TABLES",
+    "Column",
+    "RowRule",
+    "TableSpec",
+    "table_spec",
 ]

@@ -98,32 +98,54 @@ def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[
         if pa.types.is_timestamp(c.type):
             msg = "unparseable timestamp {value} (expected ISO 8601, e.g. 2024-05-01T13:45:00Z)"
         elif pa.types.is_list(c.type):
-            msg = "wrong type: expected a JSON list of {{product_id, quantity, price}}, got {value}"
+            msg = "wrong type: expected a JSON list of {product_id, quantity, price}, got {value}"
         else:
             msg = f"wrong type: expected {_KIND.get(target, target)}, got {{value}}"
         checks.append(Check(c.name, "type", bad, msg))
     if pa.types.is_list(c.type):
-        checks.append(Check(
-            c.name, "items",
-            f"list_bool_or(list_transform({col}, x -> x.product_id IS NULL OR x.quantity IS NULL "
-            f"OR x.quantity < 0 OR x.price < 0))",
-            "bad item in {value}: each item needs a product_id, a quantity ≥ 0 and a price ≥ 0",
-        ))
+        checks.append(
+            Check(
+                c.name,
+                "items",
+                f"list_bool_or(list_transform({col}, x -> x.product_id IS NULL OR x.quantity IS NULL "
+                f"OR x.quantity < 0 OR x.price < 0))",
+                "bad item in {value}: each item needs a product_id, a quantity ≥ 0 and a price ≥ 0",
+            )
+        )
     if pa.types.is_floating(c.type):
         checks.append(Check(c.name, "finite", f"NOT isfinite({col})", "not a finite number: {value}"))
     if c.min is not None:
-        checks.append(Check(c.name, "min", f"{col} < {c.min!r}",
-                            f"negative {c.name}: {{value}}" if c.min == 0
-                            else f"{c.name} must be ≥ {c.min}, got {{value}}"))
+        checks.append(
+            Check(
+                c.name,
+                "min",
+                f"{col} < {c.min!r}",
+                f"negative {c.name}: {{value}}"
+                if c.min == 0
+                else f"{c.name} must be ≥ {c.min}, got {{value}}",
+            )
+        )
     allowed = c.enum if c.enum is not None else enums.get(c.enum_from) if c.enum_from else None
     if allowed is not None:
         shown = ", ".join(allowed[:12]) + (", …" if len(allowed) > 12 else "")
         values = ", ".join(sql_literal(v) for v in allowed)
-        checks.append(Check(c.name, "enum", f"{col} NOT IN ({values})",
-                            f"unknown value {{value}} (expected one of {shown})"))
+        checks.append(
+            Check(
+                c.name,
+                "enum",
+                f"{col} NOT IN ({values})",
+                f"unknown value {{value}} (expected one of {shown})",
+            )
+        )
     if c.pattern is not None:
-        checks.append(Check(c.name, "pattern", f"NOT regexp_full_match({col}, {sql_literal(c.pattern)})",
-                            f"{{value}} is not {c.pattern_doc}"))
+        checks.append(
+            Check(
+                c.name,
+                "pattern",
+                f"NOT regexp_full_match({col}, {sql_literal(c.pattern)})",
+                f"{{value}} is not {c.pattern_doc}",
+            )
+        )
     if c.json:
         checks.append(Check(c.name, "json", f"NOT json_valid({col})", "not valid JSON: {value}"))
     return checks
@@ -162,12 +184,13 @@ def checked_select(
     only, the raw values as ``__raw_<col>`` text (for messages and the rejects file)."""
     present = [c for c in spec.columns if c.name in source_types]
     inner = _typed_inner(spec, source_sql, source_types, keep_raw=True)
-    mask = " | ".join(
-        f"(CASE WHEN coalesce({ck.bad_sql}, FALSE) THEN {1 << i} ELSE 0 END)::BIGINT"
-        for i, ck in enumerate(checks)
-    ) or "0::BIGINT"
-    cols = ", ".join(quote_ident(c.name) for c in spec.columns)
-    raws = "".join(
-        f", CASE WHEN _err <> 0 THEN CAST({_raw(c)} AS VARCHAR) END AS {_raw(c)}" for c in present
+    mask = (
+        " | ".join(
+            f"(CASE WHEN coalesce({ck.bad_sql}, FALSE) THEN {1 << i} ELSE 0 END)::BIGINT"
+            for i, ck in enumerate(checks)
+        )
+        or "0::BIGINT"
     )
+    cols = ", ".join(quote_ident(c.name) for c in spec.columns)
+    raws = "".join(f", CASE WHEN _err <> 0 THEN CAST({_raw(c)} AS VARCHAR) END AS {_raw(c)}" for c in present)
     return f"SELECT {cols}, _err{raws} FROM (SELECT *, {mask} AS _err FROM ({inner}))"

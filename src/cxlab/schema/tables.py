@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-ITEM_TYPE = pa.struct(
-    [("product_id", pa.string()), ("quantity", pa.int32()), ("price", pa.float64())]
-)
+ITEM_TYPE = pa.struct([("product_id", pa.string()), ("quantity", pa.int32()), ("price", pa.float64())])
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,9 @@ def _country(name: str) -> Column:
 
 
 def _language(name: str) -> Column:
-    return Column(name, STR, pattern="[a-z]{2}", pattern_doc="an ISO 639-1 two-letter language code such as nl")
+    return Column(
+        name, STR, pattern="[a-z]{2}", pattern_doc="an ISO 639-1 two-letter language code such as nl"
+    )
 
 
 def _sha256(name: str, doc: str) -> Column:
@@ -135,7 +135,9 @@ EVENTS = TableSpec(
         Column("customer_id", STR, doc="known customer, when identified"),
         Column("anonymous_id", STR, doc="device or cookie id before identification"),
         Column("session_id", STR, doc="visit id; sessionized from 30 min inactivity when missing"),
-        Column("event", STR, required=True, doc="page_view, ad_click, email_open, add_to_cart, purchase, ..."),
+        Column(
+            "event", STR, required=True, doc="page_view, ad_click, email_open, add_to_cart, purchase, ..."
+        ),
         Column("channel", STR, enum_from="channels", doc="marketing channel (from cxlab.toml)"),
         Column("touchpoint", STR, doc="touchpoint (mapped to a journey stage in cxlab.toml)"),
         Column("campaign", STR),
@@ -170,7 +172,13 @@ CUSTOMERS = TableSpec(
 )
 
 ORDER_STATUSES = (
-    "pending", "authorized", "paid", "partially_paid", "partially_refunded", "refunded", "voided",
+    "pending",
+    "authorized",
+    "paid",
+    "partially_paid",
+    "partially_refunded",
+    "refunded",
+    "voided",
 )
 
 ORDERS = TableSpec(
@@ -181,8 +189,12 @@ ORDERS = TableSpec(
         Column("order_id", STR, required=True),
         Column("customer_id", STR, doc="null for a guest order without contact details"),
         Column("ts", TS, required=True),
-        Column("revenue", pa.float64(), required=True, min=0.0, doc="order total, taxes and shipping included"),
-        Column("currency", STR, required=True, pattern="[A-Z]{3}", pattern_doc="an ISO 4217 code such as EUR"),
+        Column(
+            "revenue", pa.float64(), required=True, min=0.0, doc="order total, taxes and shipping included"
+        ),
+        Column(
+            "currency", STR, required=True, pattern="[A-Z]{3}", pattern_doc="an ISO 4217 code such as EUR"
+        ),
         Column("channel", STR, enum_from="channels"),
         Column("status", STR, enum=ORDER_STATUSES),
         Column("discount", pa.float64(), min=0.0),
@@ -214,8 +226,11 @@ FEEDBACK = TableSpec(
         RowRule("score", "source = 'nps' AND (score < 0 OR score > 10)", "NPS score must be 0 to 10"),
         RowRule("score", "source IN ('review', 'csat') AND (score < 1 OR score > 5)", "score must be 1 to 5"),
         RowRule("score", "source = 'ces' AND (score < 1 OR score > 7)", "CES score must be 1 to 7"),
-        RowRule("text", "source IN ('review', 'ticket') AND score IS NULL AND text IS NULL",
-                "missing required value: a review or ticket needs a score or a text"),
+        RowRule(
+            "text",
+            "source IN ('review', 'ticket') AND score IS NULL AND text IS NULL",
+            "missing required value: a review or ticket needs a score or a text",
+        ),
     ),
 )
 
@@ -244,9 +259,7 @@ CHANGES = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, FEEDBACK, EXPOSURES, CHANGES)
-}
+TABLES: dict[str, TableSpec] = {t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, FEEDBACK, EXPOSURES, CHANGES)}
 
 
 def table_spec(name: str) -> TableSpec:

@@ -4,4 +4,13 @@ from cxlab.store.ingest import IngestError, IngestReport, RowError
 from cxlab.store.sources import SourceError
 from cxlab.store.store import DB_NAME, Store, connect, init_project
 
-__all__ = ["DB_NAME", "IngestError", "IngestReport", "RowError", "SourceError", "Store", "connect", "init_project"]
+__all__ = [
+    "DB_NAME",
+    "IngestError",
+    "IngestReport",
+    "RowError",
+    "SourceError",
+    "Store",
+    "connect",
+    "init_project",
+]

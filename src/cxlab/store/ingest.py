@@ -18,7 +18,15 @@ from typing import Any
 import duckdb
 
 from cxlab.config import Config
-from cxlab.schema.checks import RAW_PREFIX, Check, checked_select, show_value, sql_literal, table_checks, typed_select
+from cxlab.schema.checks import (
+    RAW_PREFIX,
+    Check,
+    checked_select,
+    show_value,
+    sql_literal,
+    table_checks,
+    typed_select,
+)
 from cxlab.schema.tables import TableSpec, quote_ident, table_spec
 from cxlab.store.sources import Source, SourceError, open_source
 
@@ -103,7 +111,9 @@ def ingest(
     label = name or (str(data) if isinstance(data, str | Path) else "<data>")
     try:
         with open_source(con, data, label) as src:
-            return _ingest_source(con, spec, src, config, skip_bad, rejects_path, error_limit, progress, dry_run)
+            return _ingest_source(
+                con, spec, src, config, skip_bad, rejects_path, error_limit, progress, dry_run
+            )
     except SourceError as e:
         raise file_error(label, 0, "(file)", str(e).removeprefix(f"{label}: "), table) from e
 
@@ -112,15 +122,21 @@ def _check_columns(spec: TableSpec, src: Source) -> None:
     unknown = [c for c in src.types if c not in spec.column_names]
     if unknown:
         raise file_error(
-            src.name, src.header_row, unknown[0],
+            src.name,
+            src.header_row,
+            unknown[0],
             f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(show_value, unknown))} "
-            f"({spec.name} columns are: {', '.join(spec.column_names)})", spec.name,
+            f"({spec.name} columns are: {', '.join(spec.column_names)})",
+            spec.name,
         )
     missing = [c.name for c in spec.columns if c.required and c.name not in src.types]
     if missing:
         raise file_error(
-            src.name, src.header_row, missing[0],
-            f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}", spec.name,
+            src.name,
+            src.header_row,
+            missing[0],
+            f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+            spec.name,
         )
 
 
@@ -137,8 +153,9 @@ def _ingest_source(
 ) -> IngestReport:
     _check_columns(spec, src)
     enums = {"channels": config.enum_values("channels")}
-    checks = table_checks(spec, src.types, enums) + [
-        Check(",".join(spec.key), DUPLICATE, "FALSE", "duplicate key {value} within the file")
+    checks = [
+        *table_checks(spec, src.types, enums),
+        Check(",".join(spec.key), DUPLICATE, "FALSE", "duplicate key {value} within the file"),
     ]
     report = IngestReport(file=src.name, table=spec.name)
     # Clean inputs (the common case) are read twice: once to check and count, once to insert, which is
@@ -220,7 +237,8 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, spec: TableSpec, src: Sourc
     raws = "".join(
         f", {quote_ident(RAW_PREFIX + c.name)} = coalesce({quote_ident(RAW_PREFIX + c.name)}, "
         f"CAST({quote_ident(c.name)} AS VARCHAR))"
-        for c in spec.columns if c.name in src.types
+        for c in spec.columns
+        if c.name in src.types
     )
     con.execute(
         f"ALTER TABLE __stage ADD COLUMN __dup_key VARCHAR; ALTER TABLE __stage ADD COLUMN __dup_first BIGINT; "
@@ -258,7 +276,10 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
 
 
 def _write_rejects(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, src: Source, checks: list[Check],
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    src: Source,
+    checks: list[Check],
     path: str | Path | None,
 ) -> Path:
     """Write bad rows (their raw values and what is wrong) as CSV; returns its path."""
@@ -267,7 +288,8 @@ def _write_rejects(
     has_dup = _has_column(con, "__stage", "__dup_key")
     reasons = ", ".join(
         f"CASE WHEN _err & {1 << i} <> 0 THEN {_reason_sql(ck, src)} END"
-        for i, ck in enumerate(checks) if ck.code != DUPLICATE or has_dup
+        for i, ck in enumerate(checks)
+        if ck.code != DUPLICATE or has_dup
     )
     raw_cols = ", ".join(f"{quote_ident(RAW_PREFIX + c.name)} AS {quote_ident(c.name)}" for c in present)
     dropped_sql = " UNION ALL ".join(
@@ -288,10 +310,15 @@ def _write_rejects(
 def _reason_sql(ck: Check, src: Source) -> str:
     """SQL text of one failed check for the rejects file, with the offending value filled in."""
     if ck.code == DUPLICATE:
-        return (f"{sql_literal(ck.field + ': duplicate key ')} || '''' || __dup_key || '''' || "
-                f"' within the file (first at row ' || __dup_first || ')'")
-    value = (f"coalesce('''' || {quote_ident(RAW_PREFIX + ck.field)} || '''', 'null')"
-             if ck.field in src.types else "'null'")
+        return (
+            f"{sql_literal(ck.field + ': duplicate key ')} || '''' || __dup_key || '''' || "
+            f"' within the file (first at row ' || __dup_first || ')'"
+        )
+    value = (
+        f"coalesce('''' || {quote_ident(RAW_PREFIX + ck.field)} || '''', 'null')"
+        if ck.field in src.types
+        else "'null'"
+    )
     return f"replace({sql_literal(ck.field + ': ' + ck.message)}, '{{value}}', {value})"
 
 

@@ -25,9 +25,14 @@ from cxlab.schema.checks import sql_literal
 from cxlab.schema.tables import quote_ident
 
 FORMATS = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-    ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 
@@ -149,9 +154,7 @@ def _read_error(name: str, e: duckdb.Error) -> SourceError:
 
 def _csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-    reader = (
-        f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true, store_rejects = true)"
-    )
+    reader = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true, store_rejects = true)"
     try:
         types = _describe(con, reader)
     except duckdb.Error as e:
@@ -166,7 +169,10 @@ def _csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
             text = f"{kind.lower()}: {msg}"
             prev = by_line.get(int(line))
             by_line[int(line)] = DroppedRow(
-                int(line), "(row)", f"{prev.message}; {text}" if prev else f"malformed CSV row: {text}", raw or ""
+                int(line),
+                "(row)",
+                f"{prev.message}; {text}" if prev else f"malformed CSV row: {text}",
+                raw or "",
             )
         return list(by_line.values())
 
@@ -187,7 +193,10 @@ def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
             "SELECT __n, line FROM __jsonl_lines WHERE line IS NOT NULL AND NOT "
             "CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY __n"
         ).fetchall()
-        blank = [r[0] for r in con.execute("SELECT __n FROM __jsonl_lines WHERE line IS NULL ORDER BY __n").fetchall()]
+        blank = [
+            r[0]
+            for r in con.execute("SELECT __n FROM __jsonl_lines WHERE line IS NULL ORDER BY __n").fetchall()
+        ]
         keys = [
             r[0]
             for r in con.execute(
@@ -197,25 +206,34 @@ def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
         ]
     except duckdb.Error as e:
         raise _read_error(name, e) from e
-    cols = ", ".join(
-        f"line::JSON -> {sql_literal('$.' + quote_ident(k))} AS {quote_ident(k)}" for k in keys
-    ) or "NULL AS __none"
+    cols = (
+        ", ".join(f"line::JSON -> {sql_literal('$.' + quote_ident(k))} AS {quote_ident(k)}" for k in keys)
+        or "NULL AS __none"
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW __jsonl AS SELECT {cols} FROM __jsonl_lines WHERE line IS NOT NULL AND "
         "CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY __n"
     )
     # A JSON string becomes its text; numbers, booleans, objects and lists keep their JSON text.
-    text_cols = ", ".join(
-        f"CASE WHEN json_type({quote_ident(k)}) = 'VARCHAR' THEN {quote_ident(k)} ->> '$' "
-        f"WHEN json_type({quote_ident(k)}) = 'NULL' THEN NULL ELSE CAST({quote_ident(k)} AS VARCHAR) END "
-        f"AS {quote_ident(k)}"
-        for k in keys
-    ) or "NULL AS __none"
+    text_cols = (
+        ", ".join(
+            f"CASE WHEN json_type({quote_ident(k)}) = 'VARCHAR' THEN {quote_ident(k)} ->> '$' "
+            f"WHEN json_type({quote_ident(k)}) = 'NULL' THEN NULL ELSE CAST({quote_ident(k)} AS VARCHAR) END "
+            f"AS {quote_ident(k)}"
+            for k in keys
+        )
+        or "NULL AS __none"
+    )
     con.execute(f"CREATE OR REPLACE TEMP VIEW __jsonl_text AS SELECT {text_cols} FROM __jsonl")
     dropped = [DroppedRow(int(n), "(row)", "not a JSON object", line) for n, line in bad]
     return Source(
-        name, "__jsonl_text", dict.fromkeys(keys, "VARCHAR"), first_row=1, header_row=1,
-        dropped=dropped, skipped_rows=[int(b) for b in blank],
+        name,
+        "__jsonl_text",
+        dict.fromkeys(keys, "VARCHAR"),
+        first_row=1,
+        header_row=1,
+        dropped=dropped,
+        skipped_rows=[int(b) for b in blank],
     )
 
 
@@ -240,6 +258,8 @@ def _in_memory(con: duckdb.DuckDBPyConnection, data: Any, name: str) -> Source:
     if not isinstance(data, pa.Table) and hasattr(data, "to_arrow"):
         data = data.to_arrow()  # Polars and friends
     if not isinstance(data, pa.Table):
-        raise SourceError(f"{name}: expected a file path or an Arrow/pandas/Polars table, got {type(data).__name__}")
+        raise SourceError(
+            f"{name}: expected a file path or an Arrow/pandas/Polars table, got {type(data).__name__}"
+        )
     con.register("__mem", data)
     return Source(name, "__mem", _describe(con, "__mem"), first_row=1, header_row=1)

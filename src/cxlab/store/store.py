@@ -35,11 +35,15 @@ def init_project(directory: str | Path) -> Path:
 class Store:
     """An open DuckDB store. Creates the canonical tables on first open; use as a context manager."""
 
-    def __init__(self, db_path: str | Path = DEFAULT_DB, *, config: Config | None = None, read_only: bool = False):
+    def __init__(
+        self, db_path: str | Path = DEFAULT_DB, *, config: Config | None = None, read_only: bool = False
+    ):
         self.path = Path(db_path)
         self.config = config or Config.for_store(self.path)
         if read_only and not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such store (create one with `cxlab init` or `cxlab demo`)")
+            raise FileNotFoundError(
+                f"{self.path}: no such store (create one with `cxlab init` or `cxlab demo`)"
+            )
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
         if not read_only:
@@ -55,12 +59,28 @@ class Store:
         self.con.close()
 
     def ingest(
-        self, table: str, data: Any, *, skip_bad: bool = False, rejects_path: str | Path | None = None,
-        name: str | None = None, progress: ProgressCallback | None = None, dry_run: bool = False,
+        self,
+        table: str,
+        data: Any,
+        *,
+        skip_bad: bool = False,
+        rejects_path: str | Path | None = None,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+        dry_run: bool = False,
     ) -> IngestReport:
         """Load a file or in-memory table into ``table``; see :func:`cxlab.store.ingest.ingest`."""
-        return ingest(self.con, table, data, self.config, skip_bad=skip_bad, rejects_path=rejects_path,
-                      name=name, progress=progress, dry_run=dry_run)
+        return ingest(
+            self.con,
+            table,
+            data,
+            self.config,
+            skip_bad=skip_bad,
+            rejects_path=rejects_path,
+            name=name,
+            progress=progress,
+            dry_run=dry_run,
+        )
 
     def counts(self) -> dict[str, int]:
         """Rows per canonical table."""

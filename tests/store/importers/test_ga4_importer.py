@@ -257,3 +257,19 @@ def test_empty_file_gives_no_events(tmp_path: Path) -> None:
     res = import_ga4([p])
     assert res.tables["events"].num_rows == 0
     assert "no rows" in res.warnings[0]
+
+
+def test_user_id_that_is_an_email_is_hashed(tmp_path: Path) -> None:
+    row = {**ok_row(), "user_id": " Zoe@Example.com "}
+    res = import_ga4([jsonl(tmp_path / "events.jsonl", row)])
+    ev = res.tables["events"].to_pylist()[0]
+    assert ev["customer_id"] == "email_" + hashlib.sha256(b"zoe@example.com").hexdigest()[:16]
+    assert "zoe@" not in json.dumps(ev, default=str).lower()
+    assert any("look like e-mail addresses" in w for w in res.warnings)
+
+
+def test_json_and_parquet_files_together(tmp_path: Path) -> None:
+    a = jsonl(tmp_path / "events_20240301.jsonl", ok_row())
+    b = write_parquet(FIXTURE, tmp_path / "events_20240305.parquet")
+    res = import_ga4([a, b])
+    assert res.tables["events"].num_rows == 17

@@ -241,3 +241,10 @@ def test_utf8_bom_is_ignored(tmp_path: Path) -> None:
     shutil.copy(FIXTURE, p)
     p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
     assert import_shopify_orders(p).tables["orders"].num_rows == 6
+
+
+def test_semicolon_separated_file_is_read(tmp_path: Path) -> None:
+    p = write(tmp_path / "resaved.csv", HEADER.replace(",", ";"),
+              "#1;a@example.com;paid;EUR;10.00;2024-03-05 14:02:11 +0100;1;Mug;10.00;MUG;")
+    order = import_shopify_orders(p).tables["orders"].to_pylist()[0]
+    assert (order["order_id"], order["revenue"], order["ts"]) == ("#1", 10.0, datetime(2024, 3, 5, 13, 2, 11))

@@ -14,7 +14,9 @@ Columns of the result:
   event_name, ga_session_id, batch_page_id, batch_ordering_id and batch_event_index, so importing the same
   export again gives the same ids.  Rows with the same id inside one import (exact re-sends) are kept once,
   with a warning.
-- ``ts`` from event_timestamp; ``anonymous_id`` = user_pseudo_id; ``customer_id`` = user_id;
+- ``ts`` from event_timestamp; ``anonymous_id`` = user_pseudo_id; ``customer_id`` = user_id (a user_id
+  that contains ``@`` is taken for an e-mail address and stored only as ``email_`` + 16 hex digits of the
+  SHA-256 of it trimmed and lower-cased, with a warning);
   ``session_id`` = user_pseudo_id + ``.`` + the ``ga_session_id`` event parameter.
 - ``event``: GA4's name, except ``begin_checkout`` → ``checkout`` (:data:`EVENT_NAMES`).
 - ``touchpoint`` from the event name (:data:`TOUCHPOINTS`; page_view → site, view_item → product_page,
@@ -324,18 +326,15 @@ def _check(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], what: 
     raise ImporterError(format_problems(what, problems, int(total[0])))
 
 
-def _param(name: str) -> str:
-    """SQL of event parameter ``name`` as text (NULL when absent or empty)."""
-    v = f"list_filter(params, lambda p: p.key = {sql_literal(name)})[1].value"
+_PARAMS_PULLED = {"source": "pv_source", "medium": "pv_medium", "campaign": "pv_campaign",
+                  "ga_session_id": "pv_sid", "transaction_id": "pv_tid", "value": "pv_value"}
+"""Event parameters looked up once per row, as columns (their ``value`` structs)."""
+
+
+def _text(v: str) -> str:
+    """SQL of a parameter value struct ``v`` as text (NULL when absent or empty)."""
     return (f"nullif(trim(coalesce({v}.string_value, CAST({v}.int_value AS VARCHAR), "
             f"CAST(coalesce({v}.double_value, {v}.float_value) AS VARCHAR))), '')")
-
-
-def _param_number(name: str) -> str:
-    """SQL of event parameter ``name`` as a DOUBLE (NULL when absent or not a number)."""
-    v = f"list_filter(params, lambda p: p.key = {sql_literal(name)})[1].value"
-    return (f"coalesce({v}.double_value, {v}.float_value, CAST({v}.int_value AS DOUBLE), "
-            f"TRY_CAST({v}.string_value AS DOUBLE))")
 
 
 def _case(expr: str, mapping: dict[str, str], default: str) -> str:
@@ -343,33 +342,42 @@ def _case(expr: str, mapping: dict[str, str], default: str) -> str:
     return f"CASE {expr} {whens} ELSE {default} END"
 
 
+def _level(prefix: str, origin: str) -> str:
+    """A {source, medium, campaign, origin} struct from columns ``<prefix>_s/_m/_c``, or NULL."""
+    s, m, c = (f"{prefix}_{x}" for x in "smc")
+    return (f"CASE WHEN {s} IS NOT NULL OR {m} IS NOT NULL THEN "
+            f"{{'source': {s}, 'medium': {m}, 'campaign': {c}, 'origin': {sql_literal(origin)}}} END")
+
+
 def _events_sql(tables: list[str]) -> str:
+    """One query from the loaded, checked tables to the canonical events (plus ``_dups``, ``revenue_raw``)."""
     union = " UNION ALL ".join(
         f"SELECT {k} AS _f, rowid + 1 AS _row, * FROM {t}" for k, t in enumerate(tables)
     )
-    sid_v = "list_filter(params, lambda p: p.key = 'ga_session_id')[1].value"
-    sid = (f"coalesce(CAST({sid_v}.int_value AS VARCHAR), nullif(trim({sid_v}.string_value), ''), "
-           f"CAST(TRY_CAST(coalesce({sid_v}.double_value, {sid_v}.float_value) AS BIGINT) AS VARCHAR))")
+    pulled = ", ".join(
+        f"list_filter(params, lambda p: p.key = {sql_literal(k)})[1].value AS {col}"
+        for k, col in _PARAMS_PULLED.items()
+    )
 
-    def level(src: str, med: str, camp: str, origin: str) -> str:
-        s, m, c = (f"nullif(trim({x}), '')" for x in (src, med, camp))
-        return (f"CASE WHEN {s} IS NOT NULL OR {m} IS NOT NULL THEN "
-                f"{{'source': {s}, 'medium': {m}, 'campaign': {c}, 'origin': {sql_literal(origin)}}} END")
+    def norm(x: str) -> str:
+        return f"nullif(trim({x}), '')"
 
     gclid = "nullif(trim(collected_traffic_source__gclid), '') IS NOT NULL"
-    event_level = (
-        f"coalesce({level(_param('source'), _param('medium'), _param('campaign'), 'event')}, "
-        + level(f"coalesce(collected_traffic_source__manual_source, CASE WHEN {gclid} THEN 'google' END)",
-                f"coalesce(collected_traffic_source__manual_medium, CASE WHEN {gclid} THEN 'cpc' END)",
-                "collected_traffic_source__manual_campaign_name", "event")
-        + ")"
-    )
-    last_click = level("session_traffic_source_last_click__manual_campaign__source",
-                       "session_traffic_source_last_click__manual_campaign__medium",
-                       "session_traffic_source_last_click__manual_campaign__campaign_name",
-                       "session_last_click")
-    first_touch = level("traffic_source__source", "traffic_source__medium", "traffic_source__name",
-                        "first_user_touch")
+    lc = "session_traffic_source_last_click__manual_campaign__"
+    sources = ", ".join([
+        f"{_text('pv_source')} AS ev_s", f"{_text('pv_medium')} AS ev_m", f"{_text('pv_campaign')} AS ev_c",
+        f"coalesce({norm('collected_traffic_source__manual_source')}, CASE WHEN {gclid} THEN 'google' END)"
+        " AS co_s",
+        f"coalesce({norm('collected_traffic_source__manual_medium')}, CASE WHEN {gclid} THEN 'cpc' END)"
+        " AS co_m",
+        f"{norm('collected_traffic_source__manual_campaign_name')} AS co_c",
+        f"{norm(lc + 'source')} AS lc_s", f"{norm(lc + 'medium')} AS lc_m",
+        f"{norm(lc + 'campaign_name')} AS lc_c",
+        f"{norm('traffic_source__source')} AS ft_s", f"{norm('traffic_source__medium')} AS ft_m",
+        f"{norm('traffic_source__name')} AS ft_c",
+    ])
+    sid = ("coalesce(CAST(pv_sid.int_value AS VARCHAR), nullif(trim(pv_sid.string_value), ''), "
+           "CAST(TRY_CAST(coalesce(pv_sid.double_value, pv_sid.float_value) AS BIGINT) AS VARCHAR))")
     order = "ORDER BY event_timestamp, _f, _row"
     inherited = (
         f"CASE WHEN session_id IS NOT NULL THEN coalesce("
@@ -393,7 +401,7 @@ def _events_sql(tables: list[str]) -> str:
     extras = (
         "json_merge_patch('{}', json_object("
         "'source', src.source, 'medium', src.medium, 'channel_from', coalesce(src.origin, 'none'), "
-        "'transaction_id', coalesce(ecommerce__transaction_id, " + _param("transaction_id") + "), "
+        f"'transaction_id', coalesce(ecommerce__transaction_id, {_text('pv_tid')}), "
         "'refund_value', ecommerce__refund_value, "
         "'items', CASE WHEN len(items) > 0 THEN to_json(items) END, "
         "'country', nullif(trim(geo__country), ''), "
@@ -406,31 +414,39 @@ def _events_sql(tables: list[str]) -> str:
     )
     campaign = (f"CASE WHEN lower(src.campaign) IN ({sql_list(_CAMPAIGN_PLACEHOLDERS)}) THEN NULL "
                 "ELSE src.campaign END")
-    revenue = ("CASE WHEN event_name = 'purchase' THEN coalesce(ecommerce__purchase_revenue, "
-               f"{_param_number('value')}) END")
+    value = ("coalesce(pv_value.double_value, pv_value.float_value, CAST(pv_value.int_value AS DOUBLE), "
+             "TRY_CAST(pv_value.string_value AS DOUBLE))")
+    revenue = f"CASE WHEN event_name = 'purchase' THEN coalesce(ecommerce__purchase_revenue, {value}) END"
     return f"""
         WITH a AS (
-            SELECT *, trim(event_name) AS event_name_t,
-                nullif(trim(user_pseudo_id), '') AS upid, nullif(trim(user_id), '') AS uid,
-                {sid} AS ga_session_id
+            SELECT * REPLACE (trim(event_name) AS event_name,
+                nullif(trim(user_pseudo_id), '') AS user_pseudo_id,
+                CASE WHEN contains(user_id, '@') THEN 'email_' || left(sha256(lower(trim(user_id))), 16)
+                     ELSE nullif(trim(user_id), '') END AS user_id),
+                contains(user_id, '@') AS _uid_email,
+                {pulled}
             FROM ({union})
         ), b AS (
-            SELECT * REPLACE (event_name_t AS event_name, upid AS user_pseudo_id, uid AS user_id),
-                CASE WHEN upid IS NOT NULL AND ga_session_id IS NOT NULL
-                     THEN upid || '.' || ga_session_id END AS session_id,
-                {event_level} AS own
-            FROM a
-        ), c0 AS (
-            SELECT *, {inherited} AS inh FROM b
+            SELECT *, {sid} AS ga_session_id, {sources} FROM a
         ), c AS (
+            SELECT *, CASE WHEN user_pseudo_id IS NOT NULL AND ga_session_id IS NOT NULL
+                           THEN user_pseudo_id || '.' || ga_session_id END AS session_id,
+                coalesce({_level('ev', 'event')}, {_level('co', 'event')}) AS own
+            FROM b
+        ), d AS (
+            SELECT *, {inherited} AS inh FROM c
+        ), e AS (
             SELECT *, coalesce(own, CASE WHEN inh IS NOT NULL THEN {{'source': inh.source,
                 'medium': inh.medium, 'campaign': inh.campaign, 'origin': 'session'}} END,
-                {last_click}, {first_touch}) AS src
-            FROM c0
-        ), d AS (
-            SELECT *, 'ga4:' || left(sha256({key}), 32) AS event_id, {revenue} AS revenue_raw FROM c
-        ), e AS (
-            SELECT *, count(*) OVER (PARTITION BY event_id) AS _dups FROM d
+                {_level('lc', 'session_last_click')}, {_level('ft', 'first_user_touch')}) AS src
+            FROM d
+        ), f AS (
+            SELECT *, 'ga4:' || left(sha256({key}), 32) AS event_id, {revenue} AS revenue_raw,
+                nullif(lower(src.source), '') AS s_n, nullif(lower(src.medium), '') AS m_n,
+                nullif(lower(src.campaign), '') AS c_n
+            FROM e
+        ), g AS (
+            SELECT *, count(*) OVER (PARTITION BY event_id) AS _dups FROM f
             QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _f, _row) = 1
         )
         SELECT event_id,
@@ -439,14 +455,14 @@ def _events_sql(tables: list[str]) -> str:
             user_pseudo_id AS anonymous_id,
             session_id,
             {_case('event_name', EVENT_NAMES, 'event_name')} AS event,
-            {channel_sql('src.source', 'src.medium', 'src.campaign')} AS channel,
+            {channel_sql('s_n', 'm_n', 'c_n', normalized=True)} AS channel,
             {_case('event_name', TOUCHPOINTS, 'NULL')} AS touchpoint,
             {campaign} AS campaign,
             nullif(lower(trim(device__category)), '') AS device,
             CASE WHEN revenue_raw >= 0 THEN revenue_raw END AS revenue,
             CAST(json_merge_patch({params_json}, {extras}) AS VARCHAR) AS properties,
-            _dups, revenue_raw
-        FROM e
+            _dups, revenue_raw, _uid_email
+        FROM g
         {order}
     """
 
@@ -487,15 +503,21 @@ def import_ga4(
                                 warnings=warnings)
         _check(cur, loaded, loaded[0][1] if len(loaded) == 1 else f"GA4 export ({len(loaded)} files)")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE ga4_events AS {_events_sql([t for t, _ in loaded])}")
-        events = to_canonical(cur.sql("SELECT * EXCLUDE (_dups, revenue_raw) FROM ga4_events"), "events")
+        events = to_canonical(
+            cur.sql("SELECT * EXCLUDE (_dups, revenue_raw, _uid_email) FROM ga4_events"), "events"
+        )
         row = cur.execute(
-            "SELECT coalesce(sum(_dups - 1), 0), count(*) FILTER (WHERE revenue_raw < 0) FROM ga4_events"
+            "SELECT coalesce(sum(_dups - 1), 0), count(*) FILTER (WHERE revenue_raw < 0), "
+            "count(DISTINCT customer_id) FILTER (WHERE _uid_email) FROM ga4_events"
         ).fetchone()
-        dups, negative = (int(row[0]), int(row[1])) if row else (0, 0)
+        dups, negative, emails = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
     if dups:
         warnings.append(
             f"{dups} duplicate event(s) dropped (same user, timestamp, name, session and batch ids)"
         )
     if negative:
         warnings.append(f"{negative} purchase(s) with a negative revenue: revenue left empty")
+    if emails:
+        warnings.append(f"{emails} user_id value(s) look like e-mail addresses: stored as email_ + the first "
+                        "16 hex digits of their SHA-256, never in clear")
     return ImportResult(tables={"events": events}, warnings=warnings)

@@ -162,15 +162,18 @@ def _norm(expr: str) -> str:
     return f"nullif(lower(trim(CAST({expr} AS VARCHAR))), '')"
 
 
-def channel_sql(source: str, medium: str, campaign: str, *, names: str = "cxlab") -> str:
+def channel_sql(
+    source: str, medium: str, campaign: str, *, names: str = "cxlab", normalized: bool = False
+) -> str:
     """SQL ``CASE`` giving the default channel group of the SQL expressions ``source``, ``medium`` and
     ``campaign``; ``names="cxlab"`` yields cxlab channel names, ``names="ga4"`` GA4's group names.
 
     The expressions are repeated inside the ``CASE``: pass column references, not costly expressions.
+    ``normalized=True`` promises they are already trimmed, lower-cased VARCHARs with NULL for empty.
     """
     if names not in ("cxlab", "ga4"):
         raise ValueError(f"names must be 'cxlab' or 'ga4', not {names!r}")
-    s, m, c = _norm(source), _norm(medium), _norm(campaign)
+    s, m, c = (source, medium, campaign) if normalized else (_norm(source), _norm(medium), _norm(campaign))
     whens = "\n  ".join(
         f"WHEN coalesce(({r.when.format(s=s, m=m, c=c)}), FALSE) "
         f"THEN {sql_literal(r.channel if names == 'cxlab' else r.group)}"

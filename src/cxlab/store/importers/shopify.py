@@ -83,11 +83,17 @@ def _ts_sql(x: str) -> str:
 
 
 def _read(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> dict[str, str]:
-    """Load the CSV into temp table ``shop_raw`` (all text, file order); return canonical → actual names."""
+    """Load the CSV into temp table ``shop_raw`` (all text, file order); return canonical → actual names.
+
+    Shopify writes commas; a file re-saved by a spreadsheet with semicolons is read too.
+    """
+    with path.open(encoding="utf-8", errors="replace") as f:
+        header = f.readline(1 << 16)
+    delim = ";" if header.count(";") > header.count(",") else ","
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE shop_raw AS SELECT * FROM read_csv(?, header = true, "
-            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', strict_mode = true)",
+            f"all_varchar = true, delim = '{delim}', quote = '\"', escape = '\"', strict_mode = true)",
             [str(path)],
         )
         cols = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE shop_raw)").fetchall()]

@@ -1,0 +1,6 @@
+"""Static, self-contained HTML reports (Plotly inlined, works offline)."""
+
+from cxlab.report.html import render_report
+from cxlab.report.sections import Section, build_sections
+
+__all__ = ["Section", "build_sections", "render_report"]

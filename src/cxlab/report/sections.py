@@ -1,0 +1,95 @@
+"""The report's sections: each runs one analysis on the store and turns its result into display parts.
+
+Every capability adds its section here, so ``cxlab demo`` and ``cxlab report`` run every analysis that
+exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cxlab.channels import channel_conversion
+from cxlab.journey import stage_funnel
+from cxlab.store import Store
+
+
+@dataclass
+class Section:
+    """One part of the report: a title, a sentence on method and n, figures and a table."""
+
+    id: str
+    title: str
+    summary: str
+    figures: list[go.Figure] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+
+def _pct(x: float) -> str:
+    return "–" if pd.isna(x) else f"{100 * x:.2f}%"
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{currency} {x:,.0f}"
+
+
+def overview(store: Store) -> Section:
+    counts = store.counts()
+    ((first, last),) = store.con.execute("SELECT min(ts), max(ts) FROM events").fetchall()
+    ((revenue,),) = store.con.execute("SELECT coalesce(sum(revenue), 0) FROM orders").fetchall()
+    period = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if first is not None else "no events"
+    table = pd.DataFrame({"table": list(counts), "rows": [f"{n:,}" for n in counts.values()]})
+    cur = store.config.shop.currency
+    return Section(
+        "overview",
+        "Overview",
+        f"Events from {period}; {counts['orders']:,} orders worth {_money(revenue, cur)}.",
+        table=table,
+    )
+
+
+def channels(store: Store) -> Section:
+    res = channel_conversion(store.ibis())
+    cur = store.config.shop.currency
+    t = res.to_frame()
+    shown = pd.DataFrame(
+        {
+            "channel": t["channel"],
+            "people reached": t["people"].map("{:,}".format),
+            "buyers": t["buyers"].map("{:,}".format),
+            "conversion": t["conversion_rate"].map(_pct),
+            "95% CI": [f"{_pct(lo)} – {_pct(hi)}" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+            "orders": t["orders"].map("{:,}".format),
+            "revenue": t["revenue"].map(lambda x: _money(x, cur)),
+        }
+    )
+    return Section("channels", "Revenue and conversion per channel", res.summary(), [res.figure()], shown)
+
+
+def stages(store: Store) -> Section:
+    res = stage_funnel(store.ibis(), store.config)
+    t = res.to_frame()
+    shown = pd.DataFrame(
+        {
+            "stage": t["stage"],
+            "people": t["people"].map("{:,}".format),
+            "share of all": t["share_of_all"].map(_pct),
+            "reached from previous stage": t["rate_from_previous"].map(_pct),
+            "95% CI": [
+                f"{_pct(lo)} – {_pct(hi)}" if not pd.isna(lo) else "–"
+                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+            ],
+        }
+    )
+    return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
+
+
+SECTIONS: list[Callable[[Store], Section]] = [overview, channels, stages]
+
+
+def build_sections(store: Store) -> list[Section]:
+    """Run every analysis of the report on ``store``."""
+    return [make(store) for make in SECTIONS]
