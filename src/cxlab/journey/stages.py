@@ -45,9 +45,22 @@ class StageFunnel:
         )
 
     def figure(self) -> go.Figure:
+        # A bar, not a funnel: people can reach a later stage without an earlier one; shares are of all people.
+        t = self.table
+        labels = [
+            f"{n:,} ({share:.0%} of all)" for n, share in zip(t["people"], t["share_of_all"], strict=True)
+        ]
         fig = go.Figure(
-            go.Funnel(y=self.table["stage"], x=self.table["people"], textinfo="value+percent initial")
+            go.Bar(
+                x=t["people"],
+                y=t["stage"],
+                orientation="h",
+                text=labels,
+                textposition="auto",
+                hovertemplate="%{y}: %{x:,} people<extra></extra>",
+            )
         )
+        fig.update_yaxes(autorange="reversed")
         fig.update_layout(
             title="People reaching each journey stage",
             height=380,
