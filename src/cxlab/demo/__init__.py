@@ -9,6 +9,9 @@ random stream, and streamed to disk, so memory stays flat from a thousand to a m
 from __future__ import annotations
 
 import json
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,13 @@ import numpy as np
 from cxlab.demo import params as P
 from cxlab.demo.catalog import make_catalog
 from cxlab.demo.experiment import changes_table
-from cxlab.demo.simulate import simulate_batch
+from cxlab.demo.simulate import Batch, simulate_batch
 from cxlab.demo.truth import Stats, build_truth
 from cxlab.demo.writer import TableWriters
 
 __all__ = ["DemoResult", "generate"]
 
+MAX_WORKERS = 4
 CATALOG_STREAM = 2**31
 """Spawn key of the catalog's random stream (batches use 0, 1, 2, ...)."""
 
@@ -41,20 +45,36 @@ class DemoResult:
     """Rows per table."""
 
 
-def generate(out_dir: str | Path, customers: int = 20_000, seed: int = 42) -> DemoResult:
-    """Simulate ``customers`` prospects (everyone who visits) and write the demo shop to ``out_dir``."""
+def generate(
+    out_dir: str | Path, customers: int = 20_000, seed: int = 42, *, workers: int | None = None
+) -> DemoResult:
+    """Simulate ``customers`` prospects (everyone who visits) and write the demo shop to ``out_dir``.
+
+    Batches are simulated on ``workers`` threads (default: the CPU count, at most 4) and written in order,
+    so the output does not depend on ``workers``.
+    """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     catalog = make_catalog(np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(CATALOG_STREAM,)))))
     stats = Stats()
-    with TableWriters(out / "data", P.EVENTS_PER_PART) as writers:
-        for b, first in enumerate(range(0, customers, P.BATCH_SIZE)):
-            batch = simulate_batch(seed, b, first, min(P.BATCH_SIZE, customers - first), catalog)
-            for name, table in batch.tables.items():
-                writers.write(name, table)
-            stats.add(batch.stats)
+    starts = range(0, customers, P.BATCH_SIZE)
+    n_workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), MAX_WORKERS, len(starts)))
+    with TableWriters(out / "data", P.EVENTS_PER_PART) as writers, ThreadPoolExecutor(n_workers) as pool:
+        pending: deque[Future[Batch]] = deque()
+
+        def drain(keep: int) -> None:
+            while len(pending) > keep:
+                batch = pending.popleft().result()
+                for name, table in batch.tables.items():
+                    writers.write(name, table)
+                stats.add(batch.stats)
+
+        for b, first in enumerate(starts):
+            pending.append(pool.submit(simulate_batch, seed, b, first, min(P.BATCH_SIZE, customers - first), catalog))
+            drain(n_workers)
+        drain(0)
         writers.write("changes", changes_table())
     counts = dict(writers.counts)
     truth = build_truth(seed, customers, stats, catalog, counts)

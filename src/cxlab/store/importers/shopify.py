@@ -21,7 +21,8 @@ What comes out:
     digits of the e-mail's SHA-256; ``email_hash`` = its full SHA-256; ``phone_hash`` = SHA-256 of the phone
     (Phone, else Billing Phone, else Shipping Phone) reduced to its digits, with a leading ``+`` kept when
     present (a national number stays national: the export has no reliable country for E.164);
-    ``first_seen`` = earliest order; ``country``, ``consent_email`` (Accepts Marketing) and ``phone_hash``
+    ``first_seen`` = earliest order; ``country``, ``consent_email`` (Accepts Marketing, or Accepts Email
+    Marketing in newer exports), ``consent_sms`` (Accepts SMS Marketing, when exported) and ``phone_hash``
     from the customer's most recent order that has them.  Orders without an e-mail (guest or POS) have a
     null ``customer_id`` and make no customer.  No e-mail, name, address or phone number is written in clear.
 ``events``
@@ -65,8 +66,10 @@ REQUIRED_COLUMNS = ("Name", "Created at", "Total")
 _OPTIONAL_COLUMNS = (
     "Email", "Financial Status", "Accepts Marketing", "Currency", "Discount Code", "Discount Amount",
     "Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem sku", "Billing Country", "Phone",
-    "Billing Phone", "Shipping Phone", "Cancelled at", "Refunded Amount", "Source",
+    "Billing Phone", "Shipping Phone", "Cancelled at", "Refunded Amount", "Source", "Accepts SMS Marketing",
 )
+_ALIASES = {"Accepts Marketing": ("Accepts Email Marketing",)}
+"""Other names a column has had in Shopify's exports."""
 _STATUSES = ("pending", "authorized", "paid", "partially_paid", "partially_refunded", "refunded", "voided")
 _APP_SOURCES = ("iphone", "android", "mobile_app", "shopify_mobile")
 _CONTACT_FIELDS = frozenset({"Email", "Phone", "Billing Phone", "Shipping Phone"})
@@ -106,7 +109,13 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> dict[str, st
             f"{name}: not a Shopify orders export: missing column{'s' if len(missing) > 1 else ''} "
             + ", ".join(repr(c) for c in missing)
         )
-    return {c: by_key[c.lower()] for c in (*REQUIRED_COLUMNS, *_OPTIONAL_COLUMNS) if c.lower() in by_key}
+    found: dict[str, str] = {}
+    for c in (*REQUIRED_COLUMNS, *_OPTIONAL_COLUMNS):
+        for candidate in (c, *_ALIASES.get(c, ())):
+            if candidate.lower() in by_key:
+                found[c] = by_key[candidate.lower()]
+                break
+    return found
 
 
 def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currency: str | None) -> None:
@@ -124,6 +133,7 @@ def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currenc
                 {raw('Name')} AS name, {raw('Created at')} AS created_raw, {raw('Total')} AS total_raw,
                 lower(trim({raw('Email')})) AS email,
                 {raw('Financial Status')} AS status_raw, lower({raw('Accepts Marketing')}) AS accepts_raw,
+                lower({raw('Accepts SMS Marketing')}) AS accepts_sms_raw,
                 upper({raw('Currency')}) AS currency_raw, {raw('Discount Code')} AS discount_code,
                 {raw('Discount Amount')} AS discount_raw, {raw('Refunded Amount')} AS refunded_raw,
                 {raw('Lineitem quantity')} AS qty_raw, {raw('Lineitem name')} AS item_name,
@@ -143,8 +153,10 @@ def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currenc
             TRY_CAST(price_raw AS DOUBLE) AS price,
             coalesce(currency_raw, {cur}) AS currency,
             replace(replace(lower(status_raw), ' ', '_'), '-', '_') AS status_norm,
-            CASE accepts_raw WHEN 'yes' THEN TRUE WHEN 'true' THEN TRUE WHEN 'no' THEN FALSE
-                 WHEN 'false' THEN FALSE END AS accepts,
+            CASE WHEN accepts_raw IN ('yes', 'true') THEN TRUE WHEN accepts_raw IN ('no', 'false') THEN FALSE
+                 END AS accepts,
+            CASE WHEN accepts_sms_raw IN ('yes', 'true') THEN TRUE WHEN accepts_sms_raw IN ('no', 'false')
+                 THEN FALSE END AS accepts_sms,
             CASE WHEN regexp_full_match(country_raw, '[A-Z]{{2}}') THEN country_raw END AS country,
             CASE WHEN regexp_replace(phone_raw, '[^0-9]', '', 'g') <> '' THEN
                 sha256(CASE WHEN starts_with(ltrim(phone_raw, ''' '), '+') THEN '+' ELSE '' END
@@ -229,6 +241,7 @@ def _build(con: duckdb.DuckDBPyConnection) -> None:
             {first('country')} AS country,
             {first('country_raw')} AS country_raw,
             {first('accepts')} AS accepts,
+            {first('accepts_sms')} AS accepts_sms,
             {first('phone_hash')} AS phone_hash,
             {first('cancelled_ts')} AS cancelled_ts,
             {first('source')} AS source,
@@ -262,7 +275,7 @@ _CUSTOMERS_SQL = """
         arg_max(country, ts) FILTER (WHERE country IS NOT NULL) AS country,
         CAST(NULL AS VARCHAR) AS language, CAST(NULL AS DATE) AS birthday,
         arg_max(accepts, ts) FILTER (WHERE accepts IS NOT NULL) AS consent_email,
-        CAST(NULL AS BOOLEAN) AS consent_sms,
+        arg_max(accepts_sms, ts) FILTER (WHERE accepts_sms IS NOT NULL) AS consent_sms,
         sha256(email) AS email_hash,
         arg_max(phone_hash, ts) FILTER (WHERE phone_hash IS NOT NULL) AS phone_hash
     FROM shop_orders2 WHERE email IS NOT NULL
