@@ -98,3 +98,21 @@ def test_demo_contract(tmp_path: Path) -> None:
     for table, n in doc["tables"].items():
         assert con.execute(f'SELECT count(*) FROM "{table}"').fetchone() == (n,)
     assert doc["tables"]["events"] > 50_000 and doc["tables"]["orders"] > 500
+
+
+FIXTURES = Path(__file__).parent / "store" / "importers" / "fixtures"
+
+
+def test_import_commands_store_once_and_refuse_wrong_files(tmp_path: Path) -> None:
+    db = str(tmp_path / "cxlab.duckdb")
+    r = runner.invoke(app, ["import", "shopify", str(FIXTURES / "shopify_orders.csv"), "--db", db, "--json"])
+    assert r.exit_code == 0, r.stderr
+    stored = {f["table"]: f["stored"] for f in json.loads(r.stdout)["files"]}
+    assert stored["orders"] > 0 and stored["customers"] > 0 and stored["events"] >= stored["orders"]
+    again = runner.invoke(app, ["import", "shopify", str(FIXTURES / "shopify_orders.csv"), "--db", db, "--json"])
+    assert [f["stored"] for f in json.loads(again.stdout)["files"]] == [0, 0, 0]
+    r = runner.invoke(app, ["import", "ga4", str(FIXTURES / "ga4_events.jsonl"), "--db", db, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["files"][0]["stored"] > 0
+    r = runner.invoke(app, ["import", "shopify", str(FIXTURES / "ga4_events.jsonl"), "--db", db])
+    assert r.exit_code == 2
+    assert one_line_error(r.stderr).startswith(f"error: {FIXTURES / 'ga4_events.jsonl'}")

@@ -22,6 +22,7 @@ from rich.table import Table
 from cxlab.config import ConfigError
 from cxlab.schema.tables import TABLES
 from cxlab.store import IngestError, SourceError, Store, init_project
+from cxlab.store.importers import ImportResult
 from cxlab.store.ingest import IngestReport
 
 app = typer.Typer(
@@ -183,6 +184,59 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
                 err.print(escape(str(e)), soft_wrap=True)
         if r.rejects_file:
             console.print(f"bad rows of {escape(r.file)} written to {escape(r.rejects_file)}")
+
+
+import_app = typer.Typer(
+    help="Import shop exports (Shopify, GA4) into the canonical tables.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+
+
+def _store_import(db: Path, result: ImportResult, label: str, json_: bool) -> None:
+    """Check every table an importer produced, then store them (each table atomic, all idempotent)."""
+    reports: list[IngestReport] = []
+    with errors_as_exit(), Store(db) as store:
+        order = [t for t in ("customers", "orders", "events") if t in result.tables]
+        for table in order:  # refuse the whole import before storing any of it
+            store.ingest(table, result.tables[table], name=f"{label} ({table})", dry_run=True)
+        for table in order:
+            reports.append(store.ingest(table, result.tables[table], name=f"{label} ({table})"))
+    if json_:
+        emit_json({"files": [r.to_dict() for r in reports], "warnings": result.warnings, "ok": True})
+        return
+    _print_reports(reports, dry_run=False)
+    for w in result.warnings:
+        err.print(f"warning: {escape(w)}", soft_wrap=True)
+
+
+@import_app.command("shopify")
+def import_shopify(
+    file: Annotated[Path, typer.Argument(help="Shopify orders export (CSV, one row per line item).")],
+    db: DbOpt = DEFAULT_DB,
+    json_: JsonOpt = False,
+) -> None:
+    """Shopify orders export → orders, customers (contact fields hashed), purchase events."""
+    from cxlab.store.importers import import_shopify_orders
+
+    with errors_as_exit():
+        result = import_shopify_orders(file)
+    _store_import(db, result, str(file), json_)
+
+
+@import_app.command("ga4")
+def import_ga4(
+    files: Annotated[
+        list[Path], typer.Argument(help="GA4 BigQuery export: events_* as Parquet or JSON Lines.")
+    ],
+    db: DbOpt = DEFAULT_DB,
+    json_: JsonOpt = False,
+) -> None:
+    """GA4 BigQuery export → events, channels by GA4's default channel grouping."""
+    from cxlab.store.importers import import_ga4 as run_import
+
+    with errors_as_exit():
+        result = run_import(files)
+    _store_import(db, result, ", ".join(map(str, files)), json_)
 
 
 @app.command()
