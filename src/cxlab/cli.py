@@ -281,17 +281,20 @@ def demo(
     ] = Path("demo-out"),
     customers: Annotated[int, typer.Option(min=1, help="Simulated people (prospects who visit).")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same shop.")] = 42,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="The store to (re)build (default: OUT/cxlab.duckdb).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Build a realistic demo shop, ingest it, run every analysis and write DIR/report.html."""
+    """Build a realistic demo shop, ingest it, run every analysis and write OUT/report.html."""
     from cxlab.pipeline import run_demo
 
     with errors_as_exit():
         if json_:
-            run = run_demo(out, customers, seed)
+            run = run_demo(out, customers, seed, db=db)
         else:
             with err.status("building the demo store") as status:
-                run = run_demo(out, customers, seed, step=lambda msg: status.update(msg))
+                run = run_demo(out, customers, seed, db=db, step=lambda msg: status.update(msg))
     if json_:
         emit_json(run.to_dict())
         return

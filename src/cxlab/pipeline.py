@@ -38,16 +38,19 @@ def build_report(store: Store, path: Path, subtitle: str = "") -> Path:
     )
 
 
-def run_demo(out: str | Path, customers: int, seed: int, step: Step | None = None) -> DemoRun:
-    """Build the demo store in ``out`` (replacing an earlier demo store there) and write its report."""
+def run_demo(
+    out: str | Path, customers: int, seed: int, db: str | Path | None = None, step: Step | None = None
+) -> DemoRun:
+    """Build the demo store (``db``, default ``out/cxlab.duckdb``; an earlier one is replaced), its data and
+    ``truth.json`` in ``out``, and write its report."""
     say = step or (lambda _msg: None)
     out = Path(out)
     say(f"simulating {customers:,} customers (seed {seed})")
     demo = generate(out, customers=customers, seed=seed)
-    db = out / DB_NAME
+    db = Path(db) if db is not None else out / DB_NAME
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
-    init_project(out)
+    init_project(db.parent, db.name)
     with Store(db) as store:
         for table, files in demo.files.items():
             say(f"ingesting {table}")

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from tests.conftest import write
 
 from cxlab.store import IngestError, Store
+from tests.conftest import write
 
 EVENTS_CSV = """event_id,ts,customer_id,anonymous_id,event,channel,touchpoint,revenue,properties
 e1,2024-05-01T10:00:00+02:00,c1,a1,page_view,email,site,,"{""page"": ""/"" }"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.conftest import write
 
 from cxlab.store import IngestError, Store
+from tests.conftest import write
 
 HEADER = "event_id,ts,customer_id,event,channel,revenue,properties\n"
 GOOD = "e1,2024-05-01T10:00:00Z,c1,page_view,email,,\n"

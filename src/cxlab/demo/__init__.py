@@ -9,27 +9,23 @@ random stream, and streamed to disk, so memory stays flat from a thousand to a m
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cxlab.demo import params as P
-from cxlab.demo.catalog import make_catalog
 from cxlab.demo.experiment import changes_table
-from cxlab.demo.simulate import Batch, simulate_batch
+from cxlab.demo.simulate import make_demo_catalog, simulate_chunk
 from cxlab.demo.truth import Stats, build_truth
-from cxlab.demo.writer import TableWriters
+from cxlab.demo.writer import PartWriters, clear
+from cxlab.schema import TABLES
 
 __all__ = ["DemoResult", "generate"]
 
-MAX_WORKERS = 4
-CATALOG_STREAM = 2**31
-"""Spawn key of the catalog's random stream (batches use 0, 1, 2, ...)."""
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class DemoResult:
 
     out_dir: Path
     files: dict[str, list[Path]]
-    """Table name -> Parquet files (``data/<table>/part-NNNNN.parquet``)."""
+    """Table name -> its Parquet files, ``data/<table>/part-NNNNN.parquet`` (one per chunk of customers)."""
     truth_path: Path
     truth: dict[str, Any] = field(repr=False)
     counts: dict[str, int] = field(default_factory=dict)
@@ -50,35 +46,36 @@ def generate(
 ) -> DemoResult:
     """Simulate ``customers`` prospects (everyone who visits) and write the demo shop to ``out_dir``.
 
-    Batches are simulated on ``workers`` threads (default: the CPU count, at most 4) and written in order,
-    so the output does not depend on ``workers``.
+    Chunks of ``CHUNK_SIZE`` customers (one part file per table each) are simulated in up to ``workers``
+    processes (default: the CPU count, at most 8); the output does not depend on ``workers``.
     """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    catalog = make_catalog(np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(CATALOG_STREAM,)))))
+    data = out / "data"
+    clear(data)
+    chunks = [(seed, c, first, min(P.CHUNK_SIZE, customers - first), str(data))
+              for c, first in enumerate(range(0, customers, P.CHUNK_SIZE))]
+    n_workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), MAX_WORKERS, len(chunks)))
+    if n_workers == 1:
+        results = [simulate_chunk(*args) for args in chunks]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+            results = list(pool.map(simulate_chunk, *zip(*chunks, strict=True)))
     stats = Stats()
-    starts = range(0, customers, P.BATCH_SIZE)
-    n_workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), MAX_WORKERS, len(starts)))
-    with TableWriters(out / "data", P.EVENTS_PER_PART) as writers, ThreadPoolExecutor(n_workers) as pool:
-        pending: deque[Future[Batch]] = deque()
-
-        def drain(keep: int) -> None:
-            while len(pending) > keep:
-                batch = pending.popleft().result()
-                for name, table in batch.tables.items():
-                    writers.write(name, table)
-                stats.add(batch.stats)
-
-        for b, first in enumerate(starts):
-            pending.append(pool.submit(simulate_batch, seed, b, first, min(P.BATCH_SIZE, customers - first), catalog))
-            drain(n_workers)
-        drain(0)
-        writers.write("changes", changes_table())
-    counts = dict(writers.counts)
-    truth = build_truth(seed, customers, stats, catalog, counts)
+    counts = dict.fromkeys(TABLES, 0)
+    files: dict[str, list[Path]] = {name: [] for name in TABLES}
+    for chunk_stats, chunk_counts, chunk_files in results:
+        stats.add(chunk_stats)
+        for name, n in chunk_counts.items():
+            counts[name] += n
+            files[name].append(chunk_files[name])
+    with PartWriters(data, 0, ("changes",)) as w:
+        w.write("changes", changes_table())
+    counts["changes"] = w.counts["changes"]
+    files["changes"] = [w.files["changes"]]
+    truth = build_truth(seed, customers, stats, make_demo_catalog(seed), counts)
     truth_path = out / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return DemoResult(out_dir=out, files={k: list(v) for k, v in writers.files.items()}, truth_path=truth_path,
-                      truth=truth, counts=counts)
+    return DemoResult(out_dir=out, files=files, truth_path=truth_path, truth=truth, counts=counts)

@@ -21,8 +21,10 @@ START_S = int(np.datetime64(WINDOW_START, "s").astype(np.int64))
 END_S = int(np.datetime64(WINDOW_END_EXCL, "s").astype(np.int64))
 """Exclusive end: every timestamp is ``< END_S``, i.e. on or before 2025-12-31 23:59:59."""
 
-BATCH_SIZE = 5000
-EVENTS_PER_PART = 4_000_000
+BATCH_SIZE = 5_000
+"""Customers simulated together (each batch has its own random stream, keyed by its number)."""
+CHUNK_SIZE = 50_000
+"""Customers per part file (about 4 million events); chunks run in parallel processes."""
 
 # --- vocabularies -------------------------------------------------------------------------------------
 

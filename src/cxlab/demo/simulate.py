@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pyarrow.compute as pc
 
 from cxlab.demo import params as P
 from cxlab.demo.blocks import EventBlock, PersonIds, concat, email_events, ids, names, rank_within, select
-from cxlab.demo.catalog import Catalog
+from cxlab.demo.catalog import Catalog, make_catalog
 from cxlab.demo.experiment import VARIANTS, Exposures, assign, exposures
 from cxlab.demo.feedback import SOURCES, Feedback, make_feedback
 from cxlab.demo.fulfilment import STATUSES, Fulfilment, fulfil
@@ -20,6 +21,7 @@ from cxlab.demo.population import Population, draw_population
 from cxlab.demo.purchases import Orders, concat_orders, customer_value, make_orders, repeat_purchases
 from cxlab.demo.sessions import Sessions, concat_sessions, customer_sessions, prospect_sessions
 from cxlab.demo.truth import Stats
+from cxlab.demo.writer import PartWriters
 from cxlab.schema import TABLES
 from cxlab.schema.tables import ITEM_TYPE
 
@@ -30,6 +32,33 @@ NEVER = np.iinfo(np.int64).max
 class Batch:
     tables: dict[str, pa.Table]
     stats: Stats
+
+
+CATALOG_STREAM = 2**31
+"""Spawn key of the catalog's random stream (batches use 0, 1, 2, ...)."""
+
+
+def make_demo_catalog(seed: int) -> Catalog:
+    """The catalog of a run: drawn from its own stream of ``seed``."""
+    return make_catalog(np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(CATALOG_STREAM,)))))
+
+
+def simulate_chunk(
+    seed: int, chunk: int, first_gid: int, n: int, data_dir: str
+) -> tuple[Stats, dict[str, int], dict[str, Path]]:
+    """Simulate and write customers ``first_gid .. first_gid + n - 1`` (batch by batch) as part ``chunk`` of
+    every table but ``changes``; returns the chunk's statistics, row counts and files."""
+    catalog = make_demo_catalog(seed)
+    stats = Stats()
+    names_ = tuple(t for t in TABLES if t != "changes")
+    with PartWriters(Path(data_dir), chunk, names_) as writers:
+        for first in range(first_gid, first_gid + n, P.BATCH_SIZE):
+            size = min(P.BATCH_SIZE, first_gid + n - first)
+            batch = simulate_batch(seed, first // P.BATCH_SIZE, first, size, catalog)
+            for name, table in batch.tables.items():
+                writers.write(name, table)
+            stats.add(batch.stats)
+    return stats, writers.counts, writers.files
 
 
 def batch_rng(seed: int, batch: int) -> np.random.Generator:

@@ -1,4 +1,4 @@
-"""Streaming Parquet output: one writer per table, events rolled over into part files."""
+"""Streaming Parquet output: each chunk of customers writes one part file per table."""
 
 from __future__ import annotations
 
@@ -10,52 +10,52 @@ import pyarrow.parquet as pq
 from cxlab.schema import TABLES
 
 COMPRESSION = "zstd"
+DICTIONARY_COLUMNS: dict[str, list[str] | bool] = {
+    "events": ["customer_id", "anonymous_id", "event", "channel", "touchpoint", "campaign", "device"],
+}
+"""Columns worth dictionary-encoding (unique ids and JSON are faster and no larger without)."""
 
 
-class TableWriters:
-    """Writes batches of each canonical table to ``data/<table>/part-NNNNN.parquet`` under ``root``.
+def part_path(data_dir: Path, table: str, part: int) -> Path:
+    return data_dir / table / f"part-{part:05d}.parquet"
 
-    A table's part is closed and a new one opened once it holds ``rows_per_part`` rows; every table gets
-    at least one (possibly empty) file. Use as a context manager.
+
+def clear(data_dir: Path) -> None:
+    """Create ``data/<table>/`` folders and remove part files a previous run left there."""
+    for name in TABLES:
+        folder = data_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("part-*.parquet"):
+            old.unlink()
+
+
+class PartWriters:
+    """Writers of part ``part`` of every canonical table (each file exists, possibly empty, once closed).
+
+    Use as a context manager; :meth:`write` appends a batch as a row group.
     """
 
-    def __init__(self, root: Path, rows_per_part: int) -> None:
-        self.root = root
-        self.rows_per_part = rows_per_part
-        self.files: dict[str, list[Path]] = {name: [] for name in TABLES}
-        self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
-        self._writers: dict[str, pq.ParquetWriter] = {}
-        self._rows_in_part: dict[str, int] = dict.fromkeys(TABLES, 0)
-        for name in TABLES:
-            folder = root / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for old in folder.glob("part-*.parquet"):
-                old.unlink()
-            self._open(name)
-
-    def _open(self, name: str) -> None:
-        path = self.root / name / f"part-{len(self.files[name]):05d}.parquet"
-        self.files[name].append(path)
-        self._writers[name] = pq.ParquetWriter(path, TABLES[name].arrow_schema, compression=COMPRESSION)
-        self._rows_in_part[name] = 0
+    def __init__(self, data_dir: Path, part: int, tables: tuple[str, ...] = tuple(TABLES)) -> None:
+        self.files = {name: part_path(data_dir, name, part) for name in tables}
+        self.counts = dict.fromkeys(tables, 0)
+        self._writers = {
+            name: pq.ParquetWriter(path, TABLES[name].arrow_schema, compression=COMPRESSION,
+                                   use_dictionary=DICTIONARY_COLUMNS.get(name, True))
+            for name, path in self.files.items()
+        }
 
     def write(self, name: str, table: pa.Table) -> None:
         """Append ``table`` (with exactly the canonical schema) to table ``name``."""
-        if table.num_rows == 0:
-            return
-        if self._rows_in_part[name] >= self.rows_per_part:
-            self._writers[name].close()
-            self._open(name)
-        self._writers[name].write_table(table)
-        self._rows_in_part[name] += table.num_rows
-        self.counts[name] += table.num_rows
+        if table.num_rows:
+            self._writers[name].write_table(table)
+            self.counts[name] += table.num_rows
 
     def close(self) -> None:
         for w in self._writers.values():
             w.close()
         self._writers.clear()
 
-    def __enter__(self) -> TableWriters:
+    def __enter__(self) -> PartWriters:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,15 +21,15 @@ INGEST_LOG_DDL = """CREATE TABLE IF NOT EXISTS _cxlab_ingests (
 )"""
 
 
-def init_project(directory: str | Path) -> Path:
-    """Create ``directory`` with a default ``cxlab.toml`` (kept if present) and an empty store."""
+def init_project(directory: str | Path, db_name: str = DB_NAME) -> Path:
+    """Create ``directory`` with a default ``cxlab.toml`` (kept if present) and a store; returns its path."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     cfg = d / CONFIG_NAME
     if not cfg.exists():
         cfg.write_text(default_toml(), encoding="utf-8")
-    Store(d / DB_NAME).close()
-    return d / DB_NAME
+    Store(d / db_name).close()
+    return d / db_name
 
 
 class Store:

@@ -6,6 +6,10 @@ from cxlab.store.importers.ga4_channels import ga4_default_channel, ga4_default_
 from cxlab.store.importers.shopify import import_shopify_orders
 
 __all__ = [
-    "ImportResult", "ImporterError", "ga4_default_channel", "ga4_default_channel_group", "import_ga4",
+    "ImportResult",
+    "ImporterError",
+    "ga4_default_channel",
+    "ga4_default_channel_group",
+    "import_ga4",
     "import_shopify_orders",
 ]

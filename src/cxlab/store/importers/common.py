@@ -22,8 +22,16 @@ MAX_ERRORS = 20
 """Row errors listed in one :class:`ImporterError` message; the rest are counted."""
 
 __all__ = [
-    "MAX_ERRORS", "ImportResult", "ImporterError", "RowProblem", "connection", "format_problems",
-    "quote_ident", "sql_list", "sql_literal", "to_canonical",
+    "MAX_ERRORS",
+    "ImportResult",
+    "ImporterError",
+    "RowProblem",
+    "connection",
+    "format_problems",
+    "quote_ident",
+    "sql_list",
+    "sql_literal",
+    "to_canonical",
 ]
 
 

@@ -77,10 +77,29 @@ EVENT_NAMES: dict[str, str] = {"begin_checkout": "checkout"}
 
 TOUCHPOINTS: dict[str, str] = {
     **dict.fromkeys(
-        ("page_view", "session_start", "first_visit", "user_engagement", "scroll", "click", "search",
-         "view_search_results", "view_item_list", "select_item", "view_promotion", "select_promotion",
-         "login", "sign_up", "generate_lead", "file_download", "form_start", "form_submit", "video_start",
-         "video_progress", "video_complete"),
+        (
+            "page_view",
+            "session_start",
+            "first_visit",
+            "user_engagement",
+            "scroll",
+            "click",
+            "search",
+            "view_search_results",
+            "view_item_list",
+            "select_item",
+            "view_promotion",
+            "select_promotion",
+            "login",
+            "sign_up",
+            "generate_lead",
+            "file_download",
+            "form_start",
+            "form_submit",
+            "video_start",
+            "video_progress",
+            "video_complete",
+        ),
         "site",
     ),
     **dict.fromkeys(("view_item", "add_to_wishlist"), "product_page"),
@@ -90,8 +109,16 @@ TOUCHPOINTS: dict[str, str] = {
 }
 """GA4 event name → cxlab touchpoint."""
 
-_CAMPAIGN_PLACEHOLDERS = ("(not set)", "(direct)", "(organic)", "(referral)", "(none)", "(data deleted)",
-                          "(cross-network)", "(not provided)")
+_CAMPAIGN_PLACEHOLDERS = (
+    "(not set)",
+    "(direct)",
+    "(organic)",
+    "(referral)",
+    "(none)",
+    "(data deleted)",
+    "(cross-network)",
+    "(not provided)",
+)
 _USED_PARAMS = ("ga_session_id", "source", "medium", "campaign")
 _SUFFIXES = {".parquet": "parquet", ".parq": "parquet", ".jsonl": "json", ".ndjson": "json", ".json": "json"}
 
@@ -124,8 +151,13 @@ _LEAVES: dict[str, str] = {
     "batch_page_id": "BIGINT",
     "batch_ordering_id": "BIGINT",
 }
-_PARAM_LEAVES = {"key": "VARCHAR", "value.string_value": "VARCHAR", "value.int_value": "BIGINT",
-                 "value.float_value": "DOUBLE", "value.double_value": "DOUBLE"}
+_PARAM_LEAVES = {
+    "key": "VARCHAR",
+    "value.string_value": "VARCHAR",
+    "value.int_value": "BIGINT",
+    "value.float_value": "DOUBLE",
+    "value.double_value": "DOUBLE",
+}
 _ITEM_LEAVES = {"item_id": "VARCHAR", "item_name": "VARCHAR", "price": "DOUBLE", "quantity": "BIGINT"}
 
 
@@ -146,8 +178,10 @@ def _json_columns() -> dict[str, str]:
         return "STRUCT(" + ", ".join(f"{quote_ident(k)} {render(v)}" for k, v in t.items()) + ")"
 
     cols = {k: render(v) for k, v in tree.items()}
-    cols["event_params"] = ("STRUCT(key VARCHAR, value STRUCT(string_value VARCHAR, int_value VARCHAR, "
-                            "float_value VARCHAR, double_value VARCHAR))[]")
+    cols["event_params"] = (
+        "STRUCT(key VARCHAR, value STRUCT(string_value VARCHAR, int_value VARCHAR, "
+        "float_value VARCHAR, double_value VARCHAR))[]"
+    )
     cols["items"] = "STRUCT(item_id VARCHAR, item_name VARCHAR, price VARCHAR, quantity VARCHAR)[]"
     return cols
 
@@ -223,8 +257,10 @@ def _format(path: Path) -> str:
         name = name[:-3]
     fmt = _SUFFIXES.get(Path(name).suffix)
     if fmt is None or (fmt == "parquet" and path.name.lower().endswith(".gz")):
-        raise ImporterError(f"{path}: unknown format (expected .parquet, or .jsonl / .ndjson / .json, "
-                            "optionally .gz, from GA4's BigQuery export)")
+        raise ImporterError(
+            f"{path}: unknown format (expected .parquet, or .jsonl / .ndjson / .json, "
+            "optionally .gz, from GA4's BigQuery export)"
+        )
     return fmt
 
 
@@ -264,20 +300,26 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
                 raise ImporterError(f"{name}: cannot read as Parquet: {e}") from e
             _missing(name, schema.names)
             paths = _arrow_paths(schema)
-            sql = _normalise_sql(f"read_parquet({sql_literal(name)})", lambda p: p in paths,
-                                 lambda p: pa.types.is_timestamp(paths.get(p, pa.null())))
+            sql = _normalise_sql(
+                f"read_parquet({sql_literal(name)})",
+                lambda p: p in paths,
+                lambda p: pa.types.is_timestamp(paths.get(p, pa.null())),
+            )
         else:
             keys = con.execute(
                 "SELECT DISTINCT unnest(json_keys(json)) FROM (SELECT json FROM read_ndjson_objects(?) "
-                "LIMIT 10000)", [name]
+                "LIMIT 10000)",
+                [name],
             ).fetchall()
-            n = con.execute("SELECT count(*) FROM (SELECT 1 FROM read_ndjson_objects(?) LIMIT 1)",
-                            [name]).fetchone()
+            n = con.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM read_ndjson_objects(?) LIMIT 1)", [name]
+            ).fetchone()
             if n and n[0] == 0:
                 return 0
             _missing(name, (k for (k,) in keys))
-            src = (f"read_json({sql_literal(name)}, format = 'newline_delimited', "
-                   f"columns = {_json_columns()!r})")
+            src = (
+                f"read_json({sql_literal(name)}, format = 'newline_delimited', columns = {_json_columns()!r})"
+            )
             sql = _normalise_sql(src, lambda p: True, lambda p: False)
         # insertion order is kept, so rowid + 1 is the row's number in the file
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
@@ -292,13 +334,25 @@ _MIN_US, _MAX_US = 946_684_800_000_000, 4_102_444_800_000_000  # 2000-01-01, 210
 # (field, problem, SQL true for a bad row, SQL of the value shown)
 _CHECKS: tuple[tuple[str, str, str, str], ...] = (
     ("event_timestamp", "missing", "event_timestamp_raw IS NULL", "NULL"),
-    ("event_timestamp", "not an integer (microseconds since 1970, UTC)",
-     "event_timestamp_raw IS NOT NULL AND event_timestamp IS NULL", "event_timestamp_raw"),
-    ("event_timestamp", "out of range: expected microseconds since 1970 between years 2000 and 2100",
-     f"event_timestamp NOT BETWEEN {_MIN_US} AND {_MAX_US}", "event_timestamp_raw"),
+    (
+        "event_timestamp",
+        "not an integer (microseconds since 1970, UTC)",
+        "event_timestamp_raw IS NOT NULL AND event_timestamp IS NULL",
+        "event_timestamp_raw",
+    ),
+    (
+        "event_timestamp",
+        "out of range: expected microseconds since 1970 between years 2000 and 2100",
+        f"event_timestamp NOT BETWEEN {_MIN_US} AND {_MAX_US}",
+        "event_timestamp_raw",
+    ),
     ("event_name", "missing", "event_name IS NULL OR trim(event_name) = ''", "NULL"),
-    ("user_pseudo_id", "missing (and no user_id)",
-     "coalesce(trim(user_pseudo_id), '') = '' AND coalesce(trim(user_id), '') = ''", "NULL"),
+    (
+        "user_pseudo_id",
+        "missing (and no user_id)",
+        "coalesce(trim(user_pseudo_id), '') = '' AND coalesce(trim(user_id), '') = ''",
+        "NULL",
+    ),
 )
 
 
@@ -313,8 +367,10 @@ def _check(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], what: 
         for k, (t, _) in enumerate(tables)
     )
     # materialised first: DuckDB 1.5 can drop rows when ORDER BY ... LIMIT runs straight over an unnest
-    con.execute("CREATE OR REPLACE TEMP TABLE ga4_errors AS "
-                f"SELECT _f, _row, unnest(errs, recursive := true) FROM ({base}) WHERE len(errs) > 0")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ga4_errors AS "
+        f"SELECT _f, _row, unnest(errs, recursive := true) FROM ({base}) WHERE len(errs) > 0"
+    )
     total = con.execute("SELECT count(*) FROM ga4_errors").fetchone()
     if not total or not total[0]:
         return
@@ -326,15 +382,23 @@ def _check(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], what: 
     raise ImporterError(format_problems(what, problems, int(total[0])))
 
 
-_PARAMS_PULLED = {"source": "pv_source", "medium": "pv_medium", "campaign": "pv_campaign",
-                  "ga_session_id": "pv_sid", "transaction_id": "pv_tid", "value": "pv_value"}
+_PARAMS_PULLED = {
+    "source": "pv_source",
+    "medium": "pv_medium",
+    "campaign": "pv_campaign",
+    "ga_session_id": "pv_sid",
+    "transaction_id": "pv_tid",
+    "value": "pv_value",
+}
 """Event parameters looked up once per row, as columns (their ``value`` structs)."""
 
 
 def _text(v: str) -> str:
     """SQL of a parameter value struct ``v`` as text (NULL when absent or empty)."""
-    return (f"nullif(trim(coalesce({v}.string_value, CAST({v}.int_value AS VARCHAR), "
-            f"CAST(coalesce({v}.double_value, {v}.float_value) AS VARCHAR))), '')")
+    return (
+        f"nullif(trim(coalesce({v}.string_value, CAST({v}.int_value AS VARCHAR), "
+        f"CAST(coalesce({v}.double_value, {v}.float_value) AS VARCHAR))), '')"
+    )
 
 
 def _case(expr: str, mapping: dict[str, str], default: str) -> str:
@@ -345,8 +409,10 @@ def _case(expr: str, mapping: dict[str, str], default: str) -> str:
 def _level(prefix: str, origin: str) -> str:
     """A {source, medium, campaign, origin} struct from columns ``<prefix>_s/_m/_c``, or NULL."""
     s, m, c = (f"{prefix}_{x}" for x in "smc")
-    return (f"CASE WHEN {s} IS NOT NULL OR {m} IS NOT NULL THEN "
-            f"{{'source': {s}, 'medium': {m}, 'campaign': {c}, 'origin': {sql_literal(origin)}}} END")
+    return (
+        f"CASE WHEN {s} IS NOT NULL OR {m} IS NOT NULL THEN "
+        f"{{'source': {s}, 'medium': {m}, 'campaign': {c}, 'origin': {sql_literal(origin)}}} END"
+    )
 
 
 def _events_sql(tables: list[str]) -> str:
@@ -364,20 +430,28 @@ def _events_sql(tables: list[str]) -> str:
 
     gclid = "nullif(trim(collected_traffic_source__gclid), '') IS NOT NULL"
     lc = "session_traffic_source_last_click__manual_campaign__"
-    sources = ", ".join([
-        f"{_text('pv_source')} AS ev_s", f"{_text('pv_medium')} AS ev_m", f"{_text('pv_campaign')} AS ev_c",
-        f"coalesce({norm('collected_traffic_source__manual_source')}, CASE WHEN {gclid} THEN 'google' END)"
-        " AS co_s",
-        f"coalesce({norm('collected_traffic_source__manual_medium')}, CASE WHEN {gclid} THEN 'cpc' END)"
-        " AS co_m",
-        f"{norm('collected_traffic_source__manual_campaign_name')} AS co_c",
-        f"{norm(lc + 'source')} AS lc_s", f"{norm(lc + 'medium')} AS lc_m",
-        f"{norm(lc + 'campaign_name')} AS lc_c",
-        f"{norm('traffic_source__source')} AS ft_s", f"{norm('traffic_source__medium')} AS ft_m",
-        f"{norm('traffic_source__name')} AS ft_c",
-    ])
-    sid = ("coalesce(CAST(pv_sid.int_value AS VARCHAR), nullif(trim(pv_sid.string_value), ''), "
-           "CAST(TRY_CAST(coalesce(pv_sid.double_value, pv_sid.float_value) AS BIGINT) AS VARCHAR))")
+    sources = ", ".join(
+        [
+            f"{_text('pv_source')} AS ev_s",
+            f"{_text('pv_medium')} AS ev_m",
+            f"{_text('pv_campaign')} AS ev_c",
+            f"coalesce({norm('collected_traffic_source__manual_source')}, CASE WHEN {gclid} THEN 'google' END)"
+            " AS co_s",
+            f"coalesce({norm('collected_traffic_source__manual_medium')}, CASE WHEN {gclid} THEN 'cpc' END)"
+            " AS co_m",
+            f"{norm('collected_traffic_source__manual_campaign_name')} AS co_c",
+            f"{norm(lc + 'source')} AS lc_s",
+            f"{norm(lc + 'medium')} AS lc_m",
+            f"{norm(lc + 'campaign_name')} AS lc_c",
+            f"{norm('traffic_source__source')} AS ft_s",
+            f"{norm('traffic_source__medium')} AS ft_m",
+            f"{norm('traffic_source__name')} AS ft_c",
+        ]
+    )
+    sid = (
+        "coalesce(CAST(pv_sid.int_value AS VARCHAR), nullif(trim(pv_sid.string_value), ''), "
+        "CAST(TRY_CAST(coalesce(pv_sid.double_value, pv_sid.float_value) AS BIGINT) AS VARCHAR))"
+    )
     order = "ORDER BY event_timestamp, _f, _row"
     inherited = (
         f"CASE WHEN session_id IS NOT NULL THEN coalesce("
@@ -409,13 +483,25 @@ def _events_sql(tables: list[str]) -> str:
     )
     key = " || '|' || ".join(
         f"coalesce(CAST({c} AS VARCHAR), '')"
-        for c in ("user_pseudo_id", "user_id", "event_timestamp", "event_name", "ga_session_id",
-                  "batch_page_id", "batch_ordering_id", "batch_event_index")
+        for c in (
+            "user_pseudo_id",
+            "user_id",
+            "event_timestamp",
+            "event_name",
+            "ga_session_id",
+            "batch_page_id",
+            "batch_ordering_id",
+            "batch_event_index",
+        )
     )
-    campaign = (f"CASE WHEN lower(src.campaign) IN ({sql_list(_CAMPAIGN_PLACEHOLDERS)}) THEN NULL "
-                "ELSE src.campaign END")
-    value = ("coalesce(pv_value.double_value, pv_value.float_value, CAST(pv_value.int_value AS DOUBLE), "
-             "TRY_CAST(pv_value.string_value AS DOUBLE))")
+    campaign = (
+        f"CASE WHEN lower(src.campaign) IN ({sql_list(_CAMPAIGN_PLACEHOLDERS)}) THEN NULL "
+        "ELSE src.campaign END"
+    )
+    value = (
+        "coalesce(pv_value.double_value, pv_value.float_value, CAST(pv_value.int_value AS DOUBLE), "
+        "TRY_CAST(pv_value.string_value AS DOUBLE))"
+    )
     revenue = f"CASE WHEN event_name = 'purchase' THEN coalesce(ecommerce__purchase_revenue, {value}) END"
     return f"""
         WITH a AS (
@@ -431,14 +517,14 @@ def _events_sql(tables: list[str]) -> str:
         ), c AS (
             SELECT *, CASE WHEN user_pseudo_id IS NOT NULL AND ga_session_id IS NOT NULL
                            THEN user_pseudo_id || '.' || ga_session_id END AS session_id,
-                coalesce({_level('ev', 'event')}, {_level('co', 'event')}) AS own
+                coalesce({_level("ev", "event")}, {_level("co", "event")}) AS own
             FROM b
         ), d AS (
             SELECT *, {inherited} AS inh FROM c
         ), e AS (
             SELECT *, coalesce(own, CASE WHEN inh IS NOT NULL THEN {{'source': inh.source,
                 'medium': inh.medium, 'campaign': inh.campaign, 'origin': 'session'}} END,
-                {_level('lc', 'session_last_click')}, {_level('ft', 'first_user_touch')}) AS src
+                {_level("lc", "session_last_click")}, {_level("ft", "first_user_touch")}) AS src
             FROM d
         ), f AS (
             SELECT *, 'ga4:' || left(sha256({key}), 32) AS event_id, {revenue} AS revenue_raw,
@@ -454,9 +540,9 @@ def _events_sql(tables: list[str]) -> str:
             user_id AS customer_id,
             user_pseudo_id AS anonymous_id,
             session_id,
-            {_case('event_name', EVENT_NAMES, 'event_name')} AS event,
-            {channel_sql('s_n', 'm_n', 'c_n', normalized=True)} AS channel,
-            {_case('event_name', TOUCHPOINTS, 'NULL')} AS touchpoint,
+            {_case("event_name", EVENT_NAMES, "event_name")} AS event,
+            {channel_sql("s_n", "m_n", "c_n", normalized=True)} AS channel,
+            {_case("event_name", TOUCHPOINTS, "NULL")} AS touchpoint,
             {campaign} AS campaign,
             nullif(lower(trim(device__category)), '') AS device,
             CASE WHEN revenue_raw >= 0 THEN revenue_raw END AS revenue,
@@ -468,11 +554,25 @@ def _events_sql(tables: list[str]) -> str:
 
 
 _EMPTY_EVENTS = (
-    "SELECT " + ", ".join(
+    "SELECT "
+    + ", ".join(
         f"CAST(NULL AS {'TIMESTAMP' if c == 'ts' else 'DOUBLE' if c == 'revenue' else 'VARCHAR'}) AS {c}"
-        for c in ("event_id", "ts", "customer_id", "anonymous_id", "session_id", "event", "channel",
-                  "touchpoint", "campaign", "device", "revenue", "properties")
-    ) + " WHERE FALSE"
+        for c in (
+            "event_id",
+            "ts",
+            "customer_id",
+            "anonymous_id",
+            "session_id",
+            "event",
+            "channel",
+            "touchpoint",
+            "campaign",
+            "device",
+            "revenue",
+            "properties",
+        )
+    )
+    + " WHERE FALSE"
 )
 
 
@@ -499,8 +599,9 @@ def import_ga4(
                 continue
             loaded.append((table, str(path)))
         if not loaded:
-            return ImportResult(tables={"events": to_canonical(cur.sql(_EMPTY_EVENTS), "events")},
-                                warnings=warnings)
+            return ImportResult(
+                tables={"events": to_canonical(cur.sql(_EMPTY_EVENTS), "events")}, warnings=warnings
+            )
         _check(cur, loaded, loaded[0][1] if len(loaded) == 1 else f"GA4 export ({len(loaded)} files)")
         cur.execute(f"CREATE OR REPLACE TEMP TABLE ga4_events AS {_events_sql([t for t, _ in loaded])}")
         events = to_canonical(
@@ -518,6 +619,8 @@ def import_ga4(
     if negative:
         warnings.append(f"{negative} purchase(s) with a negative revenue: revenue left empty")
     if emails:
-        warnings.append(f"{emails} user_id value(s) look like e-mail addresses: stored as email_ + the first "
-                        "16 hex digits of their SHA-256, never in clear")
+        warnings.append(
+            f"{emails} user_id value(s) look like e-mail addresses: stored as email_ + the first "
+            "16 hex digits of their SHA-256, never in clear"
+        )
     return ImportResult(tables={"events": events}, warnings=warnings)

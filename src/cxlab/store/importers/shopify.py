@@ -64,9 +64,24 @@ REQUIRED_COLUMNS = ("Name", "Created at", "Total")
 """Columns without which a file is not a Shopify orders export."""
 
 _OPTIONAL_COLUMNS = (
-    "Email", "Financial Status", "Accepts Marketing", "Currency", "Discount Code", "Discount Amount",
-    "Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem sku", "Billing Country", "Phone",
-    "Billing Phone", "Shipping Phone", "Cancelled at", "Refunded Amount", "Source", "Accepts SMS Marketing",
+    "Email",
+    "Financial Status",
+    "Accepts Marketing",
+    "Currency",
+    "Discount Code",
+    "Discount Amount",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem sku",
+    "Billing Country",
+    "Phone",
+    "Billing Phone",
+    "Shipping Phone",
+    "Cancelled at",
+    "Refunded Amount",
+    "Source",
+    "Accepts SMS Marketing",
 )
 _ALIASES = {"Accepts Marketing": ("Accepts Email Marketing",)}
 """Other names a column has had in Shopify's exports."""
@@ -130,21 +145,21 @@ def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currenc
         CREATE OR REPLACE TEMP TABLE shop_rows AS
         WITH r AS (
             SELECT rowid AS _rid, rowid + 2 AS _row,
-                {raw('Name')} AS name, {raw('Created at')} AS created_raw, {raw('Total')} AS total_raw,
-                lower(trim({raw('Email')})) AS email,
-                {raw('Financial Status')} AS status_raw, lower({raw('Accepts Marketing')}) AS accepts_raw,
-                lower({raw('Accepts SMS Marketing')}) AS accepts_sms_raw,
-                upper({raw('Currency')}) AS currency_raw, {raw('Discount Code')} AS discount_code,
-                {raw('Discount Amount')} AS discount_raw, {raw('Refunded Amount')} AS refunded_raw,
-                {raw('Lineitem quantity')} AS qty_raw, {raw('Lineitem name')} AS item_name,
-                {raw('Lineitem price')} AS price_raw, {raw('Lineitem sku')} AS sku,
-                upper({raw('Billing Country')}) AS country_raw, {phone} AS phone_raw,
-                {raw('Cancelled at')} AS cancelled_raw, lower({raw('Source')}) AS source
+                {raw("Name")} AS name, {raw("Created at")} AS created_raw, {raw("Total")} AS total_raw,
+                lower(trim({raw("Email")})) AS email,
+                {raw("Financial Status")} AS status_raw, lower({raw("Accepts Marketing")}) AS accepts_raw,
+                lower({raw("Accepts SMS Marketing")}) AS accepts_sms_raw,
+                upper({raw("Currency")}) AS currency_raw, {raw("Discount Code")} AS discount_code,
+                {raw("Discount Amount")} AS discount_raw, {raw("Refunded Amount")} AS refunded_raw,
+                {raw("Lineitem quantity")} AS qty_raw, {raw("Lineitem name")} AS item_name,
+                {raw("Lineitem price")} AS price_raw, {raw("Lineitem sku")} AS sku,
+                upper({raw("Billing Country")}) AS country_raw, {phone} AS phone_raw,
+                {raw("Cancelled at")} AS cancelled_raw, lower({raw("Source")}) AS source
             FROM shop_raw
         )
         SELECT *,
-            {_ts_sql('created_raw')} AS ts,
-            {_ts_sql('cancelled_raw')} AS cancelled_ts,
+            {_ts_sql("created_raw")} AS ts,
+            {_ts_sql("cancelled_raw")} AS cancelled_ts,
             NOT regexp_matches(created_raw, '([zZ]|[+-][0-9]{{2}}:?[0-9]{{2}})$') AS ts_no_offset,
             TRY_CAST(total_raw AS DOUBLE) AS total,
             abs(TRY_CAST(discount_raw AS DOUBLE)) AS discount,
@@ -176,17 +191,33 @@ def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currenc
 # (field, problem, SQL true for a bad row, SQL of the value shown)
 _CHECKS: tuple[tuple[str, str, str, str], ...] = (
     ("Name", "missing: every row needs the order's Name", "name IS NULL", "NULL"),
-    ("Created at", "not a date-time (expected e.g. 2024-03-05 14:02:11 +0100)",
-     "created_raw IS NOT NULL AND ts IS NULL", "created_raw"),
-    ("Created at", "missing for this order",
-     "name IS NOT NULL AND _n_created = 0 AND _rid = _first_rid", "NULL"),
+    (
+        "Created at",
+        "not a date-time (expected e.g. 2024-03-05 14:02:11 +0100)",
+        "created_raw IS NOT NULL AND ts IS NULL",
+        "created_raw",
+    ),
+    (
+        "Created at",
+        "missing for this order",
+        "name IS NOT NULL AND _n_created = 0 AND _rid = _first_rid",
+        "NULL",
+    ),
     ("Total", "not a number", "total_raw IS NOT NULL AND total IS NULL", "total_raw"),
     ("Total", "negative amount", "total < 0", "total_raw"),
     ("Total", "missing for this order", "name IS NOT NULL AND _n_total = 0 AND _rid = _first_rid", "NULL"),
-    ("Currency", "missing for this order (pass default_currency= to assume one)",
-     "name IS NOT NULL AND _n_currency = 0 AND currency IS NULL AND _rid = _first_rid", "NULL"),
-    ("Currency", "not an ISO 4217 code such as EUR",
-     "currency_raw IS NOT NULL AND NOT regexp_full_match(currency_raw, '[A-Z]{3}')", "currency_raw"),
+    (
+        "Currency",
+        "missing for this order (pass default_currency= to assume one)",
+        "name IS NOT NULL AND _n_currency = 0 AND currency IS NULL AND _rid = _first_rid",
+        "NULL",
+    ),
+    (
+        "Currency",
+        "not an ISO 4217 code such as EUR",
+        "currency_raw IS NOT NULL AND NOT regexp_full_match(currency_raw, '[A-Z]{3}')",
+        "currency_raw",
+    ),
     ("Discount Amount", "not a number", "discount_raw IS NOT NULL AND discount IS NULL", "discount_raw"),
     ("Refunded Amount", "not a number", "refunded_raw IS NOT NULL AND refunded IS NULL", "refunded_raw"),
     ("Refunded Amount", "negative amount", "refunded < 0", "refunded_raw"),
@@ -194,8 +225,12 @@ _CHECKS: tuple[tuple[str, str, str, str], ...] = (
     ("Lineitem quantity", "negative quantity", "qty < 0", "qty_raw"),
     ("Lineitem price", "not a number", "price_raw IS NOT NULL AND price IS NULL", "price_raw"),
     ("Lineitem price", "negative price", "price < 0", "price_raw"),
-    ("Cancelled at", "not a date-time",
-     "cancelled_raw IS NOT NULL AND cancelled_ts IS NULL", "cancelled_raw"),
+    (
+        "Cancelled at",
+        "not a date-time",
+        "cancelled_raw IS NOT NULL AND cancelled_ts IS NULL",
+        "cancelled_raw",
+    ),
 )
 
 
@@ -224,27 +259,28 @@ def _check(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _build(con: duckdb.DuckDBPyConnection) -> None:
     """Temp tables ``shop_orders`` (one row per order, with the helper columns events and customers need)."""
+
     def first(x: str) -> str:
         return f"arg_min({x}, _rid) FILTER (WHERE {x} IS NOT NULL)"
 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE shop_orders AS
         SELECT name AS order_id,
-            {first('email')} AS email,
-            {first('ts')} AS ts,
-            {first('total')} AS revenue,
-            {first('currency')} AS currency,
-            {first('status_norm')} AS status_norm,
-            {first('discount')} AS discount,
-            {first('discount_code')} AS discount_code,
-            {first('refunded')} AS refunded,
-            {first('country')} AS country,
-            {first('country_raw')} AS country_raw,
-            {first('accepts')} AS accepts,
-            {first('accepts_sms')} AS accepts_sms,
-            {first('phone_hash')} AS phone_hash,
-            {first('cancelled_ts')} AS cancelled_ts,
-            {first('source')} AS source,
+            {first("email")} AS email,
+            {first("ts")} AS ts,
+            {first("total")} AS revenue,
+            {first("currency")} AS currency,
+            {first("status_norm")} AS status_norm,
+            {first("discount")} AS discount,
+            {first("discount_code")} AS discount_code,
+            {first("refunded")} AS refunded,
+            {first("country")} AS country,
+            {first("country_raw")} AS country_raw,
+            {first("accepts")} AS accepts,
+            {first("accepts_sms")} AS accepts_sms,
+            {first("phone_hash")} AS phone_hash,
+            {first("cancelled_ts")} AS cancelled_ts,
+            {first("source")} AS source,
             bool_or(ts_no_offset) AS ts_no_offset,
             coalesce(list({{'product_id': product_id, 'quantity': qty, 'price': price}} ORDER BY _rid)
                      FILTER (WHERE has_item), []) AS items,
@@ -323,8 +359,10 @@ def _warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
     if n := count("country IS NULL AND country_raw IS NOT NULL"):
         out.append(f"{n} order(s) with a Billing Country that is not a 2-letter code: country left empty")
     if n := count("status IN ('refunded', 'partially_refunded') AND refunded > 0 AND cancelled_ts IS NULL"):
-        out.append(f"{n} refund(s) without a date in the export (no Cancelled at): amount kept in "
-                   "orders.refunded, no refund event")
+        out.append(
+            f"{n} refund(s) without a date in the export (no Cancelled at): amount kept in "
+            "orders.refunded, no refund event"
+        )
     if n := count("ts_no_offset"):
         out.append(f"{n} order(s) with a Created at without a UTC offset: read as UTC")
     if n := count("item_without_id"):
