@@ -1,27 +1,30 @@
-"""The ``cxlab`` command: a thin Typer shell over the library.
+"""The ``cxlab`` command: a thin Typer shell over the library, one sub-command group per capability.
 
-Human-readable output (rich) by default, ``--json`` for one JSON document on stdout; progress on
-stderr; exit 0 on success, 1 when an analysis fails, 2 on bad input with a one-line error.
+Conventions (output, exit codes, common options) live in :mod:`cxlab.clitools`.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cxlab.config import ConfigError
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    err,
+    errors_as_exit,
+    fail,
+    progress_bar,
+)
 from cxlab.schema.tables import TABLES
-from cxlab.store import IngestError, SourceError, Store, init_project
+from cxlab.store import IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
 from cxlab.store.ingest import IngestReport
 
@@ -31,61 +34,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-DbOpt = Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-DEFAULT_DB = Path("cxlab.duckdb")
-
-BAD_INPUT = (IngestError, SourceError, ConfigError, FileNotFoundError, KeyError, ValueError)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a one-line error on stderr and exit."""
-    err.print(f"error: {escape(' '.join(message.split()))}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def errors_as_exit() -> Iterator[None]:
-    """Bad input → exit 2 with one line; any other failure → exit 1 with one line."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except BAD_INPUT as e:
-        fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e), 2)
-    except Exception as e:  # an analysis failed: say what, don't dump a traceback on the user
-        fail(f"{type(e).__name__}: {e}", 1)
-
-
-def emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]:
-    """A rich progress bar on stderr, driven by the engine's own progress reports."""
-    if not enabled:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(phase: str, pct: float) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=100)
-            bar.update(tasks[phase], completed=pct)
-
-        yield update
 
 
 @app.command()
