@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,22 +40,23 @@ class DemoResult:
     """Rows per table."""
 
 
-def generate(
-    out_dir: str | Path, customers: int = 20_000, seed: int = 42, *, workers: int | None = None
-) -> DemoResult:
+def generate(out_dir: str | Path, customers: int = 20_000, seed: int = 42, *, workers: int = 1) -> DemoResult:
     """Simulate ``customers`` prospects (everyone who visits) and write the demo shop to ``out_dir``.
 
-    Chunks of ``CHUNK_SIZE`` customers (one part file per table each) are simulated in up to ``workers``
-    processes (default: the CPU count, at most 8); the output does not depend on ``workers``.
+    Chunks of ``CHUNK_SIZE`` customers (one part file per table each) are simulated one after the other,
+    or with ``workers > 1`` in that many spawned processes (the calling script then needs the usual
+    ``if __name__ == "__main__":`` guard). The output does not depend on ``workers``.
     """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
     out = Path(out_dir)
     data = out / "data"
     clear(data)
-    chunks = [(seed, c, first, min(P.CHUNK_SIZE, customers - first), str(data))
-              for c, first in enumerate(range(0, customers, P.CHUNK_SIZE))]
-    n_workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), MAX_WORKERS, len(chunks)))
+    chunks = [
+        (seed, c, first, min(P.CHUNK_SIZE, customers - first), str(data))
+        for c, first in enumerate(range(0, customers, P.CHUNK_SIZE))
+    ]
+    n_workers = max(1, min(workers, MAX_WORKERS, len(chunks)))
     if n_workers == 1:
         results = [simulate_chunk(*args) for args in chunks]
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pyarrow.compute as pc
 
 from cxlab.demo import params as P
 
-Value = str | np.ndarray | pa.Array
+Value: TypeAlias = str | np.ndarray | pa.Array
 
 
 @dataclass
@@ -41,9 +42,16 @@ def _full(v: int | np.ndarray, n: int, dtype: type = np.int64) -> np.ndarray:
 
 
 def block(
-    person: np.ndarray, ts: np.ndarray, event: str, *, touchpoint: str | np.ndarray | None = None,
-    channel: str | np.ndarray | None = None, campaign: str | np.ndarray | None = None,
-    device: int | np.ndarray = -1, session: int | np.ndarray = -1, revenue: np.ndarray | None = None,
+    person: np.ndarray,
+    ts: np.ndarray,
+    event: str,
+    *,
+    touchpoint: str | np.ndarray | None = None,
+    channel: str | np.ndarray | None = None,
+    campaign: str | np.ndarray | None = None,
+    device: int | np.ndarray = -1,
+    session: int | np.ndarray = -1,
+    revenue: np.ndarray | None = None,
     properties: pa.Array | None = None,
 ) -> EventBlock:
     """An :class:`EventBlock`; string arguments are names from :mod:`cxlab.demo.params`, arrays are codes."""
@@ -55,10 +63,15 @@ def block(
         return _full(table[v] if isinstance(v, str) else v, n)
 
     return EventBlock(
-        person=person.astype(np.int64, copy=False), ts=ts.astype(np.int64, copy=False),
-        event=np.full(n, P.EV[event], dtype=np.int64), touchpoint=code(touchpoint, P.TP),
-        channel=code(channel, P.CH), campaign=code(campaign, P.CAMP), device=_full(device, n),
-        session=_full(session, n), revenue=np.full(n, np.nan) if revenue is None else revenue,
+        person=person.astype(np.int64, copy=False),
+        ts=ts.astype(np.int64, copy=False),
+        event=np.full(n, P.EV[event], dtype=np.int64),
+        touchpoint=code(touchpoint, P.TP),
+        channel=code(channel, P.CH),
+        campaign=code(campaign, P.CAMP),
+        device=_full(device, n),
+        session=_full(session, n),
+        revenue=np.full(n, np.nan) if revenue is None else revenue,
         properties=pa.nulls(n, pa.string()) if properties is None else properties,
     )
 
@@ -68,8 +81,14 @@ def select(b: EventBlock, mask: np.ndarray, properties: pa.Array | None = None) 
     replaces theirs when given."""
     idx = np.flatnonzero(mask) if mask.dtype == np.bool_ else mask
     return EventBlock(
-        person=b.person[idx], ts=b.ts[idx], event=b.event[idx], touchpoint=b.touchpoint[idx],
-        channel=b.channel[idx], campaign=b.campaign[idx], device=b.device[idx], session=b.session[idx],
+        person=b.person[idx],
+        ts=b.ts[idx],
+        event=b.event[idx],
+        touchpoint=b.touchpoint[idx],
+        channel=b.channel[idx],
+        campaign=b.campaign[idx],
+        device=b.device[idx],
+        session=b.session[idx],
         revenue=b.revenue[idx],
         properties=b.properties.take(pa.array(idx)) if properties is None else properties,
     )
@@ -77,14 +96,22 @@ def select(b: EventBlock, mask: np.ndarray, properties: pa.Array | None = None) 
 
 def concat(blocks: list[EventBlock]) -> EventBlock:
     """All events of ``blocks`` in one block (in block order)."""
+
     def cat(name: str) -> np.ndarray:
         return np.concatenate([getattr(b, name) for b in blocks])
 
     props = pa.concat_arrays([b.properties for b in blocks]) if blocks else pa.array([], pa.string())
     return EventBlock(
-        person=cat("person"), ts=cat("ts"), event=cat("event"), touchpoint=cat("touchpoint"),
-        channel=cat("channel"), campaign=cat("campaign"), device=cat("device"), session=cat("session"),
-        revenue=cat("revenue"), properties=props,
+        person=cat("person"),
+        ts=cat("ts"),
+        event=cat("event"),
+        touchpoint=cat("touchpoint"),
+        channel=cat("channel"),
+        campaign=cat("campaign"),
+        device=cat("device"),
+        session=cat("session"),
+        revenue=cat("revenue"),
+        properties=props,
     )
 
 
@@ -167,20 +194,43 @@ def rank_within(groups: np.ndarray) -> np.ndarray:
 
 
 def email_events(
-    person: np.ndarray, send: np.ndarray, opened: np.ndarray, clicked: np.ndarray, *, touchpoint: str,
-    campaign: str, device: np.ndarray, properties: pa.Array | None = None, channel: str = "email",
+    person: np.ndarray,
+    send: np.ndarray,
+    opened: np.ndarray,
+    clicked: np.ndarray,
+    *,
+    touchpoint: str,
+    campaign: str,
+    device: np.ndarray,
+    properties: pa.Array | None = None,
+    channel: str = "email",
 ) -> list[EventBlock]:
     """``email_sent`` for all, ``email_open`` where ``opened >= 0``, ``email_click`` where ``clicked >= 0``
     (times in seconds; ``-1``: didn't happen)."""
     n = int(person.size)
     props = properties if properties is not None else pa.nulls(n, pa.string())
-    sent = block(person, send, "email_sent", touchpoint=touchpoint, channel=channel, campaign=campaign,
-                 properties=props)
+    sent = block(
+        person,
+        send,
+        "email_sent",
+        touchpoint=touchpoint,
+        channel=channel,
+        campaign=campaign,
+        properties=props,
+    )
     out = [sent]
     for name, when in (("email_open", opened), ("email_click", clicked)):
         m = when >= 0
         if m.any():
-            b = block(person, when, name, touchpoint=touchpoint, channel=channel, campaign=campaign,
-                      device=device, properties=props)
+            b = block(
+                person,
+                when,
+                name,
+                touchpoint=touchpoint,
+                channel=channel,
+                campaign=campaign,
+                device=device,
+                properties=props,
+            )
             out.append(select(b, m))
     return out

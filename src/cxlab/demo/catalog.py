@@ -22,8 +22,26 @@ NOUNS = {
 }
 """Five nouns per category; :mod:`cxlab.demo.texts` names the same items in each language."""
 ADJECTIVES = (
-    "Classic", "Linen", "Merino", "Organic", "Striped", "Relaxed", "Vintage", "Nordic", "Urban", "Soft",
-    "Recycled", "Everyday", "Weekend", "Studio", "Coastal", "Amber", "Midnight", "Sand", "Forest", "Cloud",
+    "Classic",
+    "Linen",
+    "Merino",
+    "Organic",
+    "Striped",
+    "Relaxed",
+    "Vintage",
+    "Nordic",
+    "Urban",
+    "Soft",
+    "Recycled",
+    "Everyday",
+    "Weekend",
+    "Studio",
+    "Coastal",
+    "Amber",
+    "Midnight",
+    "Sand",
+    "Forest",
+    "Cloud",
 )
 
 
@@ -68,8 +86,12 @@ class Catalog:
 
     def to_records(self) -> list[dict[str, object]]:
         return [
-            {"product_id": self.ids[i], "name": self.names[i], "category": CATEGORIES[int(self.category[i])],
-             "price": float(self.price[i])}
+            {
+                "product_id": self.ids[i],
+                "name": self.names[i],
+                "category": CATEGORIES[int(self.category[i])],
+                "price": float(self.price[i]),
+            }
             for i in range(self.n)
         ]
 
@@ -87,8 +109,6 @@ def make_catalog(rng: np.random.Generator) -> Catalog:
     popularity = 1.0 / rank**0.8
     popularity /= popularity.sum()
     ids = tuple(f"P{i + 1:03d}" for i in range(n))
-    names = tuple(
-        f"{ADJECTIVES[adj[i]]} {NOUNS[CATEGORIES[cats[i]]][noun[i]]}" for i in range(n)
-    )
+    names = tuple(f"{ADJECTIVES[adj[i]]} {NOUNS[CATEGORIES[cats[i]]][noun[i]]}" for i in range(n))
     pairs = rng.choice(n, size=2 * N_PAIRS, replace=False).reshape(N_PAIRS, 2)
     return Catalog(ids, names, cats, noun, price, popularity, pairs)

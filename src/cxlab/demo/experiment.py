@@ -50,23 +50,44 @@ def exposures(orders: Orders, ful: Fulfilment) -> Exposures:
 
 
 CHANGES: tuple[tuple[str, datetime, str, str, str | None], ...] = (
-    ("CH001", P.EXPERIMENT_START, "shipping_confirmation_email",
-     "A/B test: festive design of the shipping confirmation e-mail (basic vs festive, 50/50)", P.EXPERIMENT_ID),
+    (
+        "CH001",
+        P.EXPERIMENT_START,
+        "shipping_confirmation_email",
+        "A/B test: festive design of the shipping confirmation e-mail (basic vs festive, 50/50)",
+        P.EXPERIMENT_ID,
+    ),
     ("CH002", P.SMS_TRACKING_LINK, "shipping_sms", "Track-and-trace link added to the shipping SMS", None),
-    ("CH003", P.CHECKOUT_REDESIGN, "checkout", "Checkout redesign: one-page checkout with saved addresses", None),
-    ("CH004", P.REVIEW_REQUEST_EARLIER, "review_request",
-     f"Review request sent {P.REVIEW_REQUEST_DAYS_AFTER} days after delivery instead of "
-     f"{P.REVIEW_REQUEST_DAYS_BEFORE}", None),
+    (
+        "CH003",
+        P.CHECKOUT_REDESIGN,
+        "checkout",
+        "Checkout redesign: one-page checkout with saved addresses",
+        None,
+    ),
+    (
+        "CH004",
+        P.REVIEW_REQUEST_EARLIER,
+        "review_request",
+        f"Review request sent {P.REVIEW_REQUEST_DAYS_AFTER} days after delivery instead of "
+        f"{P.REVIEW_REQUEST_DAYS_BEFORE}",
+        None,
+    ),
 )
 
 
 def changes_table() -> pa.Table:
     """The change log as a ``changes`` table."""
     rows = sorted(CHANGES, key=lambda c: c[1])
-    return pa.table({
-        "change_id": [r[0] for r in rows],
-        "ts": pa.array([r[1] for r in rows], pa.timestamp("us")),
-        "touchpoint": [r[2] for r in rows],
-        "description": [r[3] for r in rows],
-        "experiment_id": [r[4] for r in rows],
-    }, schema=TABLES["changes"].arrow_schema)
+    return pa.table(
+        {
+            "change_id": [r[0] for r in rows],
+            "ts": pa.array(
+                [int(np.datetime64(r[1], "us").astype(np.int64)) for r in rows], pa.timestamp("us")
+            ),
+            "touchpoint": [r[2] for r in rows],
+            "description": [r[3] for r in rows],
+            "experiment_id": [r[4] for r in rows],
+        },
+        schema=TABLES["changes"].arrow_schema,
+    )

@@ -47,7 +47,11 @@ class Feedback:
 
 
 def _aspects(
-    rng: np.random.Generator, late: np.ndarray, damaged: np.ndarray, returned: np.ndarray, support: np.ndarray,
+    rng: np.random.Generator,
+    late: np.ndarray,
+    damaged: np.ndarray,
+    returned: np.ndarray,
+    support: np.ndarray,
     after_redesign: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Primary and optional secondary (-1) aspect of a comment, each with its polarity."""
@@ -99,8 +103,17 @@ def _item_names(catalog: Catalog, orders: Orders, order: np.ndarray, lang: np.nd
 
 
 def _texts(
-    rng: np.random.Generator, lang: np.ndarray, a1: np.ndarray, p1: np.ndarray, a2: np.ndarray, p2: np.ndarray,
-    tone: np.ndarray, items: list[str], days: np.ndarray, has_text: np.ndarray, frame: bool,
+    rng: np.random.Generator,
+    lang: np.ndarray,
+    a1: np.ndarray,
+    p1: np.ndarray,
+    a2: np.ndarray,
+    p2: np.ndarray,
+    tone: np.ndarray,
+    items: list[str],
+    days: np.ndarray,
+    has_text: np.ndarray,
+    frame: bool,
 ) -> list[str | None]:
     u = rng.random((lang.size, 8))
     out: list[str | None] = []
@@ -111,7 +124,9 @@ def _texts(
         parts = [(int(a1[i]), bool(p1[i]))]
         if a2[i] >= 0:
             parts.append((int(a2[i]), bool(p2[i])))
-        out.append(T.compose(P.LANGUAGES[int(lang[i])], parts, int(tone[i]), items[i], int(days[i]), u[i], frame))
+        out.append(
+            T.compose(P.LANGUAGES[int(lang[i])], parts, int(tone[i]), items[i], int(days[i]), u[i], frame)
+        )
     return out
 
 
@@ -133,14 +148,24 @@ def make_feedback(
         items = _item_names(catalog, orders, o, lang)
         text = _texts(rng, lang, a1, p1, a2, p2, tone, items, ful.transit_days[o], has_text, frame)
         tp = np.where(has_text, ASPECT_TP[a1], P.TP["nps_survey"] if source == "nps" else ASPECT_TP[a1])
-        parts.append(Feedback(orders.person[o], o, ts[o], np.full(o.size, SOURCES.index(source)), tp, score,
-                              text, tone))
+        parts.append(
+            Feedback(
+                orders.person[o], o, ts[o], np.full(o.size, SOURCES.index(source)), tp, score, text, tone
+            )
+        )
 
     commented(ful.review_ts >= 0, "review", ful.review_ts, 1.0, True)
     commented(ful.nps_ts >= 0, "nps", ful.nps_ts, 0.5, True)
 
-    def single(sel: np.ndarray, source: str, ts: np.ndarray, aspect: int, pos: np.ndarray, score: np.ndarray,
-               text_p: float) -> None:
+    def single(
+        sel: np.ndarray,
+        source: str,
+        ts: np.ndarray,
+        aspect: int,
+        pos: np.ndarray,
+        score: np.ndarray,
+        text_p: float,
+    ) -> None:
         o = np.flatnonzero(sel)
         lang = pop.language[orders.person[o]]
         a = np.full(o.size, aspect)
@@ -148,14 +173,28 @@ def make_feedback(
         tone = np.where(p, 1, -1)
         has_text = rng.random(o.size) < text_p
         items = _item_names(catalog, orders, o, lang)
-        text = _texts(rng, lang, a, p, np.full(o.size, -1), p, tone, items, ful.transit_days[o], has_text, False)
-        parts.append(Feedback(orders.person[o], o, ts[o], np.full(o.size, SOURCES.index(source)),
-                              np.full(o.size, ASPECT_TP[aspect]), score[o].astype(np.float64), text, tone))
+        text = _texts(
+            rng, lang, a, p, np.full(o.size, -1), p, tone, items, ful.transit_days[o], has_text, False
+        )
+        parts.append(
+            Feedback(
+                orders.person[o],
+                o,
+                ts[o],
+                np.full(o.size, SOURCES.index(source)),
+                np.full(o.size, ASPECT_TP[aspect]),
+                score[o].astype(np.float64),
+                text,
+                tone,
+            )
+        )
 
     n = orders.n
     u = rng.random(n)
     ces_good = u < np.where(after, P.CES_GOOD_P_AFTER, P.CES_GOOD_P_BEFORE)
-    ces_score = np.where(ces_good, rng.choice([6, 7], size=n), rng.choice([2, 3, 4, 5], size=n, p=[.2, .35, .3, .15]))
+    ces_score = np.where(
+        ces_good, rng.choice([6, 7], size=n), rng.choice([2, 3, 4, 5], size=n, p=[0.2, 0.35, 0.3, 0.15])
+    )
     single(ful.ces_ts >= 0, "ces", ful.ces_ts, CHECKOUT, ces_good, ces_score, 0.35)
     csat_score = np.where(ful.csat_good, rng.choice([4, 5], size=n, p=[0.4, 0.6]), rng.choice([1, 2], size=n))
     single(ful.csat_ts >= 0, "csat", ful.csat_ts, SERVICE, ful.csat_good, csat_score, 0.5)
@@ -168,12 +207,26 @@ def make_feedback(
     ticket_text: list[str | None] = [
         T.ticket(P.LANGUAGES[int(lang[i])], int(reason[i]), items[i], uu[i]) for i in range(o.size)
     ]
-    parts.append(Feedback(orders.person[o], o, ful.support_ts[o], np.full(o.size, SOURCES.index("ticket")),
-                          TICKET_TP[reason], np.full(o.size, np.nan), ticket_text, np.where(reason <= 1, -1, 0)))
+    parts.append(
+        Feedback(
+            orders.person[o],
+            o,
+            ful.support_ts[o],
+            np.full(o.size, SOURCES.index("ticket")),
+            TICKET_TP[reason],
+            np.full(o.size, np.nan),
+            ticket_text,
+            np.where(reason <= 1, -1, 0),
+        )
+    )
 
     return Feedback(
-        person=np.concatenate([f.person for f in parts]), order=np.concatenate([f.order for f in parts]),
-        ts=np.concatenate([f.ts for f in parts]), source=np.concatenate([f.source for f in parts]),
-        touchpoint=np.concatenate([f.touchpoint for f in parts]), score=np.concatenate([f.score for f in parts]),
-        text=[t for f in parts for t in f.text], tone=np.concatenate([f.tone for f in parts]),
+        person=np.concatenate([f.person for f in parts]),
+        order=np.concatenate([f.order for f in parts]),
+        ts=np.concatenate([f.ts for f in parts]),
+        source=np.concatenate([f.source for f in parts]),
+        touchpoint=np.concatenate([f.touchpoint for f in parts]),
+        score=np.concatenate([f.score for f in parts]),
+        text=[t for f in parts for t in f.text],
+        tone=np.concatenate([f.tone for f in parts]),
     )

@@ -59,7 +59,11 @@ def _exp(rng: np.random.Generator, n: int, mean: float, cap: float) -> np.ndarra
 
 
 def fulfil(
-    rng: np.random.Generator, pop: Population, orders: Orders, order_ids: pa.Array, variant: np.ndarray,
+    rng: np.random.Generator,
+    pop: Population,
+    orders: Orders,
+    order_ids: pa.Array,
+    variant: np.ndarray,
     catalog: Catalog,
 ) -> Fulfilment:
     """Everything after each order; ``variant`` is each person's experiment arm (0 basic, 1 festive)."""
@@ -75,8 +79,16 @@ def fulfil(
 
     send = ts + _delay(rng, n, 20, 120)
     opened = np.where(rng.random(n) < 0.65, send + 30 + _exp(rng, n, P.HOUR, 12 * P.HOUR), -1)
-    out += email_events(person, send, opened, none, touchpoint="order_confirmation_email",
-                        campaign="order_confirmation", device=device, properties=props)
+    out += email_events(
+        person,
+        send,
+        opened,
+        none,
+        touchpoint="order_confirmation_email",
+        campaign="order_confirmation",
+        device=device,
+        properties=props,
+    )
 
     ship_day = (ts + (0.2 + 1.6 * rng.random(n)) * P.DAY).astype(np.int64) // P.DAY
     ship = ship_day * P.DAY + 7 * P.HOUR + _delay(rng, n, 0, 8 * P.HOUR)
@@ -84,8 +96,15 @@ def fulfil(
     ship = np.where(late_ship, ship + P.DAY, ship)
     ship_day = np.where(late_ship, ship_day + 1, ship_day)
     carrier = names(P.CARRIERS, country)
-    out.append(block(person, ship, "shipment_sent", touchpoint="delivery",
-                     properties=json_obj(n, order_id=order_ids, carrier=carrier)))
+    out.append(
+        block(
+            person,
+            ship,
+            "shipment_sent",
+            touchpoint="delivery",
+            properties=json_obj(n, order_id=order_ids, carrier=carrier),
+        )
+    )
 
     # shipping confirmation e-mail: the A/B test
     ship_send = ship + _delay(rng, n, 60, 600)
@@ -98,13 +117,25 @@ def fulfil(
     click_s = open_s + 10 + _exp(rng, n, 300, 30 * 60)
     design = pc.if_else(pa.array(arm == 1), "festive", "basic")
     out += email_events(
-        person, ship_send, np.where(opened_s, open_s, -1), np.where(clicked, click_s, -1),
-        touchpoint="shipping_confirmation_email", campaign="shipping_confirmation", device=device,
+        person,
+        ship_send,
+        np.where(opened_s, open_s, -1),
+        np.where(clicked, click_s, -1),
+        touchpoint="shipping_confirmation_email",
+        campaign="shipping_confirmation",
+        device=device,
         properties=json_obj(n, order_id=order_ids, design=design),
     )
     sms = pop.consent_sms[person]
-    sms_b = block(person, ship + 120, "sms_sent", touchpoint="shipping_sms", channel="sms", campaign="shipping_sms",
-                  properties=json_obj(n, order_id=order_ids, tracking_link=ship >= P.SMS_TRACKING_LINK_S))
+    sms_b = block(
+        person,
+        ship + 120,
+        "sms_sent",
+        touchpoint="shipping_sms",
+        channel="sms",
+        campaign="shipping_sms",
+        properties=json_obj(n, order_id=order_ids, tracking_link=ship >= P.SMS_TRACKING_LINK_S),
+    )
     out.append(select(sms_b, sms))
 
     promised = P.PROMISED_DAYS[country]
@@ -115,32 +146,58 @@ def fulfil(
     deliver_day = ship_day + np.where(late, late_days, on_time_days)
     deliver = deliver_day * P.DAY + 8 * P.HOUR + _delay(rng, n, 0, 11 * P.HOUR)
     transit = deliver_day - day
-    out.append(block(person, deliver, "delivered", touchpoint="delivery", properties=json_obj(
-        n, order_id=order_ids, carrier=carrier, late=late, damaged=damaged, promised_days=promised)))
+    out.append(
+        block(
+            person,
+            deliver,
+            "delivered",
+            touchpoint="delivery",
+            properties=json_obj(
+                n, order_id=order_ids, carrier=carrier, late=late, damaged=damaged, promised_days=promised
+            ),
+        )
+    )
 
     unbox = rng.random(n) < np.where(damaged, 0.8, 0.25)
-    unbox_b = block(person, deliver + _delay(rng, n, 600, 6 * P.HOUR), "unboxing", touchpoint="unboxing",
-                    device=device, properties=json_obj(n, order_id=order_ids, damaged=damaged))
+    unbox_b = block(
+        person,
+        deliver + _delay(rng, n, 600, 6 * P.HOUR),
+        "unboxing",
+        touchpoint="unboxing",
+        device=device,
+        properties=json_obj(n, order_id=order_ids, damaged=damaged),
+    )
     out.append(select(unbox_b, unbox))
 
     # support contacts
-    first_cat = catalog.category[orders.line_product[orders.line_start]]
+    first_cat = catalog.category[orders.line_product[orders.line_start]] if n else np.zeros(0, dtype=np.int64)
     wearable = first_cat <= 1
     u = rng.random(n)
     other = np.where(rng.random(n) < 0.6, np.where(wearable, 2, 3), 4)
-    reason = np.where(damaged & (u < P.SUPPORT_P["damaged"]), 1,
-                      np.where(late & (u < P.SUPPORT_P["late"]), 0,
-                               np.where(u < P.SUPPORT_P["other"], other, -1)))
+    reason = np.where(
+        damaged & (u < P.SUPPORT_P["damaged"]),
+        1,
+        np.where(late & (u < P.SUPPORT_P["late"]), 0, np.where(u < P.SUPPORT_P["other"], other, -1)),
+    )
     late_contact = (ship_day + promised + 1) * P.DAY + 8 * P.HOUR + _delay(rng, n, 0, 10 * P.HOUR)
-    late_contact = np.where(late_contact >= deliver, deliver - _delay(rng, n, P.HOUR, 3 * P.HOUR), late_contact)
+    late_contact = np.where(
+        late_contact >= deliver, deliver - _delay(rng, n, P.HOUR, 3 * P.HOUR), late_contact
+    )
     support_ts = np.select(
-        [reason == 0, reason == 1], [late_contact, deliver + _delay(rng, n, P.HOUR, P.DAY)],
+        [reason == 0, reason == 1],
+        [late_contact, deliver + _delay(rng, n, P.HOUR, P.DAY)],
         deliver + _delay(rng, n, P.DAY, 10 * P.DAY),
     )
     support_ts = np.where(reason >= 0, support_ts, -1)
     via = names(VIA, rng.integers(0, len(VIA), n))
-    sup_b = block(person, support_ts, "support_contact", touchpoint="customer_service", device=device,
-                  properties=json_obj(n, order_id=order_ids, reason=names(REASONS, np.maximum(reason, 0)), via=via))
+    sup_b = block(
+        person,
+        support_ts,
+        "support_contact",
+        touchpoint="customer_service",
+        device=device,
+        properties=json_obj(n, order_id=order_ids, reason=names(REASONS, np.maximum(reason, 0)), via=via),
+    )
     out.append(select(sup_b, reason >= 0))
     csat = (reason >= 0) & (rng.random(n) < P.CSAT_P)
     csat_ts = np.where(csat, support_ts + 2 * P.HOUR + _delay(rng, n, 0, 48 * P.HOUR), -1)
@@ -156,50 +213,137 @@ def fulfil(
     status = np.where(done, np.where(partial, 2, 1), 0)
     refunded = np.where(done, amount, 0.0)
     why = names(("damaged", "changed_mind", "size"), np.where(damaged, 0, np.where(wearable, 2, 1)))
-    out.append(select(block(person, return_ts, "return_requested", touchpoint="returns", device=device,
-                            properties=json_obj(n, order_id=order_ids, reason=why)), returned))
-    out.append(select(block(person, refund_ts, "refund", touchpoint="returns",
-                            properties=json_obj(n, order_id=order_ids, amount=amount)), returned))
+    out.append(
+        select(
+            block(
+                person,
+                return_ts,
+                "return_requested",
+                touchpoint="returns",
+                device=device,
+                properties=json_obj(n, order_id=order_ids, reason=why),
+            ),
+            returned,
+        )
+    )
+    out.append(
+        select(
+            block(
+                person,
+                refund_ts,
+                "refund",
+                touchpoint="returns",
+                properties=json_obj(n, order_id=order_ids, amount=amount),
+            ),
+            returned,
+        )
+    )
 
     # review request -> review (fewer after a late delivery: the weak touchpoint's drop to the next stage)
-    wait = np.where(deliver_day * P.DAY >= P.REVIEW_REQUEST_EARLIER_S, P.REVIEW_REQUEST_DAYS_AFTER,
-                    P.REVIEW_REQUEST_DAYS_BEFORE)
+    wait = np.where(
+        deliver_day * P.DAY >= P.REVIEW_REQUEST_EARLIER_S,
+        P.REVIEW_REQUEST_DAYS_AFTER,
+        P.REVIEW_REQUEST_DAYS_BEFORE,
+    )
     rr_send = (deliver_day + wait) * P.DAY + 9 * P.HOUR + _delay(rng, n, 0, 3 * P.HOUR)
     p_review = np.where(damaged, P.REVIEW_P_DAMAGED, np.where(late, P.REVIEW_P_LATE, P.REVIEW_P_ON_TIME))
     reviewed = rng.random(n) < p_review
     rr_open = np.where(reviewed | (rng.random(n) < 0.45), rr_send + 60 + _exp(rng, n, 2 * P.HOUR, P.DAY), -1)
     rr_click = np.where(reviewed, rr_open + 10 + _exp(rng, n, 180, 3600), -1)
-    out += email_events(person, rr_send, rr_open, rr_click, touchpoint="review_request",
-                        campaign="review_request", device=device, properties=props)
+    out += email_events(
+        person,
+        rr_send,
+        rr_open,
+        rr_click,
+        touchpoint="review_request",
+        campaign="review_request",
+        device=device,
+        properties=props,
+    )
     review_ts = np.where(reviewed, rr_click + _delay(rng, n, 60, 900), -1)
-    out.append(select(block(person, review_ts, "review", touchpoint="review", device=device, properties=props),
-                      reviewed))
+    out.append(
+        select(
+            block(person, review_ts, "review", touchpoint="review", device=device, properties=props), reviewed
+        )
+    )
 
     # NPS survey
     invited = rng.random(n) < P.NPS_INVITE_P
     nps_send = (deliver_day + 14) * P.DAY + 10 * P.HOUR + _delay(rng, n, 0, 3 * P.HOUR)
     p_resp = np.where(late | damaged, P.NPS_RESPONSE_P_LATE, P.NPS_RESPONSE_P_ON_TIME)
     answered = invited & (rng.random(n) < p_resp)
-    nps_open = np.where(answered | (invited & (rng.random(n) < 0.4)), nps_send + 60 + _exp(rng, n, 3 * P.HOUR, P.DAY), -1)
+    nps_open = np.where(
+        answered | (invited & (rng.random(n) < 0.4)), nps_send + 60 + _exp(rng, n, 3 * P.HOUR, P.DAY), -1
+    )
     nps_click = np.where(answered, nps_open + 10 + _exp(rng, n, 120, 1800), -1)
     inv = np.flatnonzero(invited)
-    out += email_events(person[inv], nps_send[inv], nps_open[inv], nps_click[inv], touchpoint="nps_survey",
-                        campaign="nps_survey", device=device[inv], properties=props.take(pa.array(inv)))
+    out += email_events(
+        person[inv],
+        nps_send[inv],
+        nps_open[inv],
+        nps_click[inv],
+        touchpoint="nps_survey",
+        campaign="nps_survey",
+        device=device[inv],
+        properties=props.take(pa.array(inv)),
+    )
     nps_ts = np.where(answered, nps_click + _delay(rng, n, 30, 600), -1)
-    survey = block(person, nps_ts, "survey_response", touchpoint="nps_survey", device=device,
-                   properties=json_obj(n, survey="nps", order_id=order_ids))
+    survey = block(
+        person,
+        nps_ts,
+        "survey_response",
+        touchpoint="nps_survey",
+        device=device,
+        properties=json_obj(n, survey="nps", order_id=order_ids),
+    )
     out.append(select(survey, answered))
 
     ces = rng.random(n) < P.CES_P
     ces_ts = np.where(ces, ts + _delay(rng, n, 30, 120), -1)
-    out.append(select(block(person, ces_ts, "survey_response", touchpoint="checkout", device=device,
-                            properties=json_obj(n, survey="ces", order_id=order_ids)), ces))
-    out.append(select(block(person, csat_ts, "survey_response", touchpoint="customer_service", device=device,
-                            properties=json_obj(n, survey="csat", order_id=order_ids)), csat))
+    out.append(
+        select(
+            block(
+                person,
+                ces_ts,
+                "survey_response",
+                touchpoint="checkout",
+                device=device,
+                properties=json_obj(n, survey="ces", order_id=order_ids),
+            ),
+            ces,
+        )
+    )
+    out.append(
+        select(
+            block(
+                person,
+                csat_ts,
+                "survey_response",
+                touchpoint="customer_service",
+                device=device,
+                properties=json_obj(n, survey="csat", order_id=order_ids),
+            ),
+            csat,
+        )
+    )
 
     return Fulfilment(
-        blocks=out, deliver_ts=deliver, late=late, damaged=damaged, transit_days=transit,
-        ship_email_ts=ship_send, ship_variant=arm, ship_click_ts=np.where(clicked, click_s, -1),
-        support_reason=reason, support_ts=support_ts, csat_ts=csat_ts, csat_good=csat_good,
-        returned=returned, status=status, refunded=refunded, review_ts=review_ts, nps_ts=nps_ts, ces_ts=ces_ts,
+        blocks=out,
+        deliver_ts=deliver,
+        late=late,
+        damaged=damaged,
+        transit_days=transit,
+        ship_email_ts=ship_send,
+        ship_variant=arm,
+        ship_click_ts=np.where(clicked, click_s, -1),
+        support_reason=reason,
+        support_ts=support_ts,
+        csat_ts=csat_ts,
+        csat_good=csat_good,
+        returned=returned,
+        status=status,
+        refunded=refunded,
+        review_ts=review_ts,
+        nps_ts=nps_ts,
+        ces_ts=ces_ts,
     )

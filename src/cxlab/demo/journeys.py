@@ -23,13 +23,29 @@ from cxlab.demo.sessions import Sessions
 N_SLOTS = 10
 ENTRY, LANDING, BROWSE1, SIGNUP, CART, BROWSE2, CHECKOUT, BACK_VIEW, BACK_CHECKOUT, BUY = range(N_SLOTS)
 _BROWSE_EVENT = -2
-SLOT_EVENT = np.array([
-    -1, P.EV["page_view"], _BROWSE_EVENT, P.EV["sign_up"], P.EV["add_to_cart"], _BROWSE_EVENT,
-    P.EV["checkout"], P.EV["view_item"], P.EV["checkout"], P.EV["purchase"],
-])
+SLOT_EVENT = np.array(
+    [
+        -1,
+        P.EV["page_view"],
+        _BROWSE_EVENT,
+        P.EV["sign_up"],
+        P.EV["add_to_cart"],
+        _BROWSE_EVENT,
+        P.EV["checkout"],
+        P.EV["view_item"],
+        P.EV["checkout"],
+        P.EV["purchase"],
+    ]
+)
 EVENT_TOUCHPOINT = np.full(len(P.EVENTS), -1)
-for _ev, _tp in (("page_view", "site"), ("view_item", "product_page"), ("sign_up", "site"),
-                 ("add_to_cart", "cart"), ("checkout", "checkout"), ("purchase", "checkout")):
+for _ev, _tp in (
+    ("page_view", "site"),
+    ("view_item", "product_page"),
+    ("sign_up", "site"),
+    ("add_to_cart", "cart"),
+    ("checkout", "checkout"),
+    ("purchase", "checkout"),
+):
     EVENT_TOUCHPOINT[P.EV[_ev]] = P.TP[_tp]
 MAX_GAP = 600
 
@@ -54,8 +70,11 @@ def _slot_counts(rng: np.random.Generator, sess: Sessions, n_lines: np.ndarray) 
     c = np.zeros((n, N_SLOTS), dtype=np.int64)
     c[:, ENTRY] = sess.entry >= 0
     c[:, LANDING] = 1
-    b1 = np.select([st == P.BOUNCE, st == P.BROWSE, buy], [0, 1 + rng.poisson(3.0, n), rng.poisson(1.5, n)],
-                   1 + rng.poisson(2.0, n))
+    b1 = np.select(
+        [st == P.BOUNCE, st == P.BROWSE, buy],
+        [0, 1 + rng.poisson(3.0, n), rng.poisson(1.5, n)],
+        1 + rng.poisson(2.0, n),
+    )
     c[:, BROWSE1] = np.minimum(b1, 12)
     c[:, SIGNUP] = sess.signup
     c[:, CART] = np.where(buy, n_lines, np.where(cartish, 1 + (rng.random(n) < 0.3), 0))
@@ -69,7 +88,11 @@ def _slot_counts(rng: np.random.Generator, sess: Sessions, n_lines: np.ndarray) 
 
 
 def walk(
-    rng: np.random.Generator, sess: Sessions, session_base: int, orders: Orders, order_ids: pa.Array,
+    rng: np.random.Generator,
+    sess: Sessions,
+    session_base: int,
+    orders: Orders,
+    order_ids: pa.Array,
     catalog: Catalog,
 ) -> Walk:
     """Lay out the events of ``sess``; purchase sessions (``sess.order >= 0``) put the order's lines in
@@ -99,7 +122,9 @@ def walk(
 
     ev = SLOT_EVENT[slot]
     ev = np.where(slot == ENTRY, P.ENTRY_EVENT_OF_TP[np.maximum(sess.entry[s], 0)], ev)
-    ev = np.where(ev == _BROWSE_EVENT, np.where(rng.random(e) < 0.65, P.EV["view_item"], P.EV["page_view"]), ev)
+    ev = np.where(
+        ev == _BROWSE_EVENT, np.where(rng.random(e) < 0.65, P.EV["view_item"], P.EV["page_view"]), ev
+    )
     tp = np.where(slot == ENTRY, sess.entry[s], EVENT_TOUCHPOINT[ev])
 
     product = catalog.sample(rng, e)
@@ -110,8 +135,14 @@ def walk(
     qty = np.where(in_order, orders.line_qty[line] if orders.n else 1, 1 + (rng.random(e) < 0.1))
 
     allb = block(
-        s, ts, "page_view", touchpoint=tp, channel=sess.channel[s], campaign=sess.campaign[s],
-        device=sess.device[s], session=session_base + s,
+        s,
+        ts,
+        "page_view",
+        touchpoint=tp,
+        channel=sess.channel[s],
+        campaign=sess.campaign[s],
+        device=sess.device[s],
+        session=session_base + s,
     )
     allb.event = ev
     ids = catalog.id_array
@@ -135,7 +166,10 @@ def walk(
         elif name == "purchase":
             o = oi[s[m]]
             props = json_obj(
-                k, order_id=order_ids.take(pa.array(o)), items=orders.n_lines[o], shipping=orders.shipping[o],
+                k,
+                order_id=order_ids.take(pa.array(o)),
+                items=orders.n_lines[o],
+                shipping=orders.shipping[o],
             )
         b = select(allb, m, props)
         if name == "purchase":
@@ -150,13 +184,19 @@ def walk(
     open_delay = 60 + np.minimum(rng.exponential(3 * P.HOUR, nl.size), 20 * P.HOUR).astype(np.int64)
     opened = start[nl] - click_delay
     out += email_events(
-        sess.person[nl], opened - open_delay, opened, np.full(nl.size, -1), touchpoint="newsletter",
-        campaign="newsletter", device=sess.device[nl],
+        sess.person[nl],
+        opened - open_delay,
+        opened,
+        np.full(nl.size, -1),
+        touchpoint="newsletter",
+        campaign="newsletter",
+        device=sess.device[nl],
     )
 
     purchase_ts = np.full(n, -1, dtype=np.int64)
     purchase_ts[s[slot == BUY]] = ts[slot == BUY]
     signup_ts = np.full(n, -1, dtype=np.int64)
     signup_ts[s[slot == SIGNUP]] = ts[slot == SIGNUP]
-    return Walk(blocks=out, start=start, purchase_ts=purchase_ts, signup_ts=signup_ts,
-                checkout=c[:, CHECKOUT] > 0)
+    return Walk(
+        blocks=out, start=start, purchase_ts=purchase_ts, signup_ts=signup_ts, checkout=c[:, CHECKOUT] > 0
+    )

@@ -40,38 +40,96 @@ DEVICE_P = np.array([0.35, 0.50, 0.07, 0.08])
 DEVICE_LOYALTY = 0.75
 
 CHANNELS = (
-    "paid_search", "social_ads", "display", "paid_shopping", "affiliate",
-    "organic_search", "organic_social", "referral", "direct", "email", "sms",
+    "paid_search",
+    "social_ads",
+    "display",
+    "paid_shopping",
+    "affiliate",
+    "organic_search",
+    "organic_social",
+    "referral",
+    "direct",
+    "email",
+    "sms",
 )
 CH = {name: i for i, name in enumerate(CHANNELS)}
 ACQUISITION_P = np.array([0.20, 0.20, 0.08, 0.08, 0.08, 0.17, 0.05, 0.05, 0.09, 0.0, 0.0])
 PAID = ("paid_search", "social_ads", "display", "paid_shopping", "affiliate")
 
 TOUCHPOINTS = (
-    "search_ad", "social_ad", "display_ad", "organic_search", "affiliate", "retargeting_ad", "site",
-    "newsletter", "product_page", "cart", "abandoned_cart_email", "checkout", "order_confirmation_email",
-    "shipping_confirmation_email", "shipping_sms", "delivery", "unboxing", "product", "customer_service",
-    "returns", "review_request", "review", "nps_survey",
+    "search_ad",
+    "social_ad",
+    "display_ad",
+    "organic_search",
+    "affiliate",
+    "retargeting_ad",
+    "site",
+    "newsletter",
+    "product_page",
+    "cart",
+    "abandoned_cart_email",
+    "checkout",
+    "order_confirmation_email",
+    "shipping_confirmation_email",
+    "shipping_sms",
+    "delivery",
+    "unboxing",
+    "product",
+    "customer_service",
+    "returns",
+    "review_request",
+    "review",
+    "nps_survey",
 )
 TP = {name: i for i, name in enumerate(TOUCHPOINTS)}
 
 EVENTS = (
-    "ad_click", "organic_click", "affiliate_click", "email_sent", "email_open", "email_click", "sms_sent",
-    "page_view", "view_item", "sign_up", "add_to_cart", "checkout", "purchase", "shipment_sent",
-    "delivered", "unboxing", "support_contact", "return_requested", "refund", "review", "survey_response",
+    "ad_click",
+    "organic_click",
+    "affiliate_click",
+    "email_sent",
+    "email_open",
+    "email_click",
+    "sms_sent",
+    "page_view",
+    "view_item",
+    "sign_up",
+    "add_to_cart",
+    "checkout",
+    "purchase",
+    "shipment_sent",
+    "delivered",
+    "unboxing",
+    "support_contact",
+    "return_requested",
+    "refund",
+    "review",
+    "survey_response",
 )
 EV = {name: i for i, name in enumerate(EVENTS)}
 
 CAMPAIGNS_BY_CHANNEL: dict[str, tuple[str, ...]] = {
-    "paid_search": ("ps_brand", "ps_generic_apparel", "ps_generic_shoes", "ps_generic_home", "ps_generic_beauty"),
+    "paid_search": (
+        "ps_brand",
+        "ps_generic_apparel",
+        "ps_generic_shoes",
+        "ps_generic_home",
+        "ps_generic_beauty",
+    ),
     "social_ads": ("social_prospecting_video", "social_prospecting_carousel", "social_lookalike"),
     "display": ("display_prospecting",),
     "paid_shopping": ("shopping_all_products", "shopping_bestsellers"),
     "affiliate": ("aff_cashback", "aff_voucher_sites", "aff_blogs"),
 }
 OTHER_CAMPAIGNS = (
-    "display_retargeting", "newsletter", "abandoned_cart", "order_confirmation", "shipping_confirmation",
-    "review_request", "nps_survey", "shipping_sms",
+    "display_retargeting",
+    "newsletter",
+    "abandoned_cart",
+    "order_confirmation",
+    "shipping_confirmation",
+    "review_request",
+    "nps_survey",
+    "shipping_sms",
 )
 CAMPAIGNS: tuple[str, ...] = tuple(c for cs in CAMPAIGNS_BY_CHANNEL.values() for c in cs) + OTHER_CAMPAIGNS
 CAMP = {name: i for i, name in enumerate(CAMPAIGNS)}
@@ -82,38 +140,64 @@ for _ch, _cs in CAMPAIGNS_BY_CHANNEL.items():
     CAMPAIGN_COUNT[CH[_ch]] = len(_cs)
 
 ENTRY_TP_OF_CHANNEL = np.full(len(CHANNELS), -1)
-for _ch, _tp in (("paid_search", "search_ad"), ("paid_shopping", "search_ad"), ("social_ads", "social_ad"),
-                 ("display", "display_ad"), ("affiliate", "affiliate"), ("organic_search", "organic_search"),
-                 ("email", "newsletter")):
+for _ch, _tp in (
+    ("paid_search", "search_ad"),
+    ("paid_shopping", "search_ad"),
+    ("social_ads", "social_ad"),
+    ("display", "display_ad"),
+    ("affiliate", "affiliate"),
+    ("organic_search", "organic_search"),
+    ("email", "newsletter"),
+):
     ENTRY_TP_OF_CHANNEL[CH[_ch]] = TP[_tp]
 ENTRY_EVENT_OF_TP = np.full(len(TOUCHPOINTS), -1)
-for _tp, _ev in (("search_ad", "ad_click"), ("social_ad", "ad_click"), ("display_ad", "ad_click"),
-                 ("retargeting_ad", "ad_click"), ("organic_search", "organic_click"),
-                 ("affiliate", "affiliate_click"), ("newsletter", "email_click"),
-                 ("abandoned_cart_email", "email_click")):
+for _tp, _ev in (
+    ("search_ad", "ad_click"),
+    ("social_ad", "ad_click"),
+    ("display_ad", "ad_click"),
+    ("retargeting_ad", "ad_click"),
+    ("organic_search", "organic_click"),
+    ("affiliate", "affiliate_click"),
+    ("newsletter", "email_click"),
+    ("abandoned_cart_email", "email_click"),
+):
     ENTRY_EVENT_OF_TP[TP[_tp]] = EV[_ev]
 
-PAGES = ("home", "category/apparel", "category/shoes", "category/accessories", "category/home",
-         "category/beauty", "search", "sale", "faq", "account")
+PAGES = (
+    "home",
+    "category/apparel",
+    "category/shoes",
+    "category/accessories",
+    "category/home",
+    "category/beauty",
+    "search",
+    "sale",
+    "faq",
+    "account",
+)
 
 # --- prospects: sessions until the first purchase ----------------------------------------------------
 
 WEAK_CHANNEL = "social_ads"
-SESSION_PURCHASE_P = np.array([
-    0.035,  # paid_search
-    0.030,  # social_ads: the planted weak channel (with WEAK_CHANNEL_INTENT: about half its peers)
-    0.035,  # display (prospecting and retargeting)
-    0.035,  # paid_shopping
-    0.035,  # affiliate
-    0.040,  # organic_search
-    0.025,  # organic_social
-    0.035,  # referral
-    0.045,  # direct
-    0.050,  # email (newsletter)
-    0.0,    # sms
-])
+SESSION_PURCHASE_P = np.array(
+    [
+        0.035,  # paid_search
+        0.030,  # social_ads: the planted weak channel (with WEAK_CHANNEL_INTENT: about half its peers)
+        0.035,  # display (prospecting and retargeting)
+        0.035,  # paid_shopping
+        0.035,  # affiliate
+        0.040,  # organic_search
+        0.025,  # organic_social
+        0.035,  # referral
+        0.045,  # direct
+        0.050,  # email (newsletter)
+        0.0,  # sms
+    ]
+)
 """Per-session purchase probability of a prospect with intent 1, by the session's channel."""
 ABANDONED_CART_PURCHASE_P = 0.10
+RETARGETING_PURCHASE_P = 0.06
+"""Retargeting reaches prospects who already looked around (and didn't buy yet): a higher base."""
 WEAK_CHANNEL_INTENT = 0.45
 """Intent multiplier of prospects the weak channel brings (lower-intent traffic)."""
 INTENT_SHAPE = 2.0
@@ -208,10 +292,34 @@ REVIEW_REQUEST_DAYS_AFTER = 5
 CES_GOOD_P_BEFORE = 0.55
 CES_GOOD_P_AFTER = 0.80
 
-HOUR_WEIGHTS = np.array([
-    0.4, 0.25, 0.15, 0.1, 0.1, 0.2, 0.5, 1.0, 1.6, 2.0, 2.2, 2.3,
-    2.5, 2.4, 2.2, 2.2, 2.4, 2.8, 3.2, 3.6, 3.8, 3.4, 2.4, 1.2,
-])
+HOUR_WEIGHTS = np.array(
+    [
+        0.4,
+        0.25,
+        0.15,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+        1.6,
+        2.0,
+        2.2,
+        2.3,
+        2.5,
+        2.4,
+        2.2,
+        2.2,
+        2.4,
+        2.8,
+        3.2,
+        3.6,
+        3.8,
+        3.4,
+        2.4,
+        1.2,
+    ]
+)
 """Relative session starts by hour of day (UTC)."""
 HOUR_P = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
 

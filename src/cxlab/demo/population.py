@@ -30,7 +30,8 @@ class Population:
     consent_sms: np.ndarray
     has_phone: np.ndarray
     birthday: np.ndarray
-    """Days since 1970-01-01, or -1 when unknown."""
+    """Days since 1970-01-01 (negative before)."""
+    has_birthday: np.ndarray
 
     @property
     def n(self) -> int:
@@ -55,6 +56,7 @@ def draw_population(rng: np.random.Generator, first_gid: int, n: int) -> Populat
     span_days = (P.END_S - P.START_S) // P.DAY
     day = P.START_S // P.DAY + np.minimum((x * span_days).astype(np.int64), span_days - 1)
     first_visit = time_of_day(rng, day)
+    first_visit = np.where(first_visit >= P.END_S - 6 * P.HOUR, first_visit - P.DAY, first_visit)
 
     acq = P.ACQUISITION_P / P.ACQUISITION_P.sum()
     primary = rng.choice(len(P.CHANNELS), size=n, p=acq)
@@ -67,10 +69,21 @@ def draw_population(rng: np.random.Generator, first_gid: int, n: int) -> Populat
     consent_sms = rng.random(n) < P.CONSENT_SMS_P
     has_phone = consent_sms | (rng.random(n) < P.PHONE_P)
     age_days = rng.integers(18 * 365, 75 * 365, size=n)
-    birthday = np.where(rng.random(n) < P.BIRTHDAY_P, P.END_S // P.DAY - age_days, -1)
+    birthday = P.END_S // P.DAY - age_days
+    has_birthday = rng.random(n) < P.BIRTHDAY_P
     return Population(
-        gid=np.arange(first_gid, first_gid + n, dtype=np.int64), country=country, language=language,
-        first_visit=first_visit, primary=primary, secondary=secondary, device=device, intent=intent,
-        price_sensitivity=price_sensitivity, consent_email=consent_email, consent_sms=consent_sms,
-        has_phone=has_phone, birthday=birthday,
+        gid=np.arange(first_gid, first_gid + n, dtype=np.int64),
+        country=country,
+        language=language,
+        first_visit=first_visit,
+        primary=primary,
+        secondary=secondary,
+        device=device,
+        intent=intent,
+        price_sensitivity=price_sensitivity,
+        consent_email=consent_email,
+        consent_sms=consent_sms,
+        has_phone=has_phone,
+        birthday=birthday,
+        has_birthday=has_birthday,
     )

@@ -90,8 +90,13 @@ def concat_orders(a: Orders, b: Orders) -> Orders:
 
 
 def make_orders(
-    rng: np.random.Generator, catalog: Catalog, person: np.ndarray, seq: np.ndarray, nu: np.ndarray,
-    price_sensitivity: np.ndarray, consent_email: np.ndarray,
+    rng: np.random.Generator,
+    catalog: Catalog,
+    person: np.ndarray,
+    seq: np.ndarray,
+    nu: np.ndarray,
+    price_sensitivity: np.ndarray,
+    consent_email: np.ndarray,
 ) -> Orders:
     """Orders of ``person`` (index into the per-person arrays), ``seq`` their number for the customer."""
     n = person.size
@@ -122,6 +127,16 @@ def make_orders(
     product = catalog.near_price(rng, target)
     is_pair = pair[owner] & (pos < 2)
     product = np.where(is_pair, catalog.pairs[which_pair[owner], np.minimum(pos, 1)], product)
+    for attempt in range(20):  # redraw a product already in the order: near the price, then any
+        key = owner * catalog.n + product
+        by_key = np.argsort(key, kind="stable")
+        dup = np.zeros(total, dtype=bool)
+        dup[by_key[1:][key[by_key][1:] == key[by_key][:-1]]] = True
+        k = int(dup.sum())
+        if k == 0:
+            break
+        near = catalog.near_price(rng, target[dup] * rng.lognormal(0.0, 0.5, k))
+        product[dup] = near if attempt < 5 else rng.integers(0, catalog.n, k)
     qty = 1 + (rng.random(total) < 0.10) + (rng.random(total) < 0.02)
     qty = np.where(pos == 0, 1, qty)
 
@@ -137,8 +152,18 @@ def make_orders(
     items = np.bincount(owner, weights=price * qty, minlength=n)
     shipping = np.round(revenue + discount - items, 2)
     return Orders(
-        person=person, seq=seq, ts=np.full(n, -1, dtype=np.int64), revenue=revenue, discount=discount,
-        code=code, shipping=shipping, n_lines=n_lines.astype(np.int64), line_start=line_start,
-        line_product=product, line_qty=qty.astype(np.int64), line_price=price,
-        channel=np.full(n, -1, dtype=np.int64), session=np.full(n, -1, dtype=np.int64),
+        person=person,
+        seq=seq,
+        ts=np.full(n, -1, dtype=np.int64),
+        revenue=revenue,
+        discount=discount,
+        code=code,
+        shipping=shipping,
+        n_lines=n_lines.astype(np.int64),
+        line_start=line_start,
+        line_product=product,
+        line_qty=qty.astype(np.int64),
+        line_price=price,
+        channel=np.full(n, -1, dtype=np.int64),
+        session=np.full(n, -1, dtype=np.int64),
     )

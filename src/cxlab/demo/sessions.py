@@ -119,30 +119,48 @@ def prospect_sessions(rng: np.random.Generator, pop: Population) -> tuple[Sessio
             nl = ~ac & identified[idx] & pop.consent_email[idx] & (rng.random(m) < P.NEWSLETTER_SESSION_P)
             rt = ~ac & ~nl & viewed[idx] & (rng.random(m) < P.RETARGETING_P)
             pick = rng.choice(4, size=m, p=P.RETURN_CHANNEL_P)
-            cand = np.stack([pop.primary[idx], pop.secondary[idx], np.full(m, direct), np.full(m, organic)], 1)
+            cand = np.stack(
+                [pop.primary[idx], pop.secondary[idx], np.full(m, direct), np.full(m, organic)], 1
+            )
             ch = cand[np.arange(m), pick]
             ch = np.where(ac | nl, email, np.where(rt, P.CH["display"], ch))
         entry, camp = _entry_and_campaign(rng, ch, ac, nl, rt)
         start = t[idx]
-        base = np.where(ac, P.ABANDONED_CART_PURCHASE_P, P.SESSION_PURCHASE_P[ch])
+        base = np.where(
+            ac, P.ABANDONED_CART_PURCHASE_P, np.where(rt, P.RETARGETING_PURCHASE_P, P.SESSION_PURCHASE_P[ch])
+        )
         buy = rng.random(m) < np.minimum(P.MAX_PURCHASE_P, base * pop.intent[idx])
         stype = np.where(buy, P.PURCHASE, non_purchase_type(rng, start))
         signup = ~buy & ~identified[idx] & (rng.random(m) < P.SIGNUP_P)
-        recs.append(Sessions(
-            person=idx, start=start.copy(), channel=ch, entry=entry, campaign=camp,
-            device=session_device(rng, pop.device[idx]), stype=stype, signup=signup,
-            anchor=np.full(m, -1), phase=np.zeros(m, dtype=np.int64), order=np.full(m, -1),
-        ))
+        recs.append(
+            Sessions(
+                person=idx,
+                start=start.copy(),
+                channel=ch,
+                entry=entry,
+                campaign=camp,
+                device=session_device(rng, pop.device[idx]),
+                stype=stype,
+                signup=signup,
+                anchor=np.full(m, -1),
+                phase=np.zeros(m, dtype=np.int64),
+                order=np.full(m, -1),
+            )
+        )
         identified[idx[signup]] = True
         viewed[idx[stype >= P.BROWSE]] = True
 
-        abandon = ((stype == P.CART) | (stype == P.CHECKOUT_ABANDON)) & identified[idx] & pop.consent_email[idx]
+        abandon = (
+            ((stype == P.CART) | (stype == P.CHECKOUT_ABANDON)) & identified[idx] & pop.consent_email[idx]
+        )
         send = start + 2 * P.HOUR + rng.integers(0, 2 * P.HOUR, size=m)
         opened = abandon & (rng.random(m) < P.ABANDONED_CART_OPEN_P)
         clicked = opened & (rng.random(m) < P.ABANDONED_CART_CLICK_P)
         open_ts = send + 60 + np.minimum(rng.exponential(2 * P.HOUR, size=m), 20 * P.HOUR).astype(np.int64)
         click_ts = open_ts + 20 + np.minimum(rng.exponential(300, size=m), 3600).astype(np.int64)
-        mails.append(Mails(person=idx[abandon], send=send[abandon], opened=np.where(opened, open_ts, -1)[abandon]))
+        mails.append(
+            Mails(person=idx[abandon], send=send[abandon], opened=np.where(opened, open_ts, -1)[abandon])
+        )
 
         leave = ~buy & ~clicked & (rng.random(m) < P.LEAVE_P)
         gap = rng.lognormal(np.log(P.SESSION_GAP_MEDIAN_DAYS), P.SESSION_GAP_SIGMA, size=m)
@@ -165,10 +183,16 @@ def _repeat_channel(
     newsletter click. With ``damp_weak`` half the weak channel's picks go to direct instead."""
     m = person.size
     pick = rng.choice(5, size=m, p=probs)
-    cand = np.stack([
-        np.full(m, P.CH["email"]), np.full(m, P.CH["direct"]), pop.primary[person],
-        np.full(m, P.CH["organic_search"]), pop.secondary[person],
-    ], 1)
+    cand = np.stack(
+        [
+            np.full(m, P.CH["email"]),
+            np.full(m, P.CH["direct"]),
+            pop.primary[person],
+            np.full(m, P.CH["organic_search"]),
+            pop.secondary[person],
+        ],
+        1,
+    )
     ch = cand[np.arange(m), pick]
     ch = np.where((ch == P.CH["email"]) & ~pop.consent_email[person], P.CH["direct"], ch)
     if damp_weak:
@@ -178,8 +202,14 @@ def _repeat_channel(
 
 
 def customer_sessions(
-    rng: np.random.Generator, pop: Population, repeat_person: np.ndarray, repeat_ts: np.ndarray,
-    buyer: np.ndarray, first_ts: np.ndarray, alive_end: np.ndarray, n_repeat: np.ndarray,
+    rng: np.random.Generator,
+    pop: Population,
+    repeat_person: np.ndarray,
+    repeat_ts: np.ndarray,
+    buyer: np.ndarray,
+    first_ts: np.ndarray,
+    alive_end: np.ndarray,
+    n_repeat: np.ndarray,
 ) -> Sessions:
     """Sessions of customers after their first purchase: one per repeat purchase (ending at the purchase
     time) plus browse-only visits while they are still active."""
@@ -188,9 +218,17 @@ def customer_sessions(
     none = np.zeros(m, dtype=bool)
     entry, camp = _entry_and_campaign(rng, ch, none, nl, none)
     purchases = Sessions(
-        person=repeat_person, start=repeat_ts.copy(), channel=ch, entry=entry, campaign=camp,
-        device=session_device(rng, pop.device[repeat_person]), stype=np.full(m, P.PURCHASE), signup=none,
-        anchor=repeat_ts.copy(), phase=np.ones(m, dtype=np.int64), order=np.full(m, -1),
+        person=repeat_person,
+        start=repeat_ts.copy(),
+        channel=ch,
+        entry=entry,
+        campaign=camp,
+        device=session_device(rng, pop.device[repeat_person]),
+        stype=np.full(m, P.PURCHASE),
+        signup=none,
+        anchor=repeat_ts.copy(),
+        phase=np.ones(m, dtype=np.int64),
+        order=np.full(m, -1),
     )
     lo = first_ts + MARGIN
     hi = alive_end - MARGIN
@@ -203,8 +241,16 @@ def customer_sessions(
     noneb = np.zeros(b, dtype=bool)
     entry, camp = _entry_and_campaign(rng, ch, noneb, nl, noneb)
     browse = Sessions(
-        person=person, start=start, channel=ch, entry=entry, campaign=camp,
-        device=session_device(rng, pop.device[person]), stype=non_purchase_type(rng, start), signup=noneb,
-        anchor=np.full(b, -1), phase=np.full(b, 2, dtype=np.int64), order=np.full(b, -1),
+        person=person,
+        start=start,
+        channel=ch,
+        entry=entry,
+        campaign=camp,
+        device=session_device(rng, pop.device[person]),
+        stype=non_purchase_type(rng, start),
+        signup=noneb,
+        anchor=np.full(b, -1),
+        phase=np.full(b, 2, dtype=np.int64),
+        order=np.full(b, -1),
     )
     return concat_sessions([purchases, browse])

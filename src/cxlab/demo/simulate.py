@@ -30,6 +30,8 @@ NEVER = np.iinfo(np.int64).max
 
 @dataclass
 class Batch:
+    """A simulated batch: its rows per canonical table and its share of the truth statistics."""
+
     tables: dict[str, pa.Table]
     stats: Stats
 
@@ -40,7 +42,9 @@ CATALOG_STREAM = 2**31
 
 def make_demo_catalog(seed: int) -> Catalog:
     """The catalog of a run: drawn from its own stream of ``seed``."""
-    return make_catalog(np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(CATALOG_STREAM,)))))
+    return make_catalog(
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(CATALOG_STREAM,))))
+    )
 
 
 def simulate_chunk(
@@ -76,8 +80,9 @@ def simulate_batch(seed: int, batch: int, first_gid: int, n: int, catalog: Catal
     sess0, mails = prospect_sessions(rng, pop)
     buy0 = np.flatnonzero(sess0.stype == P.PURCHASE)
     buyer = sess0.person[buy0]
-    orders0 = make_orders(rng, catalog, buyer, np.ones(buy0.size, dtype=np.int64), nu, pop.price_sensitivity,
-                          pop.consent_email)
+    orders0 = make_orders(
+        rng, catalog, buyer, np.ones(buy0.size, dtype=np.int64), nu, pop.price_sensitivity, pop.consent_email
+    )
     sess0.order[buy0] = np.arange(buy0.size)
     oid0 = ids("O", pop.gid[buyer], orders0.seq, 3)
     w0 = walk(rng, sess0, 0, orders0, oid0, catalog)
@@ -112,9 +117,15 @@ def simulate_batch(seed: int, batch: int, first_gid: int, n: int, catalog: Catal
     ident[buyer] = np.minimum(ident[buyer], first_ts)
 
     blocks = w0.blocks + w1.blocks + ful.blocks
-    blocks += email_events(mails.person, mails.send, mails.opened, np.full(mails.person.size, -1),
-                           touchpoint="abandoned_cart_email", campaign="abandoned_cart",
-                           device=pop.device[mails.person])
+    blocks += email_events(
+        mails.person,
+        mails.send,
+        mails.opened,
+        np.full(mails.person.size, -1),
+        touchpoint="abandoned_cart_email",
+        campaign="abandoned_cart",
+        device=pop.device[mails.person],
+    )
     blocks += newsletters(rng, pop, ident)
 
     sessions = concat_sessions([sess0, sess1])
@@ -142,11 +153,20 @@ def newsletters(rng: np.random.Generator, pop: Population, ident: np.ndarray) ->
     person = np.repeat(who, count)
     k = np.repeat(k0, count) + rank_within(person)
     send = first_send + k * every + rng.integers(0, 2 * P.HOUR, size=person.size)
-    opened = np.where(rng.random(person.size) < P.NEWSLETTER_OPEN_P,
-                      send + 60 + np.minimum(rng.exponential(4 * P.HOUR, person.size), 2 * P.DAY).astype(np.int64),
-                      -1)
-    return email_events(person, send, opened, np.full(person.size, -1), touchpoint="newsletter",
-                        campaign="newsletter", device=pop.device[person])
+    opened = np.where(
+        rng.random(person.size) < P.NEWSLETTER_OPEN_P,
+        send + 60 + np.minimum(rng.exponential(4 * P.HOUR, person.size), 2 * P.DAY).astype(np.int64),
+        -1,
+    )
+    return email_events(
+        person,
+        send,
+        opened,
+        np.full(person.size, -1),
+        touchpoint="newsletter",
+        campaign="newsletter",
+        device=pop.device[person],
+    )
 
 
 def _ts(seconds: np.ndarray) -> pa.Array:
@@ -200,7 +220,9 @@ def customers_table(seed: int, pop: Population, ident: np.ndarray) -> pa.Table:
     gid = pop.gid[who]
     emails = [f"customer{g}.s{seed}@example.com" for g in gid]
     prefix = ("31", "49", "45", "44")
-    phones = [f"+{prefix[c]}{(g * 7919 + seed) % 10**9:09d}" for g, c in zip(gid, pop.country[who], strict=True)]
+    phones = [
+        f"+{prefix[c]}{(g * 7919 + seed) % 10**9:09d}" for g, c in zip(gid, pop.country[who], strict=True)
+    ]
     phone_hash = pa.array(_sha(phones), pa.string())
     bday = pop.birthday[who]
     cols = {
@@ -208,7 +230,7 @@ def customers_table(seed: int, pop: Population, ident: np.ndarray) -> pa.Table:
         "first_seen": _ts(pop.first_visit[who]),
         "country": names(P.COUNTRIES, pop.country[who]),
         "language": names(P.LANGUAGES, pop.language[who]),
-        "birthday": pa.array(bday.astype(np.int32), pa.date32(), mask=bday < 0),
+        "birthday": pa.array(bday.astype(np.int32), pa.date32(), mask=~pop.has_birthday[who]),
         "consent_email": pa.array(pop.consent_email[who]),
         "consent_sms": pa.array(pop.consent_sms[who]),
         "email_hash": pa.array(_sha(emails), pa.string()),
@@ -217,15 +239,22 @@ def customers_table(seed: int, pop: Population, ident: np.ndarray) -> pa.Table:
     return pa.table(cols, schema=TABLES["customers"].arrow_schema)
 
 
-def orders_table(pop: Population, orders: Orders, order_ids: pa.Array, ful: Fulfilment, catalog: Catalog) -> pa.Table:
+def orders_table(
+    pop: Population, orders: Orders, order_ids: pa.Array, ful: Fulfilment, catalog: Catalog
+) -> pa.Table:
     """Orders sorted by customer and time, with their line items."""
     perm = np.lexsort((orders.ts, orders.person))
     n_lines = orders.n_lines[perm]
     offsets = np.r_[0, np.cumsum(n_lines)].astype(np.int32)
-    line = np.repeat(orders.line_start[perm], n_lines) + (np.arange(offsets[-1]) - np.repeat(offsets[:-1], n_lines))
+    line = np.repeat(orders.line_start[perm], n_lines) + (
+        np.arange(offsets[-1]) - np.repeat(offsets[:-1], n_lines)
+    )
     items = pa.StructArray.from_arrays(
-        [catalog.id_array.take(pa.array(orders.line_product[line])),
-         pa.array(orders.line_qty[line].astype(np.int32)), pa.array(orders.line_price[line])],
+        [
+            catalog.id_array.take(pa.array(orders.line_product[line])),
+            pa.array(orders.line_qty[line].astype(np.int32)),
+            pa.array(orders.line_price[line]),
+        ],
         fields=list(ITEM_TYPE),
     )
     person = orders.person[perm]
@@ -283,8 +312,16 @@ def exposures_table(pop: Population, exp: Exposures) -> pa.Table:
 
 
 def batch_stats(
-    pop: Population, sessions: Sessions, session_start: np.ndarray, checkout: np.ndarray, orders: Orders,
-    ful: Fulfilment, fb: Feedback, exp: Exposures, ident: np.ndarray, buyer: np.ndarray,
+    pop: Population,
+    sessions: Sessions,
+    session_start: np.ndarray,
+    checkout: np.ndarray,
+    orders: Orders,
+    ful: Fulfilment,
+    fb: Feedback,
+    exp: Exposures,
+    ident: np.ndarray,
+    buyer: np.ndarray,
 ) -> Stats:
     """The batch's contribution to the realised effects in ``truth.json``."""
     nc, nt = len(P.CHANNELS), len(P.TOUCHPOINTS)

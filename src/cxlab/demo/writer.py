@@ -13,7 +13,10 @@ COMPRESSION = "zstd"
 DICTIONARY_COLUMNS: dict[str, list[str] | bool] = {
     "events": ["customer_id", "anonymous_id", "event", "channel", "touchpoint", "campaign", "device"],
 }
-"""Columns worth dictionary-encoding (unique ids and JSON are faster and no larger without)."""
+"""Columns worth dictionary-encoding (unique ids and JSON are faster and no larger without).
+
+Lists are written with Arrow's ``item`` field name (not Parquet's ``element``) so that the schema read back
+is exactly the canonical one."""
 
 
 def part_path(data_dir: Path, table: str, part: int) -> Path:
@@ -39,8 +42,13 @@ class PartWriters:
         self.files = {name: part_path(data_dir, name, part) for name in tables}
         self.counts = dict.fromkeys(tables, 0)
         self._writers = {
-            name: pq.ParquetWriter(path, TABLES[name].arrow_schema, compression=COMPRESSION,
-                                   use_dictionary=DICTIONARY_COLUMNS.get(name, True))
+            name: pq.ParquetWriter(
+                path,
+                TABLES[name].arrow_schema,
+                compression=COMPRESSION,
+                use_dictionary=DICTIONARY_COLUMNS.get(name, True),
+                use_compliant_nested_type=False,
+            )
             for name, path in self.files.items()
         }
 
