@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-out
-DEMO_CUSTOMERS ?= 20000
+DEMO_CUSTOMERS ?= 50000
 DEMO_SEED ?= 42
 
 .PHONY: install demo test lint unit bench clean

@@ -227,7 +227,7 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the demo store, its data and report.")
     ] = Path("demo-out"),
-    customers: Annotated[int, typer.Option(min=1, help="Simulated people (prospects who visit).")] = 20_000,
+    customers: Annotated[int, typer.Option(min=1, help="Simulated people (prospects who visit).")] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same shop.")] = 42,
     db: Annotated[
         Path | None, typer.Option("--db", help="The store to (re)build (default: OUT/cxlab.duckdb).")
