@@ -11,10 +11,11 @@ DEMO_SEED ?= 42
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt requirements-peers.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps -r requirements-peers.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,7 +31,7 @@ unit: $(STAMP)
 test: lint unit
 
 bench: $(STAMP)
-	$(PY) bench/ingest.py
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
