@@ -26,15 +26,24 @@ def one_line_error(stderr: str) -> str:
 def test_init_then_ingest_then_status(tmp_path: Path) -> None:
     r = runner.invoke(app, ["init", str(tmp_path / "shop"), "--json"])
     assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout) == {"db": str(tmp_path / "shop" / "cxlab.duckdb"),
-                                    "config": str(tmp_path / "shop" / "cxlab.toml")}
+    assert json.loads(r.stdout) == {
+        "db": str(tmp_path / "shop" / "cxlab.duckdb"),
+        "config": str(tmp_path / "shop" / "cxlab.toml"),
+    }
     db = str(tmp_path / "shop" / "cxlab.duckdb")
     r = runner.invoke(app, ["ingest", "events", str(write(tmp_path / "e.csv", GOOD)), "--db", db, "--json"])
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["ok"] and doc["files"][0] | {"errors": []} == {
-        "file": str(tmp_path / "e.csv"), "table": "events", "rows_read": 1, "stored": 1, "duplicate": 0,
-        "rejected": 0, "rejects_file": None, "errors": []}
+        "file": str(tmp_path / "e.csv"),
+        "table": "events",
+        "rows_read": 1,
+        "stored": 1,
+        "duplicate": 0,
+        "rejected": 0,
+        "rejects_file": None,
+        "errors": [],
+    }
     r = runner.invoke(app, ["status", "--db", db, "--json"])
     assert r.exit_code == 0
     status = json.loads(r.stdout)
@@ -63,7 +72,9 @@ def test_bad_rows_exit_2_with_one_line_and_json_still_parses(tmp_path: Path) -> 
         (["report", "--db", "missing.duckdb"], "error: missing.duckdb: no such store"),
     ],
 )
-def test_bad_input_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], expected: str) -> None:
+def test_bad_input_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], expected: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, args)
     assert r.exit_code == 2
@@ -109,10 +120,21 @@ def test_import_commands_store_once_and_refuse_wrong_files(tmp_path: Path) -> No
     assert r.exit_code == 0, r.stderr
     stored = {f["table"]: f["stored"] for f in json.loads(r.stdout)["files"]}
     assert stored["orders"] > 0 and stored["customers"] > 0 and stored["events"] >= stored["orders"]
-    again = runner.invoke(app, ["import", "shopify", str(FIXTURES / "shopify_orders.csv"), "--db", db, "--json"])
+    again = runner.invoke(
+        app, ["import", "shopify", str(FIXTURES / "shopify_orders.csv"), "--db", db, "--json"]
+    )
     assert [f["stored"] for f in json.loads(again.stdout)["files"]] == [0, 0, 0]
     r = runner.invoke(app, ["import", "ga4", str(FIXTURES / "ga4_events.jsonl"), "--db", db, "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["files"][0]["stored"] > 0
     r = runner.invoke(app, ["import", "shopify", str(FIXTURES / "ga4_events.jsonl"), "--db", db])
     assert r.exit_code == 2
     assert one_line_error(r.stderr).startswith(f"error: {FIXTURES / 'ga4_events.jsonl'}")
+
+
+def test_init_with_db_option(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["init", "--db", str(tmp_path / "x" / "shop.duckdb"), "--json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["db"] == str(tmp_path / "x" / "shop.duckdb")
+    assert (tmp_path / "x" / "cxlab.toml").exists() and (tmp_path / "x" / "shop.duckdb").exists()
+    r = runner.invoke(app, ["init", str(tmp_path), "--db", str(tmp_path / "y.duckdb")])
+    assert r.exit_code == 2 and one_line_error(r.stderr) == "error: give a project folder or --db, not both"

@@ -38,12 +38,19 @@ app = typer.Typer(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path("."),
+    directory: Annotated[
+        Path | None, typer.Argument(help="Project folder to create (default: here).")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Store to create instead of DIR/cxlab.duckdb.")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Create a project: DIR/cxlab.toml (journey stages, touchpoints, channels) and DIR/cxlab.duckdb."""
+    if directory is not None and db is not None:
+        fail("give a project folder or --db, not both")
     with errors_as_exit():
-        db = init_project(directory)
+        db = init_project(db.parent, db.name) if db is not None else init_project(directory or Path("."))
     if json_:
         emit_json({"db": str(db), "config": str(db.parent / "cxlab.toml")})
     else:
