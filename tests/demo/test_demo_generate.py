@@ -718,3 +718,21 @@ def test_truth_has_the_contract_keys(demo: DemoResult) -> None:
     assert t["email_test"]["experiment_id"] == "shipping_email_festive"
     assert (t["email_test"]["control"], t["email_test"]["treatment"]) == ("basic", "festive")
     assert t["counts"] == demo.counts
+
+
+def test_spend_prices_the_paid_clicks(demo: DemoResult, con: duckdb.DuckDBPyConnection) -> None:
+    """Cost per channel ≈ its paid clicks (counted from the events) × the planted cost per click."""
+    cpc = demo.truth["spend"]["cpc"]
+    rows = con.sql(
+        "WITH clicks AS (SELECT channel, count(DISTINCT session_id) AS n FROM events "
+        "WHERE event IN ('ad_click', 'affiliate_click') GROUP BY channel), "
+        "cost AS (SELECT channel, sum(cost) AS c, count(*) AS days FROM spend GROUP BY channel) "
+        "SELECT channel, n, c FROM clicks JOIN cost USING (channel)"
+    ).fetchall()
+    assert {r[0] for r in rows} == set(cpc)
+    for channel, clicks, cost in rows:
+        assert cost == pytest.approx(clicks * cpc[channel], rel=0.02), channel
+    assert one(con, "SELECT count(*) - count(DISTINCT (date, channel, campaign)) FROM spend") == (0,)
+    assert one(
+        con, "SELECT min(cost) >= 0, min(date) >= DATE '2024-01-01', max(date) < DATE '2026-01-01' FROM spend"
+    ) == (True, True, True)

@@ -18,6 +18,7 @@ from typing import Any
 from cxlab.demo import params as P
 from cxlab.demo.experiment import changes_table
 from cxlab.demo.simulate import make_demo_catalog, simulate_chunk
+from cxlab.demo.spend import spend_table
 from cxlab.demo.truth import Stats, build_truth
 from cxlab.demo.writer import PartWriters, clear
 from cxlab.schema import TABLES
@@ -71,10 +72,12 @@ def generate(out_dir: str | Path, customers: int = 20_000, seed: int = 42, *, wo
         for name, n in chunk_counts.items():
             counts[name] += n
             files[name].append(chunk_files[name])
-    with PartWriters(data, 0, ("changes",)) as w:
+    with PartWriters(data, 0, ("changes", "spend")) as w:
         w.write("changes", changes_table())
-    counts["changes"] = w.counts["changes"]
-    files["changes"] = [w.files["changes"]]
+        w.write("spend", spend_table(seed, stats.paid_clicks))
+    for name in ("changes", "spend"):
+        counts[name] = w.counts[name]
+        files[name] = [w.files[name]]
     truth = build_truth(seed, customers, stats, make_demo_catalog(seed), counts)
     truth_path = out / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -327,3 +327,13 @@ HOUR_P = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
 def iso(s: int) -> str:
     """Seconds since the epoch as ``YYYY-MM-DDTHH:MM:SS``."""
     return str(np.datetime64(int(s), "s"))
+
+
+# Media spend: every session a paid channel brings is a paid click, bought at this cost per click (EUR),
+# with day-to-day noise (lognormal, sigma below). The weak channel costs as much per click as its peers,
+# so its worse conversion shows as worse ROAS.
+CPC = {"paid_search": 0.85, "social_ads": 0.75, "display": 0.45, "paid_shopping": 0.65, "affiliate": 0.55}
+CPC_NOISE_SIGMA = 0.15
+N_DAYS = (END_S - START_S) // DAY
+SPEND_STREAM = 2**31 + 1
+"""Spawn key of the spend noise's random stream."""

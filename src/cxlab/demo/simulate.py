@@ -20,6 +20,7 @@ from cxlab.demo.journeys import walk
 from cxlab.demo.population import Population, draw_population
 from cxlab.demo.purchases import Orders, concat_orders, customer_value, make_orders, repeat_purchases
 from cxlab.demo.sessions import Sessions, concat_sessions, customer_sessions, prospect_sessions
+from cxlab.demo.spend import count_paid_clicks
 from cxlab.demo.truth import Stats
 from cxlab.demo.writer import PartWriters
 from cxlab.schema import TABLES
@@ -54,7 +55,7 @@ def simulate_chunk(
     every table but ``changes``; returns the chunk's statistics, row counts and files."""
     catalog = make_demo_catalog(seed)
     stats = Stats()
-    names_ = tuple(t for t in TABLES if t != "changes")
+    names_ = tuple(t for t in TABLES if t not in ("changes", "spend"))
     with PartWriters(Path(data_dir), chunk, names_) as writers:
         for first in range(first_gid, first_gid + n, P.BATCH_SIZE):
             size = min(P.BATCH_SIZE, first_gid + n - first)
@@ -370,4 +371,5 @@ def batch_stats(
     after = (session_start >= P.CHECKOUT_REDESIGN_S).astype(np.int64)
     s.checkout_sessions = np.bincount(after[checkout], minlength=2).astype(float)
     s.checkout_purchases = np.bincount(after[checkout & buy], minlength=2).astype(float)
+    s.paid_clicks = count_paid_clicks(session_start, sessions.channel, sessions.campaign)
     return s

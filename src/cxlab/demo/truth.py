@@ -15,6 +15,7 @@ from cxlab.demo import params as P
 from cxlab.demo import texts as T
 from cxlab.demo.catalog import Catalog
 from cxlab.demo.experiment import CHANGES, VARIANTS
+from cxlab.demo.spend import clicks_shape
 
 
 def _zeros(n: int) -> np.ndarray:
@@ -55,6 +56,8 @@ class Stats:
     checkout_purchases: np.ndarray = field(default_factory=lambda: _zeros(2))
     ces_n: np.ndarray = field(default_factory=lambda: _zeros(2))
     ces_sum: np.ndarray = field(default_factory=lambda: _zeros(2))
+    paid_clicks: np.ndarray = field(default_factory=lambda: _zeros(int(np.prod(clicks_shape()))))
+    """Paid sessions by (day, paid channel, campaign), flattened (see :mod:`cxlab.demo.spend`)."""
 
     def add(self, other: Stats) -> None:
         for f in fields(self):
@@ -194,6 +197,12 @@ def build_truth(
             "cents), nu ~ Gamma(q, rate=v) per customer",
         },
         "co_purchase_pairs": [[catalog.ids[a], catalog.ids[b]] for a, b in catalog.pairs],
+        "spend": {
+            "cpc": P.CPC,
+            "noise_sigma": P.CPC_NOISE_SIGMA,
+            "definition": "cost per day, paid channel and campaign = paid sessions (ad or affiliate clicks) "
+            "× cpc × lognormal noise with mean 1; the weak channel pays peer-level prices",
+        },
         "co_purchase_pair_order_share": P.PAIR_ORDER_P,
         "changes": [
             {

@@ -259,7 +259,29 @@ CHANGES = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, FEEDBACK, EXPOSURES, CHANGES)}
+NO_CAMPAIGN = "(none)"
+"""Campaign name of spend not split by campaign (the campaign is part of the key, so it can't be empty)."""
+
+SPEND = TableSpec(
+    name="spend",
+    doc="Media spend per day, channel and campaign (in the shop's currency).",
+    key=("date", "channel", "campaign"),
+    columns=(
+        Column("date", pa.date32(), required=True, doc="the day the money was spent (UTC)"),
+        Column("channel", STR, required=True, enum_from="channels", doc="marketing channel"),
+        Column(
+            "campaign",
+            STR,
+            required=True,
+            doc=f"campaign name as on the events; {NO_CAMPAIGN!r} for spend not split by campaign",
+        ),
+        Column("cost", pa.float64(), required=True, min=0.0, doc="amount spent"),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, FEEDBACK, EXPOSURES, CHANGES, SPEND)
+}
 
 
 def table_spec(name: str) -> TableSpec:
