@@ -100,7 +100,8 @@ def test_demo_contract(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert set(doc) == {"db", "report", "truth", "tables"}
-    assert Path(doc["report"]).read_text(encoding="utf-8").startswith("<!doctype html>")
+    html = Path(doc["report"]).read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and "could not run" not in html
     truth = json.loads(Path(doc["truth"]).read_text(encoding="utf-8"))
     assert {"weak_channel", "weak_touchpoint", "email_test", "bgnbd", "gamma_gamma"} <= set(truth)
     assert {"experiment_id", "true_lift"} <= set(truth["email_test"])

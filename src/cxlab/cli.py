@@ -23,6 +23,7 @@ from cxlab.clitools import (
     fail,
     progress_bar,
 )
+from cxlab.customers.cli import app as customers_app
 from cxlab.schema.tables import TABLES
 from cxlab.store import IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
@@ -140,6 +141,8 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
         if r.rejects_file:
             console.print(f"bad rows of {escape(r.file)} written to {escape(r.rejects_file)}")
 
+
+app.add_typer(customers_app, name="customers", help="RFM segments, personas, lifetime value, churn risk.")
 
 import_app = typer.Typer(
     help="Import shop exports (Shopify, GA4) into the canonical tables.", no_args_is_help=True

@@ -9,7 +9,7 @@ import plotly.offline
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from cxlab.report.sections import Section
+from cxlab.report.section import Section
 
 _env = Environment(
     loader=PackageLoader("cxlab.report", "templates"), autoescape=select_autoescape(["html", "j2"])

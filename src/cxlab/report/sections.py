@@ -7,25 +7,14 @@ exists.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from cxlab.channels import channel_conversion
+from cxlab.customers.report import section as customers_section
 from cxlab.journey import stage_funnel
+from cxlab.report.section import Section
 from cxlab.store import Store
-
-
-@dataclass
-class Section:
-    """One part of the report: a title, a sentence on method and n, figures and a table."""
-
-    id: str
-    title: str
-    summary: str
-    figures: list[go.Figure] = field(default_factory=list)
-    table: pd.DataFrame | None = None
 
 
 def _pct(x: float) -> str:
@@ -87,9 +76,20 @@ def stages(store: Store) -> Section:
     return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
 
 
-SECTIONS: list[Callable[[Store], Section]] = [overview, channels, stages]
+SECTIONS: list[Callable[[Store], Section]] = [overview, channels, stages, customers_section]
+
+
+NOT_RUN = "This analysis could not run on this store"
 
 
 def build_sections(store: Store) -> list[Section]:
-    """Run every analysis of the report on ``store``."""
-    return [make(store) for make in SECTIONS]
+    """Run every analysis of the report on ``store``. One that can't run on this data (too little of it,
+    a model that does not converge) becomes a section saying why, so the rest of the report still comes."""
+    sections = []
+    for make in SECTIONS:
+        try:
+            sections.append(make(store))
+        except Exception as e:  # shown in the report, not swallowed: the section states the error
+            name = make.__name__.removesuffix("_section")
+            sections.append(Section(name, name.replace("_", " ").capitalize(), f"{NOT_RUN}: {e}"))
+    return sections

@@ -1,0 +1,144 @@
+"""Churn risk: customers ranked by the value at risk of losing them.
+
+For each customer, from a purchase model fitted on the store's orders (MBG/NBD by default: unlike BG/NBD it
+lets a one-order customer be gone already) and Gamma-Gamma spend:
+
+* ``p_alive`` now, and ``p_alive_before`` from their history ``lookback`` time units earlier (same
+  fitted parameters; 1 for customers whose first order came later), so ``p_alive_change`` shows who is
+  slipping;
+* ``value_if_alive``: discounted expected spend over the horizon if they are still active;
+* ``value_at_risk = max(p_alive_before − p_alive, 0) · value_if_alive``: the expected value lost to the
+  fall in P(alive) over the lookback — high for valuable customers who are slipping now, low for those
+  long gone (nothing left to save) and for those still buying. ``clv`` is the expected value as things
+  stand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from ibis.backends import BaseBackend
+
+from cxlab.customers.lifetime import Settings, fit_models, predict_customers
+from cxlab.customers.summary import UNIT_SECONDS, Cutoff, last_order_time, purchase_summary
+
+
+@dataclass(frozen=True)
+class ChurnRisk:
+    """Customers ranked by value at risk (highest first)."""
+
+    table: pd.DataFrame
+    as_of: str
+    lookback: float
+    settings: Settings
+    method: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def top(self, n: int = 20) -> pd.DataFrame:
+        return self.table.head(n).copy()
+
+    def to_dict(self, top: int = 100) -> dict[str, Any]:
+        t = self.table
+        return {
+            "method": self.method,
+            "as_of": self.as_of,
+            "lookback": self.lookback,
+            "time_unit": self.settings.time_unit,
+            "months": self.settings.months,
+            "customers": len(t),
+            "value_at_risk_total": float(t["value_at_risk"].sum()),
+            "top": t.head(top).to_dict(orient="records"),
+        }
+
+    def summary(self) -> str:
+        t = self.table
+        total = t["value_at_risk"].sum()
+        top = t["value_at_risk"].head(max(1, len(t) // 10)).sum()
+        return (
+            f"Churn risk ({self.method}) on {self.as_of}; n = {len(t):,} customers; value at risk "
+            f"{total:,.0f} over {self.settings.months} months, {top / total if total else 0:.0%} of it in the "
+            f"top 10% of customers."
+        )
+
+    def figure(self, n: int = 500) -> go.Figure:
+        t = self.table.head(n)
+        fig = go.Figure(
+            go.Scatter(
+                x=t["p_alive"],
+                y=t["value_if_alive"],
+                mode="markers",
+                marker={"size": 6, "color": t["value_at_risk"], "colorscale": "Reds", "showscale": True},
+                text=t["customer_id"],
+                hovertemplate="%{text}<br>P(alive) %{x:.2f}<br>value if alive %{y:,.0f}<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            title=f"The {len(t):,} customers with the most value at risk",
+            xaxis_title="probability alive",
+            yaxis_title="value if still active",
+            height=420,
+        )
+        return fig
+
+
+def churn_risk(
+    con: BaseBackend,
+    *,
+    as_of: str | date | datetime | None = None,
+    lookback: float = 13.0,
+    settings: Settings | None = None,
+) -> ChurnRisk:
+    """Rank the store's customers by value at risk on ``as_of`` (default: the last order)."""
+    s = settings or Settings(model="mbgnbd", holdout=0)
+    orders = con.table("orders")
+    end = as_of if as_of is not None else last_order_time(orders)
+    now = purchase_summary(orders, end, time_unit=s.time_unit, period=s.time_unit, exact=s.exact)
+    if now.frame.empty:
+        raise ValueError("no orders with a customer id before the churn date")
+    model, spend = fit_models(now, s.model)
+    if spend is None:
+        raise ValueError("churn risk needs order values and at least 10 repeat buyers to model spend")
+    pred = predict_customers(now, model, spend, s)
+    before_end = Cutoff.parse(end).limit - timedelta(seconds=lookback * UNIT_SECONDS[s.time_unit])
+    before = purchase_summary(
+        orders, before_end, time_unit=s.time_unit, period=s.time_unit, exact=s.exact, value_col=None
+    ).frame
+    p_before = pd.Series(
+        model.probability_alive(before["frequency"], before["recency"], before["T"]),
+        index=before["customer_id"].to_numpy(),
+    )
+    t = pred.copy()
+    t["orders"] = t["frequency"] + 1
+    t["weeks_since_last_order" if s.time_unit == "week" else "days_since_last_order"] = t["T"] - t["recency"]
+    t["p_alive_before"] = t["customer_id"].map(p_before).astype(float).fillna(1.0)
+    t["p_alive_change"] = t["p_alive"] - t["p_alive_before"]
+    t["value_if_alive"] = t["clv_if_alive"]
+    t["value_at_risk"] = np.maximum(-t["p_alive_change"], 0.0) * t["value_if_alive"]
+    t = t.sort_values(["value_at_risk", "customer_id"], ascending=[False, True], ignore_index=True)
+    t.insert(0, "rank", np.arange(1, len(t) + 1))
+    since = "weeks_since_last_order" if s.time_unit == "week" else "days_since_last_order"
+    cols = [
+        "rank",
+        "customer_id",
+        "orders",
+        since,
+        "p_alive",
+        "p_alive_before",
+        "p_alive_change",
+        "expected_spend",
+        "value_if_alive",
+        "clv",
+        "value_at_risk",
+    ]
+    method = (
+        f"{model.method} and {spend.method}; value at risk = fall in P(alive) over the last {lookback:g} "
+        f"{s.time_unit}s × discounted expected spend over {s.months} months if active"
+    )
+    return ChurnRisk(t[cols], now.calibration_end, lookback, s, method)

@@ -1,0 +1,345 @@
+"""``cxlab customers``: RFM segments, personas, lifetime value and churn risk (the lead mounts ``app``).
+
+``cxlab customers clv fit`` also fits straight from a summary CSV (frequency, recency, T[, monetary_value],
+as ``lifetimes`` writes it) or a transaction log CSV, so ``lifetimes`` users can switch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, err, errors_as_exit, fail
+from cxlab.customers.fitting import FloatArray
+from cxlab.customers.gammagamma import GammaGamma
+from cxlab.customers.holdout import holdout_check
+from cxlab.customers.inputs import read_summary_csv, read_transactions_csv
+from cxlab.customers.lifetime import Settings
+from cxlab.customers.summary import purchase_summary
+from cxlab.customers.value import MODELS, make_model
+from cxlab.store import Store
+
+app = typer.Typer(
+    help="Customers: RFM segments, personas, lifetime value (BG/NBD, Gamma-Gamma) and churn risk.",
+    no_args_is_help=True,
+)
+
+FigureOpt = Annotated[Path | None, typer.Option("--figure", help="Also write the figure to this HTML file.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the full per-customer table to this CSV.")]
+TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows to show (and to put in the JSON document).")]
+ModelOpt = Annotated[str, typer.Option("--model", help=f"Purchase model: {', '.join(MODELS)}.")]
+
+
+def _model_name(name: str) -> str:
+    if name not in MODELS:
+        fail(f"--model: unknown purchase model {name!r} (expected one of {', '.join(MODELS)})")
+    return name
+
+
+def _write_figure(fig: go.Figure, path: Path | None) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(path, include_plotlyjs=True, full_html=True)
+
+
+def _print_frame(df: pd.DataFrame, title: str) -> None:
+    t = Table(title=escape(title))
+    for c in df.columns:
+        t.add_column(escape(str(c)), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+    for row in df.itertuples(index=False):
+        t.add_row(*(escape(_fmt(v)) for v in row))
+    console.print(t)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        x = float(v)
+        return "–" if np.isnan(x) else f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return str(v)
+
+
+@app.command()
+def rfm(
+    db: DbOpt = DEFAULT_DB,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Score on this date (default: the last order).")
+    ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option("--compare", help="Also show movement from the segments on this earlier date."),
+    ] = None,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """RFM quintile scores and the named segments: sizes, revenue share, and movement between dates."""
+    from cxlab.customers.rfm import rfm_movement, rfm_segments
+
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        con = store.ibis()
+        seg = rfm_segments(con, as_of)
+        move = rfm_movement(con, compare, as_of) if compare else None
+    _write_figure(move.figure() if move is not None else seg.figure(), figure)
+    if json_:
+        emit_json({**seg.to_dict(), "movement": move.to_dict() if move is not None else None})
+        return
+    console.print(escape(seg.summary()))
+    _print_frame(seg.to_frame(), f"RFM segments on {seg.as_of}")
+    if move is not None:
+        console.print(escape(move.summary()))
+        _print_frame(move.matrix().reset_index(), "segment movement (rows: from, columns: to)")
+
+
+@app.command()
+def personas(
+    db: DbOpt = DEFAULT_DB,
+    k: Annotated[
+        int | None, typer.Option("--k", min=2, help="Number of personas (default: by silhouette).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same personas.")] = 42,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write each customer's persona to this CSV.")
+    ] = None,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Behavioural personas (k-means on engine-computed features) as cards."""
+    from cxlab.customers.personas import personas as run
+
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        res = run(store.ibis(), k=k, seed=seed)
+    if out is not None:
+        res.assignments.to_csv(out, index=False)
+    _write_figure(res.figure(), figure)
+    if json_:
+        emit_json(res.to_dict())
+        return
+    console.print(escape(res.summary()))
+    for c in res.cards:
+        console.print(
+            f"\n[bold]{c.persona}. {escape(c.name)}[/]  {c.customers:,} customers ({c.share:.0%}), "
+            f"{c.revenue_share:.0%} of revenue; {c.mean_orders:.1f} orders of {c.mean_order_value:,.0f} on average"
+        )
+        for label, items, sep in (
+            ("channels", c.channels, "; "),
+            ("categories", c.categories, "; "),
+            ("touchpoints", c.touchpoints, "; "),
+            ("journey", c.journey, " → "),
+            ("pains", c.pains, "; "),
+        ):
+            if items:
+                console.print(f"  {label}: {escape(sep.join(items))}", soft_wrap=True)
+
+
+clv_app = typer.Typer(
+    help="Lifetime value: fit BG/NBD (or MBG/NBD, Pareto/NBD) and Gamma-Gamma on the store's orders, "
+    "predict and check on a holdout. `clv fit` fits a summary or transactions CSV instead.",
+)
+app.add_typer(clv_app, name="clv")
+
+
+@clv_app.callback(invoke_without_command=True)
+def clv(
+    ctx: typer.Context,
+    db: DbOpt = DEFAULT_DB,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option("--calibration-end", help="Fit on orders up to here (default: the last order)."),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option("--holdout", min=0, help="Weeks held out to check the model (0: no check).")
+    ] = 26.0,
+    months: Annotated[int, typer.Option(min=1, help="CLV horizon in months.")] = 12,
+    discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
+    model: ModelOpt = "bgnbd",
+    top: TopOpt = 20,
+    out: OutOpt = None,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fit on the store, predict P(alive), purchases and CLV per customer, and check on a holdout."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cxlab.customers.lifetime import lifetime_value
+
+    settings = Settings(model=_model_name(model), months=months, discount_rate=discount_rate, holdout=holdout)
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        res = lifetime_value(store.ibis(), calibration_end=calibration_end, settings=settings)
+    if out is not None:
+        res.to_frame().to_csv(out, index=False)
+    _write_figure(res.figure(), figure)
+    if json_:
+        emit_json(res.to_dict(top=top))
+        return
+    console.print(escape(res.summary()))
+    _print_frame(res.purchases.to_frame(), res.purchases.method)
+    if res.spend is not None:
+        _print_frame(res.spend.to_frame(), res.spend.method)
+    if res.holdout is not None:
+        _print_frame(res.holdout.to_frame(), "holdout check: mean purchases per customer")
+    _print_frame(res.to_frame().head(top), f"top {top} customers by CLV")
+
+
+def _fit_result(
+    x: FloatArray, t: FloatArray, tt: FloatArray, m: FloatArray | None, model: str
+) -> tuple[dict[str, Any], Any, GammaGamma | None]:
+    purchases = make_model(model)
+    purchases.fit(x, t, tt)
+    p = purchases.to_dict()
+    doc: dict[str, Any] = {model: {k: p[k] for k in (*purchases.params_, "loglik", "n")}}
+    ses: dict[str, Any] = {model: p["se"]}
+    spend = None
+    if m is not None:
+        rep = (x > 0) & (m > 0)
+        if rep.sum() >= 2:
+            spend = GammaGamma().fit(x[rep], m[rep])
+            g = spend.to_dict()
+            doc["gamma_gamma"] = {k: g[k] for k in ("p", "q", "v", "loglik", "n")}
+            ses["gamma_gamma"] = g["se"]
+        else:
+            err.print("warning: fewer than 2 repeat buyers with a monetary value: no Gamma-Gamma fit")
+    doc.setdefault("gamma_gamma", None)
+    doc["standard_errors"] = ses
+    doc["method"] = purchases.method + (f"; {spend.method}" if spend is not None else "")
+    return doc, purchases, spend
+
+
+@clv_app.command("fit")
+def clv_fit(
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="CSV with frequency, recency, T[, monetary_value].")
+    ] = None,
+    transactions: Annotated[
+        Path | None, typer.Option("--transactions", help="CSV with one row per transaction.")
+    ] = None,
+    customer_col: Annotated[str, typer.Option("--customer-col", help="Customer id column.")] = "customer_id",
+    date_col: Annotated[str, typer.Option("--date-col", help="Date or time column.")] = "date",
+    value_col: Annotated[str | None, typer.Option("--value-col", help="Transaction value column.")] = None,
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="strptime format of the dates (default: ISO 8601).")
+    ] = None,
+    calibration_end: Annotated[
+        str | None, typer.Option("--calibration-end", help="Last day (or time) of the calibration period.")
+    ] = None,
+    observation_end: Annotated[
+        str | None, typer.Option("--observation-end", help="End of a holdout period to check predictions on.")
+    ] = None,
+    period: Annotated[
+        str, typer.Option("--period", help="Clock: day or week (purchases in one count once).")
+    ] = "week",
+    time_unit: Annotated[
+        str | None,
+        typer.Option("--time-unit", help="Unit of recency and T: day or week (default: --period)."),
+    ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Count every purchase time, exact durations (no periods).")
+    ] = False,
+    model: ModelOpt = "bgnbd",
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fit the purchase model and Gamma-Gamma on a summary CSV or a transactions CSV."""
+    model = _model_name(model)
+    if (summary is None) == (transactions is None):
+        fail("give exactly one of --summary FILE.csv or --transactions FILE.csv")
+    check = None
+    with errors_as_exit():
+        if summary is not None:
+            if observation_end is not None:
+                raise ValueError("--observation-end needs --transactions (a summary has no holdout)")
+            s = read_summary_csv(summary)
+            x, t, tt, m = s.frequency, s.recency, s.T, s.monetary_value
+            info: dict[str, Any] = {"input": str(summary), "customers": int(x.size)}
+        else:
+            assert transactions is not None
+            if calibration_end is None:
+                raise ValueError("--calibration-end is required with --transactions")
+            log = read_transactions_csv(transactions, customer_col, date_col, value_col, date_format)
+            ps = purchase_summary(
+                ibis.memtable(log),
+                calibration_end,
+                observation_end=observation_end,
+                value_col="value" if value_col else None,
+                period=period,
+                time_unit=time_unit,
+                exact=exact,
+            )
+            f = ps.frame
+            if f.empty:
+                raise ValueError(f"{transactions}: no transactions on or before {calibration_end}")
+            x, t, tt = (f[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+            m = f["monetary_value"].to_numpy(float) if value_col else None
+            info = {
+                "input": str(transactions),
+                "customers": int(x.size),
+                "calibration_end": ps.calibration_end,
+                "observation_end": ps.observation_end,
+                "clock": ps.clock,
+                "time_unit": ps.time_unit,
+            }
+        doc, purchases, _spend = _fit_result(x, t, tt, m, model)
+        if transactions is not None and observation_end is not None:
+            check = holdout_check(
+                purchases,
+                x,
+                t,
+                tt,
+                f["frequency_holdout"],
+                float(f["duration_holdout"].iloc[0]),
+                time_unit=ps.time_unit,
+            )
+            doc["holdout"] = check.to_dict()
+    doc["data"] = info
+    if check is not None:
+        _write_figure(check.figure(), figure)
+    elif figure is not None:
+        err.print("warning: no figure without a holdout (--observation-end)")
+    if json_:
+        emit_json(doc)
+        return
+    console.print(escape(purchases.summary()))
+    if _spend is not None:
+        console.print(escape(_spend.summary()))
+    if check is not None:
+        console.print(escape(check.summary()))
+        _print_frame(check.to_frame(), "holdout check: mean purchases per customer")
+
+
+@app.command()
+def churn(
+    db: DbOpt = DEFAULT_DB,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date of the ranking (default: the last order).")
+    ] = None,
+    lookback: Annotated[
+        float, typer.Option("--lookback", min=0.1, help="Weeks over which the fall in P(alive) is measured.")
+    ] = 13.0,
+    months: Annotated[int, typer.Option(min=1, help="Value horizon in months.")] = 12,
+    discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
+    model: ModelOpt = "mbgnbd",
+    top: TopOpt = 20,
+    out: OutOpt = None,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Customers ranked by value at risk: high value if active, falling probability of being active."""
+    from cxlab.customers.churn import churn_risk
+
+    settings = Settings(model=_model_name(model), months=months, discount_rate=discount_rate, holdout=0)
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        res = churn_risk(store.ibis(), as_of=as_of, lookback=lookback, settings=settings)
+    if out is not None:
+        res.to_frame().to_csv(out, index=False)
+    _write_figure(res.figure(), figure)
+    if json_:
+        emit_json(res.to_dict(top=top))
+        return
+    console.print(escape(res.summary()))
+    _print_frame(res.top(top), f"top {top} customers by value at risk")

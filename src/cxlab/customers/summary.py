@@ -1,0 +1,228 @@
+"""Per-customer purchase histories for the CLV models, computed by the engine.
+
+From a table of transactions (the store's ``orders``, or any Ibis table with a customer, a timestamp and
+optionally a value column) the engine computes, per customer, ``frequency`` (repeat purchases),
+``recency`` (time from the first to the last purchase), ``T`` (time from the first purchase to the end of
+calibration) and ``monetary_value`` (mean value of the repeat purchases), plus the holdout-period counts
+when an observation end is given.
+
+Two clocks:
+
+* ``exact=False`` (default; the convention of the ``lifetimes`` package's
+  ``summary_data_from_transaction_data``): timestamps fall into whole periods (``day`` or ``week``, weeks
+  starting on Monday); several purchases in one period count once with their values summed; durations
+  are whole periods, or fractions when ``time_unit`` is longer than ``period`` (``period="day",
+  time_unit="week"`` is the CDNOW convention).
+* ``exact=True``: every distinct purchase time counts and durations are exact, in ``time_unit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+UNIT_SECONDS = {"day": 86_400.0, "week": 604_800.0}
+TRUNCATE = {"day": "D", "week": "W"}
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """An end of a period: ``limit`` with ``inclusive``; a bare date means the whole day (UTC, like the
+    store's timestamps; a time with an offset is converted to UTC)."""
+
+    limit: datetime
+    inclusive: bool
+    anchor: datetime
+    """The date or time as given: what period-mode durations are measured to (after truncation)."""
+
+    @classmethod
+    def parse(cls, value: str | date | datetime) -> Cutoff:
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = date.fromisoformat(text) if len(text) <= 10 else datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    f"not a date or time: {text!r} (expected YYYY-MM-DD or an ISO time)"
+                ) from None
+        if isinstance(value, datetime):
+            naive = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+            return cls(naive, True, naive)
+        start = datetime(value.year, value.month, value.day)
+        return cls(start + timedelta(days=1), False, start)
+
+    def includes(self, ts: ir.TimestampValue) -> ir.BooleanValue:
+        lim = ibis.timestamp(self.limit)
+        return ts <= lim if self.inclusive else ts < lim
+
+    def excludes(self, ts: ir.TimestampValue) -> ir.BooleanValue:
+        lim = ibis.timestamp(self.limit)
+        return ts > lim if self.inclusive else ts >= lim
+
+    def __str__(self) -> str:
+        return self.anchor.isoformat(sep=" ") if self.inclusive else self.anchor.date().isoformat()
+
+
+def _check_units(period: str, time_unit: str | None) -> tuple[str, str]:
+    if period not in UNIT_SECONDS:
+        raise ValueError(f"period must be one of {', '.join(UNIT_SECONDS)}, got {period!r}")
+    unit = time_unit or period
+    if unit not in UNIT_SECONDS:
+        raise ValueError(f"time unit must be one of {', '.join(UNIT_SECONDS)}, got {unit!r}")
+    return period, unit
+
+
+def summary_table(
+    transactions: ir.Table,
+    calibration_end: str | date | datetime,
+    *,
+    observation_end: str | date | datetime | None = None,
+    customer_col: str = "customer_id",
+    ts_col: str = "ts",
+    value_col: str | None = "revenue",
+    period: str = "week",
+    time_unit: str | None = None,
+    exact: bool = False,
+) -> ir.Table:
+    """The per-customer summary as a lazy Ibis expression (see the module docstring for the clocks).
+
+    Columns: ``customer_id, frequency, recency, T`` [``monetary_value``] and, with ``observation_end``,
+    ``frequency_holdout, duration_holdout`` [``monetary_value_holdout``]. Customers are those whose first
+    purchase is within the calibration period.
+    """
+    period, unit = _check_units(period, time_unit)
+    cal = Cutoff.parse(calibration_end)
+    sec = UNIT_SECONDS[unit]
+    t = transactions
+    for c in (customer_col, ts_col, *([value_col] if value_col else [])):
+        if c not in t.columns:
+            raise KeyError(f"no column {c!r} (columns: {', '.join(t.columns)})")
+    ts = t[ts_col].cast("timestamp")
+    base = t.select(
+        cid=t[customer_col].cast("string"), ts=ts, v=(t[value_col].cast("float64") if value_col else 0.0)
+    )
+    base = base.filter(base.cid.notnull() & base.ts.notnull())
+
+    def slot(x: ir.TimestampValue) -> ir.TimestampValue:
+        return x if exact else x.truncate(TRUNCATE[period])
+
+    calib = base.filter(cal.includes(base.ts))
+    per = calib.group_by(["cid", calib.ts.name("p") if exact else slot(calib.ts).name("p")]).aggregate(
+        v=calib.v.sum()
+    )
+    per = per.mutate(first=per.p.min().over(group_by="cid"))
+    agg = per.group_by("cid").aggregate(
+        n=per.count(),
+        first=per.first.min(),
+        last=per.p.max(),
+        rep_value=per.v.mean(where=per.p != per.first),
+    )
+    ref = ibis.timestamp(cal.limit if exact else cal.anchor)
+    ref_s = (ref if exact else slot(ref)).epoch_seconds().cast("float64")
+    first_s = agg.first.epoch_seconds().cast("float64")
+    cols: dict[str, Any] = {
+        "customer_id": agg.cid,
+        "frequency": (agg.n - 1).cast("int64"),
+        "recency": (agg.last.epoch_seconds().cast("float64") - first_s) / sec,
+        "T": (ref_s - first_s) / sec,
+    }
+    if value_col:
+        cols["monetary_value"] = agg.rep_value.fill_null(0.0)
+    out = agg.select(**cols)
+    if observation_end is None:
+        return out
+    obs = Cutoff.parse(observation_end)
+    if obs.limit <= cal.limit:
+        raise ValueError(f"observation end {obs} is not after calibration end {cal}")
+    hold = base.filter(cal.excludes(base.ts) & obs.includes(base.ts))
+    hold = hold.mutate(p=slot(hold.ts))
+    h_aggs: dict[str, Any] = {"frequency_holdout": hold.p.nunique()}
+    if value_col:
+        h_aggs["monetary_value_holdout"] = hold.v.mean()
+    h = hold.group_by("cid").aggregate(**h_aggs)
+    j = out.left_join(h, out.customer_id == h.cid)
+    obs_ref = ibis.timestamp(obs.limit if exact else obs.anchor)
+    duration = ((obs_ref if exact else slot(obs_ref)).epoch_seconds().cast("float64") - ref_s) / sec
+    sel: dict[str, Any] = {c: j[c] for c in cols}
+    sel["frequency_holdout"] = j.frequency_holdout.fill_null(0).cast("int64")
+    if value_col:
+        sel["monetary_value_holdout"] = j.monetary_value_holdout.fill_null(0.0)
+    sel["duration_holdout"] = duration
+    return j.select(**sel)
+
+
+@dataclass(frozen=True)
+class PurchaseSummary:
+    """The executed per-customer summary and how it was made."""
+
+    frame: pd.DataFrame
+    calibration_end: str
+    observation_end: str | None
+    period: str
+    time_unit: str
+    exact: bool
+
+    @property
+    def clock(self) -> str:
+        """One phrase on how time was counted."""
+        if self.exact:
+            return f"exact times in {self.time_unit}s"
+        per = f"{self.period}s" if self.period == self.time_unit else f"{self.period}s, in {self.time_unit}s"
+        return f"whole {per} (purchases within one {self.period} count once)"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+
+def purchase_summary(
+    transactions: ir.Table,
+    calibration_end: str | date | datetime,
+    *,
+    observation_end: str | date | datetime | None = None,
+    customer_col: str = "customer_id",
+    ts_col: str = "ts",
+    value_col: str | None = "revenue",
+    period: str = "week",
+    time_unit: str | None = None,
+    exact: bool = False,
+) -> PurchaseSummary:
+    """Execute :func:`summary_table` once and keep the frame with its settings."""
+    expr = summary_table(
+        transactions,
+        calibration_end,
+        observation_end=observation_end,
+        customer_col=customer_col,
+        ts_col=ts_col,
+        value_col=value_col,
+        period=period,
+        time_unit=time_unit,
+        exact=exact,
+    )
+    frame = expr.order_by("customer_id").execute()
+    return PurchaseSummary(
+        frame=frame,
+        calibration_end=str(Cutoff.parse(calibration_end)),
+        observation_end=None if observation_end is None else str(Cutoff.parse(observation_end)),
+        period=period,
+        time_unit=time_unit or period,
+        exact=exact,
+    )
+
+
+def compressed(summary: ir.Table, columns: list[str]) -> pd.DataFrame:
+    """Distinct rows of ``columns`` with their count as ``weight``, grouped by the engine."""
+    g = summary.group_by(columns).aggregate(weight=summary.count())
+    return g.order_by(columns).execute()
+
+
+def last_order_time(orders: ir.Table, ts_col: str = "ts") -> datetime:
+    """The time of the latest order (the default end of calibration for a store)."""
+    value = orders[ts_col].max().execute()
+    if value is None or pd.isna(value):
+        raise ValueError("the store has no orders")
+    return pd.Timestamp(value).to_pydatetime()
