@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxlab.demo import generate
-from cxlab.report import build_sections, render_report
+from cxlab.report import render_report
+from cxlab.report.sections import build_sections
 from cxlab.store import DB_NAME, Store, init_project
 
 Step = Callable[[str], None]

@@ -1,7 +1,10 @@
-"""Static, self-contained HTML reports (Plotly inlined, works offline)."""
+"""Static, self-contained HTML reports (Plotly inlined, works offline).
+
+:mod:`cxlab.report.sections` runs the analyses; it is not imported here, so that capability packages can
+import :class:`Section` without a cycle.
+"""
 
 from cxlab.report.html import render_report
 from cxlab.report.section import Section
-from cxlab.report.sections import build_sections
 
-__all__ = ["Section", "build_sections", "render_report"]
+__all__ = ["Section", "render_report"]

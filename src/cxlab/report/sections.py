@@ -12,6 +12,7 @@ import pandas as pd
 
 from cxlab.channels import channel_conversion
 from cxlab.customers.report import section as customers_section
+from cxlab.experiments.report import section as experiments_section
 from cxlab.journey import stage_funnel
 from cxlab.report.section import Section
 from cxlab.store import Store
@@ -76,7 +77,13 @@ def stages(store: Store) -> Section:
     return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
 
 
-SECTIONS: list[Callable[[Store], Section]] = [overview, channels, stages, customers_section]
+SECTIONS: list[Callable[[Store], Section]] = [
+    overview,
+    channels,
+    stages,
+    customers_section,
+    experiments_section,
+]
 
 
 NOT_RUN = "This analysis could not run on this store"
