@@ -25,6 +25,7 @@ from cxlab.clitools import (
 )
 from cxlab.customers.cli import app as customers_app
 from cxlab.experiments.cli import changes_app, experiment_app
+from cxlab.journey.cli import app as journey_app
 from cxlab.schema.tables import TABLES
 from cxlab.store import IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
@@ -144,6 +145,9 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
 
 
 app.add_typer(customers_app, name="customers", help="RFM segments, personas, lifetime value, churn risk.")
+app.add_typer(
+    journey_app, name="journey", help="Journey map, funnels, paths, retention, strengths & weaknesses."
+)
 app.add_typer(experiment_app, name="experiment", help="A/B tests: frequentist, Bayesian, sequential; power.")
 app.add_typer(changes_app, name="changes", help="The change log: every change and its measured effect.")
 

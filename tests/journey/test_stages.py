@@ -12,15 +12,26 @@ from cxlab.store import Store
 
 def test_people_per_stage_and_from_previous(tmp_path: Path) -> None:
     rows = [  # person, touchpoint
-        ("p1", "search_ad"), ("p1", "site"), ("p1", "checkout"), ("p1", "delivery"),
-        ("p2", "site"), ("p2", "cart"),                     # skipped awareness
-        ("p3", "search_ad"), ("p3", "search_ad"),           # repeats count once
-        ("p4", "review"),                                   # only advocacy
-        ("p5", "unmapped_touchpoint"),                      # a person with no stage
+        ("p1", "search_ad"),
+        ("p1", "site"),
+        ("p1", "checkout"),
+        ("p1", "delivery"),
+        ("p2", "site"),
+        ("p2", "cart"),  # skipped awareness
+        ("p3", "search_ad"),
+        ("p3", "search_ad"),  # repeats count once
+        ("p4", "review"),  # only advocacy
+        ("p5", "unmapped_touchpoint"),  # a person with no stage
     ]
-    table = pa.table({"event_id": [str(i) for i in range(len(rows))], "ts": ["2024-05-01"] * len(rows),
-                      "customer_id": [p for p, _ in rows], "event": ["x"] * len(rows),
-                      "touchpoint": [t for _, t in rows]})
+    table = pa.table(
+        {
+            "event_id": [str(i) for i in range(len(rows))],
+            "ts": ["2024-05-01"] * len(rows),
+            "customer_id": [p for p, _ in rows],
+            "event": ["x"] * len(rows),
+            "touchpoint": [t for _, t in rows],
+        }
+    )
     with Store(tmp_path / "cxlab.duckdb") as s:
         s.ingest("events", table)
         res = stage_funnel(s.ibis(), s.config)

@@ -14,6 +14,7 @@ from cxlab.channels import channel_conversion
 from cxlab.customers.report import section as customers_section
 from cxlab.experiments.report import section as experiments_section
 from cxlab.journey import stage_funnel
+from cxlab.journey.report import sections as journey_sections
 from cxlab.report.section import Section
 from cxlab.store import Store
 
@@ -77,10 +78,11 @@ def stages(store: Store) -> Section:
     return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
 
 
-SECTIONS: list[Callable[[Store], Section]] = [
+SECTIONS: list[Callable[[Store], Section | list[Section]]] = [
     overview,
     channels,
     stages,
+    journey_sections,
     customers_section,
     experiments_section,
 ]
@@ -92,10 +94,11 @@ NOT_RUN = "This analysis could not run on this store"
 def build_sections(store: Store) -> list[Section]:
     """Run every analysis of the report on ``store``. One that can't run on this data (too little of it,
     a model that does not converge) becomes a section saying why, so the rest of the report still comes."""
-    sections = []
+    sections: list[Section] = []
     for make in SECTIONS:
         try:
-            sections.append(make(store))
+            made = make(store)
+            sections.extend(made if isinstance(made, list) else [made])
         except Exception as e:  # shown in the report, not swallowed: the section states the error
             name = make.__name__.removesuffix("_section")
             sections.append(Section(name, name.replace("_", " ").capitalize(), f"{NOT_RUN}: {e}"))

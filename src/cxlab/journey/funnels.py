@@ -1,0 +1,393 @@
+"""Funnels: ordered steps within a conversion window, per person or per session, in the engine.
+
+A unit (person or session) reaches step k when it did steps 1..k within ``window`` of a step-1 event:
+
+* ``order="ordered"``: step 1, then step 2 at a later second, …, others may happen in between; exclusion
+  steps between two steps void a chain that has one in between;
+* ``order="strict"``: the steps are consecutive events of the unit (nothing else in between);
+* ``order="any"``: after a step-1 event, steps 2..k each happen at least once, in any order.
+
+Each unit counts once, with its best step-1 event (the one that gets it furthest). For "ordered" this is the
+algorithm of ClickHouse's ``windowFunnel``: at each step only the latest possible start of a chain matters,
+so one window pass per step (a running max) finds it; no self-joins, nothing grows with events per unit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from ibis.backends import BaseBackend
+
+from cxlab.config import Config
+from cxlab.journey.data import attach_breakdown, journey_events
+from cxlab.journey.sessions import with_session_key
+from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
+from cxlab.stats.proportions import wilson_interval
+
+Order = Literal["ordered", "strict", "any"]
+Unit = Literal["people", "sessions"]
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> int:
+    """``"7d"``, ``"12h"``, ``"30m"``, ``"90s"``, ``"2w"`` → seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"bad duration {text!r}: expected a number and one of s, m, h, d, w (e.g. 7d)")
+    return int(float(m.group(1)) * _SECONDS[m.group(2)])
+
+
+@dataclass(frozen=True)
+class Step:
+    """Events matching ``field == name`` (field: event or touchpoint) and every ``where`` property value."""
+
+    name: str
+    field: Literal["event", "touchpoint"] = "event"
+    where: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        base = self.name if self.field == "event" else f"touchpoint:{self.name}"
+        return base + "".join(f"|{k}={v}" for k, v in self.where)
+
+    @classmethod
+    def parse(cls, text: str) -> Step:
+        """``purchase``, ``touchpoint:checkout``, ``checkout|checkout_version=one_page``."""
+        head, *props = text.strip().split("|")
+        fld: Literal["event", "touchpoint"] = "event"
+        if ":" in head:
+            kind, head = head.split(":", 1)
+            if kind not in ("event", "touchpoint", "tp"):
+                raise ValueError(f"bad step {text!r}: prefix must be event: or touchpoint:")
+            fld = "event" if kind == "event" else "touchpoint"
+        where = []
+        for p in props:
+            if "=" not in p:
+                raise ValueError(f"bad step {text!r}: property filter {p!r} needs key=value")
+            k, v = p.split("=", 1)
+            where.append((k.strip(), v.strip()))
+        if not head.strip():
+            raise ValueError(f"bad step {text!r}: empty name")
+        return cls(head.strip(), fld, tuple(where))
+
+    def matches(self, t: ir.Table) -> ir.BooleanValue:
+        cond = t[self.field] == self.name
+        for k, v in self.where:
+            cond &= t.properties.cast("json")[k].unwrap_as("string") == v
+        return cond.fill_null(False)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A step that voids a chain when it happens between step ``after`` and step ``before`` (1-based)."""
+
+    step: Step
+    after: int = 1
+    before: int | None = None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Units reaching each step, conversion with Wilson intervals, time to convert, optional breakdown."""
+
+    steps: pd.DataFrame
+    time_to_convert: pd.DataFrame
+    breakdown: pd.DataFrame | None
+    window_s: int
+    order: Order
+    unit: Unit
+    by: str | None = None
+    level: float = 0.95
+    correction: Correction = "holm"
+    definition: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.steps.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        key = "customers" if self.unit == "people" else "sessions"
+        steps = [
+            {
+                "step": r["step"],
+                key: int(r["units"]),
+                **{k: _num(v) for k, v in r.items() if k not in ("step",)},
+            }
+            for r in self.steps.to_dict(orient="records")
+        ]
+        out: dict[str, Any] = {
+            "method": self.summary(),
+            "unit": self.unit,
+            "order": self.order,
+            "window_seconds": self.window_s,
+            "level": self.level,
+            "interval": "Wilson score",
+            "steps": steps,
+            "time_to_convert": [
+                {k: _num(v) for k, v in r.items()} for r in self.time_to_convert.to_dict(orient="records")
+            ],
+            **self.definition,
+        }
+        if self.breakdown is not None:
+            out["by"] = self.by
+            out["correction"] = self.correction
+            out["breakdown"] = [
+                {k: _num(v) for k, v in r.items()} for r in self.breakdown.to_dict(orient="records")
+            ]
+        return out
+
+    def summary(self) -> str:
+        n = int(self.steps["units"].iloc[0]) if len(self.steps) else 0
+        return (
+            f"{len(self.steps)}-step funnel ({self.order} order, window {self.window_s / 86400:g} days, "
+            f"unique {self.unit}); conversion with {self.level:.0%} Wilson intervals; n = {n:,} {self.unit} "
+            f"entering step 1"
+            + (
+                f"; each {self.by} vs the rest: two-proportion z-test, {self.correction}-corrected"
+                if self.by
+                else ""
+            )
+            + "."
+        )
+
+    def figure(self) -> go.Figure:
+        t = self.steps
+        fig = go.Figure(
+            go.Funnel(
+                y=t["step"],
+                x=t["units"],
+                textinfo="value+percent initial",
+                hovertemplate="%{y}: %{x:,}<extra></extra>",
+            )
+        )
+        fig.update_layout(title=f"Funnel (unique {self.unit})", height=140 + 60 * len(t))
+        return fig
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if np.isnan(v) else float(v)
+    return v
+
+
+def _levels(f: ir.Table, k: int, window_s: int, order: Order, excl: Sequence[Exclusion]) -> ir.Table:
+    """``f`` plus ``v1..vk`` (row completes step i of a valid chain) and ``a1..ak`` (that chain's start)."""
+    f = f.mutate(v1=f.m1, a1=ibis.cases((f.m1, f.t), else_=ibis.null("int64")))
+    if order == "any":
+        after = ibis.window(group_by=f.unit_key, order_by=f.t, range=(0, None))
+        f = f.mutate(
+            **{
+                f"n{i}": ibis.cases((f[f"m{i}"], f.t), else_=ibis.null("int64")).min().over(after)
+                for i in range(2, k + 1)
+            }
+        )
+        for i in range(2, k + 1):
+            parts = [f[f"n{j}"] for j in range(2, i + 1)]
+            latest = ibis.greatest(*parts) if len(parts) > 1 else parts[0]
+            seen = ibis.literal(True)
+            for p in parts:  # GREATEST skips nulls on some engines: every step must have happened
+                seen &= p.notnull()
+            ok = f.m1 & seen & (latest - f.t <= window_s).fill_null(False)
+            f = f.mutate(
+                **{f"v{i}": ok, f"a{i}": ibis.cases((ok, f.t), else_=ibis.null("int64")), f"c{i}": latest}
+            )
+        return f
+    for i in range(2, k + 1):
+        prev_v, prev_a = f[f"v{i - 1}"], f[f"a{i - 1}"]
+        if order == "strict":
+            w = ibis.window(group_by=f.unit_key, order_by=[f.t, f.event_id])
+            start = prev_a.lag().over(w)
+            ok = f[f"m{i}"] & start.notnull() & (f.t - start <= window_s).fill_null(False)
+        else:
+            before = ibis.window(group_by=f.unit_key, order_by=f.t, range=(None, -1))
+            start = prev_a.max().over(before)
+            ok = f[f"m{i}"] & start.notnull() & (f.t - start <= window_s).fill_null(False)
+            rules = [x for x in excl if x.after <= i - 1 and i <= (x.before or k)]
+            if rules:
+                last_valid = ibis.cases((prev_v, f.t), else_=ibis.null("int64")).max().over(before)
+                hit = ibis.literal(False)
+                for x in rules:
+                    hit |= f[f"x{excl.index(x)}"]
+                last_x = ibis.cases((hit, f.t), else_=ibis.null("int64")).max().over(before)
+                ok &= last_x.isnull() | (last_valid > last_x).fill_null(False)
+        f = f.mutate(**{f"v{i}": ok, f"a{i}": ibis.cases((ok, start), else_=ibis.null("int64"))})
+    return f
+
+
+def funnel_table(
+    con: BaseBackend,
+    config: Config,
+    steps: Sequence[Step],
+    window_s: int,
+    order: Order = "ordered",
+    unit: Unit = "people",
+    exclusions: Sequence[Exclusion] = (),
+    session_timeout_minutes: int | None = None,
+) -> ir.Table:
+    """One row per unit that did step 1: ``unit_key``, ``person_id``, ``first_t``, ``r1..rk`` (reached
+    step i), ``ttc`` (seconds from the chain's start to the last step) — the Ibis expression, not run."""
+    k = len(steps)
+    if k < 1:
+        raise ValueError("a funnel needs at least one step")
+    if window_s <= 0:
+        raise ValueError("the conversion window must be positive")
+    if exclusions and order != "ordered":
+        raise ValueError("exclusion steps need order='ordered'")
+    for x in exclusions:
+        if not (1 <= x.after < (x.before or k) <= k):
+            raise ValueError(f"exclusion {x.step.label}: needs 1 <= after < before <= {k} steps")
+    ev = journey_events(con, config)
+    if unit == "sessions":
+        ev = with_session_key(ev, session_timeout_minutes or config.journey.session_timeout_minutes)
+        ev = ev.mutate(unit_key=ev.session_key)
+    elif unit == "people":
+        ev = ev.mutate(unit_key=ev.person_id)
+    else:
+        raise ValueError(f"unit must be people or sessions, got {unit!r}")
+    marks = {f"m{i + 1}": s.matches(ev) for i, s in enumerate(steps)}
+    marks |= {f"x{j}": x.step.matches(ev) for j, x in enumerate(exclusions)}
+    f = ev.select("unit_key", "person_id", "t", "event_id", "channel", "device", "touchpoint", **marks)
+    if order != "strict":
+        any_mark = ibis.literal(False)
+        for name in marks:
+            any_mark |= f[name]
+        f = f.filter(any_mark)
+    f = _levels(f, k, window_s, order, exclusions)
+    f = f.mutate(ttc=ibis.cases((f[f"v{k}"], f.t - f[f"a{k}"]), else_=ibis.null("int64")))
+    if order == "any" and k > 1:
+        f = f.mutate(ttc=ibis.cases((f[f"v{k}"], f[f"c{k}"] - f.t), else_=ibis.null("int64")))
+    return (
+        f.group_by("unit_key")
+        .aggregate(
+            person_id=f.person_id.min(),
+            first_t=ibis.cases((f.m1, f.t), else_=ibis.null("int64")).min(),
+            **{f"r{i}": f[f"v{i}"].any() for i in range(1, k + 1)},
+            ttc=f.ttc.min(),
+        )
+        .filter(lambda t: t.r1)
+    )
+
+
+def funnel(
+    con: BaseBackend,
+    config: Config,
+    steps: Sequence[Step | str],
+    window: str | int = "7d",
+    *,
+    order: Order = "ordered",
+    unit: Unit = "people",
+    exclusions: Sequence[Exclusion] = (),
+    by: str | None = None,
+    experiment: str | None = None,
+    level: float = 0.95,
+    correction: Correction = "holm",
+    session_timeout_minutes: int | None = None,
+) -> Funnel:
+    """Compute a :class:`Funnel`; ``steps`` as :class:`Step` or strings (see :meth:`Step.parse`)."""
+    parsed = [s if isinstance(s, Step) else Step.parse(s) for s in steps]
+    window_s = parse_duration(window) if isinstance(window, str) else int(window)
+    k = len(parsed)
+    per = funnel_table(con, config, parsed, window_s, order, unit, exclusions, session_timeout_minutes)
+    per = (
+        attach_breakdown(con, journey_events(con, config), per, by, experiment)
+        if by
+        else per.mutate(breakdown=ibis.literal("all"))
+    )
+    agg = per.group_by("breakdown").aggregate(
+        **{f"r{i}": per[f"r{i}"].cast("int64").sum() for i in range(1, k + 1)},
+        **{f"q{j}": per.ttc.quantile(q) for j, q in enumerate(QUANTILES)},
+        ttc_mean=per.ttc.mean(),
+    )
+    res = agg.execute()
+    counts = res[[f"r{i}" for i in range(1, k + 1)]].fillna(0).to_numpy(dtype=np.int64)
+    total = counts.sum(axis=0) if len(res) else np.zeros(k, dtype=np.int64)
+    steps_df = _step_table([s.label for s in parsed], total, level)
+    tq = res.iloc[0] if by is None and len(res) else _overall_ttc(per, k)
+    ttc = pd.DataFrame(
+        {
+            "quantile": [*QUANTILES, "mean"],
+            "hours": [_h(tq[f"q{j}"]) for j in range(len(QUANTILES))] + [_h(tq["ttc_mean"])],
+        }
+    )
+    breakdown = _breakdown(res, k, level, correction) if by else None
+    definition = {
+        "exclusions": [{"step": x.step.label, "after": x.after, "before": x.before or k} for x in exclusions]
+    }
+    return Funnel(steps_df, ttc, breakdown, window_s, order, unit, by, level, correction, definition)
+
+
+def _h(v: Any) -> float:
+    return float(v) / 3600.0 if v is not None and not pd.isna(v) else float("nan")
+
+
+def _overall_ttc(per: ir.Table, k: int) -> Mapping[str, Any]:
+    row = per.aggregate(
+        **{f"q{j}": per.ttc.quantile(q) for j, q in enumerate(QUANTILES)}, ttc_mean=per.ttc.mean()
+    ).execute()
+    return row.iloc[0]
+
+
+def _step_table(labels: Sequence[str], counts: np.ndarray, level: float) -> pd.DataFrame:
+    first = np.full(len(counts), counts[0] if len(counts) else 0)
+    prev = np.r_[counts[:1], counts[:-1]]
+    lo_p, hi_p = wilson_interval(counts, prev, level)
+    lo_f, hi_f = wilson_interval(counts, first, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conv_prev = np.where(prev > 0, counts / prev, np.nan)
+        conv_first = np.where(first > 0, counts / first, np.nan)
+    return pd.DataFrame(
+        {
+            "step": list(labels),
+            "units": counts.astype(np.int64),
+            "conversion_from_previous": conv_prev,
+            "ci_low_previous": lo_p,
+            "ci_high_previous": hi_p,
+            "conversion_from_first": conv_first,
+            "ci_low_first": lo_f,
+            "ci_high_first": hi_f,
+            "drop_off": 1 - conv_prev,
+        }
+    )
+
+
+def _breakdown(res: pd.DataFrame, k: int, level: float, correction: Correction) -> pd.DataFrame:
+    """Overall conversion (step 1 → last) per breakdown value, each tested against all the others pooled."""
+    t = pd.DataFrame(
+        {
+            "group": "all",
+            "value_label": res["breakdown"].astype(str),
+            "n": res["r1"].astype(np.int64),
+            "total": res[f"r{k}"].astype(np.int64),
+        }
+    )
+    cmp = compare_with_peers(t, kind="proportion", level=level)
+    lo, hi = wilson_interval(cmp["total"], cmp["n"], level)
+    out = pd.DataFrame(
+        {
+            "value": cmp["value_label"],
+            "entered": cmp["n"],
+            "converted": cmp["total"],
+            "conversion": cmp["value"],
+            "ci_low": lo,
+            "ci_high": hi,
+            "rest_conversion": cmp["peer_value"],
+            "diff": cmp["diff"],
+            "diff_ci_low": cmp["ci_low"],
+            "diff_ci_high": cmp["ci_high"],
+            "p_value": cmp["p_value"],
+            "p_adjusted": adjust_pvalues(cmp["p_value"], correction),
+        }
+    )
+    out["significant"] = out["p_adjusted"] < 1 - level
+    return out.sort_values("entered", ascending=False).reset_index(drop=True)

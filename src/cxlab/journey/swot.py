@@ -1,0 +1,342 @@
+"""Strengths & weaknesses: every touchpoint and channel against its peers, with statistics and money.
+
+Peers: touchpoints of the same journey stage; channels of the same kind (paid channels against the other paid
+channels of ``cxlab.toml``, unpaid against unpaid). A channel's people are those it acquired (their first
+channel-tagged event). Metrics, each against the pooled peers (:func:`cxlab.stats.peers.compare_with_peers`):
+
+* ``next_stage`` (touchpoints: of the people who *did* something there, the share who moved on to the next
+  stage) / ``conversion`` (channels: share of the people acquired who bought); worth the store's revenue per
+  buyer each;
+* ``repeat_rate``: share of those people's buyers who bought twice or more; worth one average order each;
+* ``revenue_per_customer``: revenue per person (Welch test); worth itself;
+* ``negative_feedback`` (touchpoints, against *all* other touchpoints with feedback: a complaint is a
+  complaint wherever it is made): share of the feedback about the touchpoint that is negative (review or
+  CSAT 1–2, NPS 0–6, CES 1–3 of 7, any support ticket); lower is better; each excess negative item puts one
+  customer's revenue at risk (the revenue per buyer). The voice-of-customer capability adds text sentiment.
+
+Repeat rate and revenue per customer of *touchpoints* are shown as context, not tested: people reach some
+touchpoints because they bought more (returns, customer service, reviews), so those numbers say who gets
+there, not what the touchpoint does. Channels acquire disjoint sets of people, so for them the test is fair.
+
+A finding is a strength or weakness only when its Holm-corrected p-value (over every comparison made) is
+below 5%; findings are ranked by money at stake: what the gap to the peers' median is worth over the
+period analysed (and per month).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from ibis.backends import BaseBackend
+
+from cxlab.config import Config
+from cxlab.journey.data import journey_events, person_attribute
+from cxlab.journey.journey_map import person_touchpoints
+from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
+
+METRIC_TEXT = {
+    "next_stage": ("reach the next stage", "people"),
+    "conversion": ("convert", "people"),
+    "repeat_rate": ("buy again", "buyers"),
+    "revenue_per_customer": ("bring in", "people"),
+    "negative_feedback": ("get negative feedback", "feedback items"),
+}
+COLUMNS = [
+    "kind", "name", "peer_group", "metric", "value", "peer_value", "peer_median", "diff", "ci_low", "ci_high",
+    "effect_size", "n", "peer_n", "p_value", "p_adjusted", "money_at_stake", "money_per_month", "verdict",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Swot:
+    """Every comparison made (``table``) and the significant ones as strengths and weaknesses."""
+
+    table: pd.DataFrame
+    currency: str
+    months: float
+    alpha: float = 0.05
+    correction: Correction = "holm"
+
+    @property
+    def weaknesses(self) -> pd.DataFrame:
+        w = self.table[self.table["verdict"] == "weakness"]
+        return w.sort_values("money_at_stake", ascending=False).reset_index(drop=True)
+
+    @property
+    def strengths(self) -> pd.DataFrame:
+        s = self.table[self.table["verdict"] == "strength"]
+        return s.sort_values("money_at_stake", ascending=False).reset_index(drop=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def _items(self, df: pd.DataFrame) -> list[dict[str, Any]]:
+        out = []
+        for r in df.to_dict(orient="records"):
+            out.append(
+                {
+                    "kind": r["kind"],
+                    "name": r["name"],
+                    "metric": r["metric"],
+                    "peer_group": r["peer_group"],
+                    "value": float(r["value"]),
+                    "peer_value": float(r["peer_value"]),
+                    "peer_median": float(r["peer_median"]),
+                    "diff": float(r["diff"]),
+                    "ci": [float(r["ci_low"]), float(r["ci_high"])],
+                    "effect_size": float(r["effect_size"]),
+                    "n": int(r["n"]),
+                    "peer_n": int(r["peer_n"]),
+                    "p_adjusted": float(r["p_adjusted"]),
+                    "money_at_stake": float(r["money_at_stake"]),
+                    "money_per_month": float(r["money_per_month"]),
+                    "sentence": sentence(r, self.currency),
+                }
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.summary(),
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "currency": self.currency,
+            "months": self.months,
+            "comparisons": len(self.table),
+            "strengths": self._items(self.strengths),
+            "weaknesses": self._items(self.weaknesses),
+        }
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.table)} comparisons of touchpoints (vs the same stage) and channels (paid vs paid, "
+            f"unpaid vs unpaid) with their pooled peers; 95% Wald intervals of the difference; "
+            f"{self.correction}-corrected p < {self.alpha:g} to count; ranked by money at stake (gap to the "
+            f"peer median × n × value) over {self.months:.1f} months; {len(self.weaknesses)} weaknesses, "
+            f"{len(self.strengths)} strengths."
+        )
+
+    def figure(self) -> go.Figure:
+        w = self.weaknesses.head(10).iloc[::-1]
+        s = self.strengths.head(10).iloc[::-1]
+        fig = go.Figure()
+        for df, name, colour, sign in ((w, "weakness", "#c0392b", -1), (s, "strength", "#27ae60", 1)):
+            fig.add_trace(
+                go.Bar(
+                    x=sign * df["money_at_stake"],
+                    y=df["kind"] + ": " + df["name"] + " · " + df["metric"],
+                    orientation="h",
+                    name=name,
+                    marker_color=colour,
+                    hovertext=[sentence(r, self.currency) for r in df.to_dict(orient="records")],
+                    hoverinfo="text",
+                )
+            )
+        fig.update_layout(
+            title=f"Strengths and weaknesses by money at stake ({self.currency})",
+            barmode="relative",
+            height=200 + 28 * (len(w) + len(s)),
+            margin={"l": 320, "r": 30, "t": 50, "b": 40},
+        )
+        return fig
+
+
+def _fmt(metric: str, x: float, currency: str) -> str:
+    return f"{currency} {x:,.2f}" if metric == "revenue_per_customer" else f"{100 * x:.1f}%"
+
+
+def _fmt_diff(metric: str, x: float, currency: str) -> str:
+    return f"{currency} {x:+,.2f}" if metric == "revenue_per_customer" else f"{100 * x:+.1f} pp"
+
+
+def sentence(r: Mapping[Any, Any], currency: str) -> str:
+    """The finding in plain language, with n, the difference and its 95% interval, and the money."""
+    verb, noun = METRIC_TEXT[r["metric"]]
+    m = r["metric"]
+    group = "" if r["peer_group"] == "all" else f"{r['peer_group']} "
+    peers = f"the other {group}{r['kind']}s"
+    who = f"{r['name']} ({r['kind']})"
+    what = (
+        f"{who}: {_fmt(m, r['value'], currency)} of feedback is negative"
+        if m == "negative_feedback"
+        else f"{who}: {noun} {verb} {_fmt(m, r['value'], currency)}"
+        if m == "revenue_per_customer"
+        else f"{who}: {_fmt(m, r['value'], currency)} of {noun} {verb}"
+    )
+    gap = "closing half the gap" if r["verdict"] == "weakness" else "the edge over the peer median"
+    money = 0.5 * r["money_per_month"] if r["verdict"] == "weakness" else r["money_per_month"]
+    return (
+        f"{what} vs {_fmt(m, r['peer_value'], currency)} for {peers} (n={int(r['n']):,}; difference "
+        f"{_fmt_diff(m, r['diff'], currency)}, 95% CI {_fmt_diff(m, r['ci_low'], currency)} to "
+        f"{_fmt_diff(m, r['ci_high'], currency)}); {gap} ≈ {currency} {money:,.0f}/month."
+    )
+
+
+def _negative(fb: ir.Table) -> ir.BooleanValue:
+    s = fb.score
+    return ibis.cases(
+        (fb.source == "ticket", True),
+        (fb.source.isin(["review", "csat"]), s <= 2),
+        (fb.source == "nps", s <= 6),
+        (fb.source == "ces", s <= 3),
+        else_=False,
+    ).fill_null(False)
+
+
+def swot(
+    con: BaseBackend,
+    config: Config,
+    *,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    min_n: int = 30,
+) -> Swot:
+    """Compare every touchpoint and channel with its peers (see the module docstring); three queries."""
+    stages = config.journey.stages
+    ev = journey_events(con, config)
+    buys = (ev.event == "purchase").cast("int64")
+    person = (
+        ev.mutate(_b=buys)
+        .group_by("person_id")
+        .aggregate(
+            revenue=lambda t: t.revenue.sum().fill_null(0.0),
+            purchases=lambda t: t._b.sum(),
+            first=lambda t: t.ts.min(),
+            last=lambda t: t.ts.max(),
+        )
+    )
+    totals = (
+        person.aggregate(
+            revenue=person.revenue.sum(),
+            buyers=(person.purchases > 0).cast("int64").sum(),
+            orders=person.purchases.sum(),
+            first=person.first.min(),
+            last=person.last.max(),
+        )
+        .execute()
+        .iloc[0]
+    )
+    months = (
+        max((pd.Timestamp(totals["last"]) - pd.Timestamp(totals["first"])).days / 30.44, 1.0)
+        if pd.notna(totals["first"])
+        else 1.0
+    )
+    per_buyer = float(totals["revenue"]) / max(float(totals["buyers"]), 1.0)
+    per_order = float(totals["revenue"]) / max(float(totals["orders"]), 1.0)
+
+    pt = person_touchpoints(ev, len(stages)).join(person, "person_id")
+    has_next = (pt.stage_idx < len(stages) - 1) & pt.acted
+    tp = _unit_stats(pt, pt.touchpoint, pt.stage, pt.next_t.notnull(), has_next).execute()
+    acq = person_attribute(con, ev, "channel")
+    pc = person.join(acq, "person_id")
+    paid = set(config.channels.paid)
+    kind = ibis.cases((pc.value.isin(sorted(paid)), "paid"), else_="unpaid") if paid else ibis.literal("all")
+    ch = _unit_stats(pc, pc.value, kind, pc.purchases > 0, ibis.literal(True)).execute()
+    fb = con.table("feedback")
+    fb = fb.filter(fb.touchpoint.notnull())
+    fb = fb.left_join(stage_frame(config), "touchpoint")
+    fb = fb.filter(fb.stage.notnull())
+    neg = (
+        fb.group_by(name=fb.touchpoint, group=ibis.literal("all"))
+        .aggregate(n=fb.count(), total=_negative(fb).cast("int64").sum())
+        .execute()
+    )
+    context = [
+        _compare(tp, "touchpoint", "repeat_rate", "buyers", "repeaters", per_order, min_n),
+        _compare_mean(tp, "touchpoint", min_n),
+    ]
+    parts = [
+        _compare(tp, "touchpoint", "next_stage", "n_next", "k_next", per_buyer, min_n),
+        _compare(neg.assign(kind="touchpoint"), "touchpoint", "negative_feedback", "n", "total", per_buyer,
+                 min_n, higher_is_better=False),
+        _compare(ch, "channel", "conversion", "n_next", "k_next", per_buyer, min_n),
+        _compare(ch, "channel", "repeat_rate", "buyers", "repeaters", per_order, min_n),
+        _compare_mean(ch, "channel", min_n),
+    ]  # fmt: skip
+    found = [p for p in parts if len(p)]
+    if not found:
+        return Swot(pd.DataFrame(columns=COLUMNS), config.shop.currency, months, alpha, correction)
+    table = pd.concat(found, ignore_index=True)
+    table["p_adjusted"] = adjust_pvalues(table["p_value"], correction)
+    sig = table["p_adjusted"] < alpha
+    lower_better = table["metric"] == "negative_feedback"
+    worse = np.where(lower_better, table["diff"] > 0, table["diff"] < 0)
+    table["verdict"] = np.where(sig & worse, "weakness", np.where(sig & ~worse, "strength", "as peers"))
+    table.loc[~np.isfinite(table["p_adjusted"]), "verdict"] = "too few"
+    ctx = (
+        pd.concat([c for c in context if len(c)], ignore_index=True) if any(len(c) for c in context) else None
+    )
+    if ctx is not None:
+        ctx = ctx.assign(p_adjusted=np.nan, verdict="context (not tested)")
+        table = pd.concat([table, ctx], ignore_index=True)
+    table["money_per_month"] = table["money_at_stake"] / months
+    table = table[COLUMNS].sort_values(["verdict", "money_at_stake"], ascending=[True, False])
+    return Swot(table.reset_index(drop=True), config.shop.currency, months, alpha, correction)
+
+
+def stage_frame(config: Config) -> ir.Table:
+    from cxlab.journey.data import stage_table
+
+    return stage_table(config).select("touchpoint", "stage")
+
+
+def _unit_stats(
+    t: ir.Table, unit: ir.Value, group: ir.Value, moved: ir.BooleanValue, has_next: ir.BooleanValue
+) -> ir.Table:
+    """Sufficient statistics per unit: people, next-stage successes, buyers, repeaters, revenue sums."""
+    t = t.mutate(
+        name=unit.cast("string"),
+        group=group.cast("string"),
+        _moved=moved.cast("int64"),
+        _has_next=has_next,
+        _buyer=(t.purchases > 0).cast("int64"),
+        _rep=(t.purchases > 1).cast("int64"),
+    )
+    return t.group_by(["name", "group"]).aggregate(
+        n=t.count(),
+        n_next=ibis.cases((t._has_next, 1), else_=0).sum(),
+        k_next=ibis.cases((t._has_next, t._moved), else_=0).sum(),
+        buyers=t._buyer.sum(),
+        repeaters=t._rep.sum(),
+        rev=t.revenue.sum(),
+        rev_sq=(t.revenue * t.revenue).sum(),
+    )
+
+
+def _compare(
+    df: pd.DataFrame,
+    kind: str,
+    metric: str,
+    n: str,
+    k: str,
+    value: float,
+    min_n: int,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    d = df[df[n] > 0]
+    if d.empty:
+        return pd.DataFrame()
+    frame = pd.DataFrame({"name": d["name"], "group": d["group"], "n": d[n], "total": d[k]})
+    out = compare_with_peers(
+        frame, kind="proportion", value_per_unit=value, higher_is_better=higher_is_better, min_n=min_n
+    )
+    return _finish(out[out["n"] >= min_n], kind, metric)
+
+
+def _compare_mean(df: pd.DataFrame, kind: str, min_n: int) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"name": df["name"], "group": df["group"], "n": df["n"], "total": df["rev"], "sq": df["rev_sq"]}
+    )
+    out = compare_with_peers(frame, kind="mean", total_sq="sq", min_n=min_n)
+    return _finish(out[out["n"] >= min_n], kind, "revenue_per_customer")
+
+
+def _finish(out: pd.DataFrame, kind: str, metric: str) -> pd.DataFrame:
+    return out.assign(kind=kind, metric=metric, peer_group=out["group"]).drop(columns=["group"])
