@@ -268,7 +268,7 @@ def _before_after_stats(
     )
     fb_df = fb.execute()
     for source, g in fb_df.groupby("source"):
-        g = g.set_index("period").reindex([0, 1]).fillna(0)
+        g = g.set_index("period")[["n", "s", "ss"]].reindex([0, 1]).fillna(0)
         names.append(f"{source} score (mean)")
         kinds.append("mean")
         grids["n"].append(g["n"].to_numpy(float))
