@@ -18,9 +18,19 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def report(tmp_path: Path) -> Path:
     with Store(tmp_path / "cxlab.duckdb") as s:
-        s.ingest("events", pa.table({"event_id": ["1", "2"], "ts": ["2024-05-01", "2024-05-02"],
-                                     "anonymous_id": ["a", "a"], "event": ["ad_click", "purchase"],
-                                     "channel": ["email", None], "touchpoint": ["search_ad", "checkout"]}))
+        s.ingest(
+            "events",
+            pa.table(
+                {
+                    "event_id": ["1", "2"],
+                    "ts": ["2024-05-01", "2024-05-02"],
+                    "anonymous_id": ["a", "a"],
+                    "event": ["ad_click", "purchase"],
+                    "channel": ["email", None],
+                    "touchpoint": ["search_ad", "checkout"],
+                }
+            ),
+        )
         return build_report(s, tmp_path / "report.html", subtitle=HOSTILE)
 
 

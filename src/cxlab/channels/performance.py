@@ -1,98 +1,273 @@
-"""Conversion and revenue per marketing channel.
+"""Channel performance: per channel (or campaign) visitors, sessions, conversion, orders, revenue, cost.
 
-A person is acquired by the channel of their first channel-tagged event; the channel converts them when
-they purchase at or after that touch. Orders and revenue are counted by the order's own channel.
+Counted over visits (see :func:`cxlab.channels.journeys.visits`), in the engine:
+
+- **visitors**: people with a visit through the channel; **new visitors** made their first visit ever
+  through it, the others are **returning**;
+- **sessions** (visits) and **converting sessions** (with a purchase): the **session conversion rate**,
+  the planted-effect definition of the demo shop, with a Wilson interval;
+- **buyers** (visitors who bought in a visit through the channel) over visitors: the **conversion rate**,
+  with a Wilson interval;
+- **orders** and **revenue** of purchases made in the channel's visits (last-visit credit), split into first
+  orders of new customers and repeat orders; **AOV** and **revenue per visitor**;
+- with a ``spend`` table: **cost**, **CPA** (cost per order), **cost per new customer** and **ROAS**;
+- a **trend** per period (month or week) and **lagging channels** (:mod:`cxlab.channels.lagging`):
+  session conversion tested against peers — paid channels against the other paid channels, unpaid
+  against the other unpaid ones; campaigns against the other campaigns of their channel.
+
+The z-test treats sessions as independent; one person's sessions are not quite, so with many sessions per
+person its p-values are optimistic. ``unit="visitor"`` tests buyers per visitor instead (one outcome per
+person and channel).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
-from cxlab.identity import with_person_id
+from cxlab.channels.journeys import CLICK_EVENTS, CONVERSION_EVENT, visits
+from cxlab.channels.lagging import Lagging, find_lagging
+from cxlab.channels.records import records
+from cxlab.channels.spend import NO_CAMPAIGN, has_spend, spend_by
+from cxlab.config import Config
 from cxlab.stats.proportions import wilson_interval
+
+Freq = Literal["month", "week", "day"]
+_UNIT = {"month": "M", "week": "W", "day": "D"}
 
 
 @dataclass(frozen=True)
-class ChannelConversion:
-    """Per acquisition channel: people reached, buyers, conversion with a Wilson 95% CI, orders, revenue."""
+class ChannelPerformance:
+    """Per channel (or channel and campaign) performance, its trend, and the channels that lag."""
 
     table: pd.DataFrame
-    level: float = 0.95
-    method: str = "acquisition channel = first channel-tagged event; conversion = purchase at or after it"
+    trend: pd.DataFrame
+    lagging: Lagging
+    by: tuple[str, ...]
+    level: float
+    has_spend: bool
+    freq: str
+    unit: str = "session"
+    start: datetime | None = None
+    end: datetime | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": self.method,
+            "by": list(self.by),
             "level": self.level,
             "interval": "Wilson score",
-            "channels": self.table.to_dict(orient="records"),
+            "period": {"start": self.start, "end": self.end},
+            "spend": self.has_spend,
+            "rows": records(self.table),
+            "trend": {"freq": self.freq, "rows": records(self.trend)},
+            "lagging": {"unit": self.unit, **self.lagging.to_dict()},
         }
 
     def summary(self) -> str:
-        n = int(self.table["people"].sum())
+        sessions = int(self.table["sessions"].sum())
+        lag = ", ".join(self.lagging.lagging) or "none"
+        cost = "; CPA and ROAS from the spend table" if self.has_spend else ""
         return (
-            f"Conversion by acquisition channel ({self.method}); {self.level:.0%} Wilson intervals; "
-            f"n = {n:,} people over {len(self.table)} channels."
+            f"Visits through each {' / '.join(self.by)}: {sessions:,} sessions; conversion with "
+            f"{self.level:.0%} Wilson intervals{cost}. Lagging on {self.unit} conversion (vs peers, "
+            f"{self.lagging.correction}-adjusted): {lag}."
         )
 
     def figure(self) -> go.Figure:
-        t = self.table.sort_values("conversion_rate")
+        """Session conversion rate per row with Wilson intervals; lagging rows in red."""
+        t = self.table.assign(label=_labels(self.table, self.by)).sort_values("session_conversion_rate")
+        lag = set(self.lagging.lagging)
+        key = t[self.by[-1]].astype(str) if len(self.by) == 1 else t["label"]
+        colors = ["#c0392b" if k in lag else "#2e86c1" for k in key]
         fig = go.Figure(
             go.Bar(
-                x=t["conversion_rate"] * 100,
-                y=t["channel"],
+                x=t["session_conversion_rate"] * 100,
+                y=t["label"],
                 orientation="h",
+                marker_color=colors,
                 error_x={
                     "type": "data",
                     "symmetric": False,
-                    "array": (t["ci_high"] - t["conversion_rate"]) * 100,
-                    "arrayminus": (t["conversion_rate"] - t["ci_low"]) * 100,
+                    "array": (t["session_ci_high"] - t["session_conversion_rate"]) * 100,
+                    "arrayminus": (t["session_conversion_rate"] - t["session_ci_low"]) * 100,
                 },
                 hovertemplate="%{y}: %{x:.2f}%<extra></extra>",
             )
         )
         fig.update_layout(
-            title="Conversion rate by acquisition channel (95% CI)",
-            xaxis_title="% of people reached who buy",
+            title=f"Session conversion rate per {' / '.join(self.by)} ({self.level:.0%} CI; red: lagging)",
+            xaxis_title="% of sessions with a purchase",
             height=120 + 28 * len(t),
-            margin={"l": 140, "r": 30, "t": 50, "b": 40},
+            margin={"l": 180, "r": 30, "t": 50, "b": 40},
         )
         return fig
 
+    def trend_figure(self, metric: str = "session_conversion_rate") -> go.Figure:
+        fig = go.Figure()
+        label = _labels(self.trend, self.by)
+        for name, part in self.trend.assign(label=label).groupby("label", sort=True):
+            fig.add_trace(go.Scatter(x=part["period"], y=part[metric], mode="lines", name=str(name)))
+        fig.update_layout(title=f"{metric.replace('_', ' ')} per {self.freq}", height=420)
+        return fig
 
-def channel_conversion(con: BaseBackend, level: float = 0.95) -> ChannelConversion:
-    """Compute :class:`ChannelConversion` from the ``events`` and ``orders`` tables of ``con``."""
-    events = with_person_id(con.table("events"))
-    tagged = events.filter(events.channel.notnull())
-    first = tagged.group_by("person_id").aggregate(
-        first_ts=tagged.ts.min(), channel=tagged.channel.argmin(tagged.ts)
+
+def _labels(t: pd.DataFrame, by: Sequence[str]) -> pd.Series:
+    if len(by) == 1:
+        return t[by[0]].astype(str)
+    return t[by[0]].astype(str) + " / " + t[by[1]].astype(str)
+
+
+def _visits(con: BaseBackend, click_events: Sequence[str], conversion_event: str) -> ir.Table:
+    v = visits(con.table("events"), click_events, conversion_event)
+    w = ibis.window(group_by=v.person_id)
+    v = v.mutate(first_visit=v.ts.min().over(w), first_buy=v.first_conversion.min().over(w))
+    return v.mutate(campaign=v.campaign.fill_null(NO_CAMPAIGN))
+
+
+def _period(v: ir.Table, start: datetime | None, end: datetime | None) -> ir.Table:
+    if start is not None:
+        v = v.filter(v.ts >= start)
+    if end is not None:
+        v = v.filter(v.ts < end)
+    return v
+
+
+def _aggregate(v: ir.Table, keys: Sequence[str]) -> ir.Table:
+    bought = v.conversions > 0
+    return v.group_by(list(keys)).aggregate(
+        visitors=v.person_id.nunique(),
+        new_visitors=v.person_id.nunique(where=v.ts == v.first_visit),
+        sessions=v.count(),
+        converting_sessions=bought.cast("int64").sum(),
+        buyers=v.person_id.nunique(where=bought),
+        orders=v.conversions.sum(),
+        new_customer_orders=(v.first_conversion == v.first_buy).fill_null(False).cast("int64").sum(),
+        revenue=v.revenue.sum(),
     )
-    purchases = events.filter(events.event == "purchase")
-    bought = purchases.group_by("person_id").aggregate(last_purchase=purchases.ts.max())
-    people = first.left_join(bought, "person_id")
-    converted = (people.last_purchase.notnull() & (people.last_purchase >= people.first_ts)).cast("int64")
-    by_channel = people.group_by("channel").aggregate(people=people.count(), buyers=converted.sum())
-    orders = con.table("orders")
-    order_stats = orders.group_by("channel").aggregate(orders=orders.count(), revenue=orders.revenue.sum())
-    joined = by_channel.outer_join(order_stats, "channel")
-    expr = joined.select(
-        channel=ibis.coalesce(joined.channel, joined.channel_right),
-        people=joined.people.fill_null(0),
-        buyers=joined.buyers.fill_null(0),
-        orders=joined.orders.fill_null(0),
-        revenue=joined.revenue.fill_null(0.0),
-    ).filter(lambda t: t.channel.notnull())
-    df = expr.execute().sort_values("people", ascending=False, ignore_index=True)
-    df["conversion_rate"] = (df["buyers"] / df["people"].where(df["people"] > 0)).astype(float)
-    df["ci_low"], df["ci_high"] = wilson_interval(df["buyers"], df["people"], level)
-    df["revenue_per_person"] = df["revenue"] / df["people"].where(df["people"] > 0)
-    return ChannelConversion(df, level)
+
+
+def _rates(t: pd.DataFrame, level: float) -> pd.DataFrame:
+    t = t.copy()
+    for col in ("visitors", "new_visitors", "sessions", "converting_sessions", "buyers", "orders"):
+        t[col] = t[col].fillna(0).astype("int64")
+    t["new_customer_orders"] = t["new_customer_orders"].fillna(0).astype("int64")
+    t["returning_visitors"] = t["visitors"] - t["new_visitors"]
+    t["returning_customer_orders"] = t["orders"] - t["new_customer_orders"]
+    t["revenue"] = t["revenue"].fillna(0.0).astype(float)
+    t["session_conversion_rate"] = _div(t["converting_sessions"], t["sessions"])
+    t["session_ci_low"], t["session_ci_high"] = wilson_interval(
+        t["converting_sessions"], t["sessions"], level
+    )
+    t["conversion_rate"] = _div(t["buyers"], t["visitors"])
+    t["ci_low"], t["ci_high"] = wilson_interval(t["buyers"], t["visitors"], level)
+    t["aov"] = _div(t["revenue"], t["orders"])
+    t["revenue_per_visitor"] = _div(t["revenue"], t["visitors"])
+    t["revenue_per_buyer"] = _div(t["revenue"], t["buyers"])
+    if "cost" in t:
+        t["cost"] = t["cost"].fillna(0.0).astype(float)
+        t["cpa"] = _div(t["cost"], t["orders"])
+        t["cost_per_new_customer"] = _div(t["cost"], t["new_customer_orders"])
+        t["roas"] = _div(t["revenue"], t["cost"])
+    return t
+
+
+def _div(a: pd.Series, b: pd.Series) -> pd.Series:
+    a, b = a.astype(float), b.astype(float)
+    return (a / b.where(b > 0)).astype(float)
+
+
+def _with_cost(
+    con: BaseBackend, stats: ir.Table, keys: Sequence[str], start: datetime | None, end: datetime | None
+) -> ir.Table:
+    cost = spend_by(con, keys, start, end)
+    j = stats.outer_join(cost, [stats[k] == cost[k] for k in keys])
+    cols: dict[str, Any] = {k: ibis.coalesce(j[k], j[f"{k}_right"]) for k in keys}
+    cols.update({c: j[c] for c in stats.columns if c not in keys})
+    return j.select(**cols, cost=j.cost)
+
+
+def peer_groups(table: pd.DataFrame, by: Sequence[str], config: Config) -> dict[str, list[str]]:
+    """Peers for the lagging test: paid channels vs other paid ones, unpaid vs unpaid; a campaign vs the
+    other campaigns of its channel."""
+    labels = list(_labels(table, by))
+    if len(by) == 2:
+        channel = dict(zip(labels, table[by[0]].astype(str), strict=True))
+        return {g: [h for h in labels if h != g and channel[h] == channel[g]] for g in labels}
+    paid = set(config.channels.paid)
+    return {g: [h for h in labels if h != g and ((h in paid) == (g in paid))] for g in labels}
+
+
+def channel_performance(
+    con: BaseBackend,
+    config: Config | None = None,
+    *,
+    by: Literal["channel", "campaign"] = "channel",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    freq: Freq = "month",
+    level: float = 0.95,
+    alpha: float = 0.05,
+    unit: Literal["session", "visitor"] = "session",
+    peers: Mapping[str, Sequence[str]] | None = None,
+    click_events: Sequence[str] = CLICK_EVENTS,
+    conversion_event: str = CONVERSION_EVENT,
+) -> ChannelPerformance:
+    """Compute :class:`ChannelPerformance` from the store behind ``con`` (``events``, and ``spend`` when
+    there is one) over ``[start, end)``."""
+    if by not in ("channel", "campaign"):
+        raise ValueError(f"by must be 'channel' or 'campaign', got {by!r}")
+    if unit not in ("session", "visitor"):
+        raise ValueError(f"unit must be 'session' or 'visitor', got {unit!r}")
+    if freq not in _UNIT:
+        raise ValueError(f"freq must be one of {', '.join(_UNIT)}, got {freq!r}")
+    cfg = config or Config.default()
+    keys = ("channel",) if by == "channel" else ("channel", "campaign")
+    v = _period(_visits(con, click_events, conversion_event), start, end)
+    stats = _aggregate(v, keys)
+    spend = has_spend(con)
+    if spend:
+        stats = _with_cost(con, stats, keys, start, end)
+    table = _rates(stats.to_pandas(), level).sort_values(list(keys), ignore_index=True)
+
+    tv = v.mutate(period=v.ts.truncate(_UNIT[freq]))
+    trend_stats = _aggregate(tv, [*keys, "period"])
+    trend = _rates(trend_stats.to_pandas(), level).sort_values([*keys, "period"], ignore_index=True)
+
+    lag_input = table.assign(label=_labels(table, keys))
+    lag = find_lagging(
+        lag_input,
+        group="label",
+        successes="converting_sessions" if unit == "session" else "buyers",
+        trials="sessions" if unit == "session" else "visitors",
+        value_per_success="aov" if unit == "session" else "revenue_per_buyer",
+        peers=peers if peers is not None else peer_groups(table, keys, cfg),
+        alpha=alpha,
+        level=level,
+    )
+    lag_table = lag.table.rename(columns={"label": by})
+    lag = Lagging(lag_table, by, lag.alpha, lag.correction, lag.level)
+    table["lagging"] = lag_table["lagging"].to_numpy()
+    table["p_adjusted"] = lag_table["p_adjusted"].to_numpy()
+    return ChannelPerformance(
+        table=table,
+        trend=trend,
+        lagging=lag,
+        by=keys,
+        level=level,
+        has_spend=spend,
+        freq=freq,
+        unit=unit,
+        start=start,
+        end=end,
+    )

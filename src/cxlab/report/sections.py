@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from cxlab.channels import channel_conversion
+from cxlab.channels.report import section as channels_section
 from cxlab.customers.report import section as customers_section
 from cxlab.experiments.report import section as experiments_section
 from cxlab.journey import stage_funnel
@@ -42,24 +42,6 @@ def overview(store: Store) -> Section:
     )
 
 
-def channels(store: Store) -> Section:
-    res = channel_conversion(store.ibis())
-    cur = store.config.shop.currency
-    t = res.to_frame()
-    shown = pd.DataFrame(
-        {
-            "channel": t["channel"],
-            "people reached": t["people"].map("{:,}".format),
-            "buyers": t["buyers"].map("{:,}".format),
-            "conversion": t["conversion_rate"].map(_pct),
-            "95% CI": [f"{_pct(lo)} – {_pct(hi)}" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
-            "orders": t["orders"].map("{:,}".format),
-            "revenue": t["revenue"].map(lambda x: _money(x, cur)),
-        }
-    )
-    return Section("channels", "Revenue and conversion per channel", res.summary(), [res.figure()], shown)
-
-
 def stages(store: Store) -> Section:
     res = stage_funnel(store.ibis(), store.config)
     t = res.to_frame()
@@ -80,7 +62,7 @@ def stages(store: Store) -> Section:
 
 SECTIONS: list[Callable[[Store], Section | list[Section]]] = [
     overview,
-    channels,
+    channels_section,
     stages,
     journey_sections,
     customers_section,

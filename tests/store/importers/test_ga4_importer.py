@@ -19,12 +19,28 @@ from cxlab.store.importers import ImporterError, ImportResult, import_ga4
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ga4_events.jsonl"
 
-A, B, C, D = ("1111111111.1709640000", "2222222222.1709650000", "3333333333.1709660000",
-              "4444444444.1709670000")
-E, F, G, H = ("5555555555.1709680000", "6666666666.1709690000", "7777777777.1709700000",
-              "8888888888.1709710000")
-SA, SA2, SB, SC, SD, SE, SG, SH = (1709640000, 1709726400, 1709650000, 1709660000, 1709670000, 1709680000,
-                                   1709700000, 1709710000)
+A, B, C, D = (
+    "1111111111.1709640000",
+    "2222222222.1709650000",
+    "3333333333.1709660000",
+    "4444444444.1709670000",
+)
+E, F, G, H = (
+    "5555555555.1709680000",
+    "6666666666.1709690000",
+    "7777777777.1709700000",
+    "8888888888.1709710000",
+)
+SA, SA2, SB, SC, SD, SE, SG, SH = (
+    1709640000,
+    1709726400,
+    1709650000,
+    1709660000,
+    1709670000,
+    1709680000,
+    1709700000,
+    1709710000,
+)
 
 # One line per expected event, in time order; worked out from the fixture (see its generator comments):
 # (anonymous_id, customer_id, session, event, channel, touchpoint, campaign, device, revenue, "day time" UTC)
@@ -36,20 +52,50 @@ EXPECTED = [
     (A, None, SA, "checkout", "paid_search", "checkout", "spring_sale", "desktop", None, "5 12:02:00"),
     (A, "cust-42", SA, "purchase", "paid_search", "checkout", "spring_sale", "desktop", 1249.5, "5 12:03:00"),
     (B, "cust-77", SB, "page_view", "social_ads", "site", "retarget_march", "mobile", None, "5 14:46:40"),
-    (B, "cust-77", SB, "view_item", "social_ads", "product_page", "retarget_march", "mobile", None,
-     "5 14:47:00"),
+    (
+        B,
+        "cust-77",
+        SB,
+        "view_item",
+        "social_ads",
+        "product_page",
+        "retarget_march",
+        "mobile",
+        None,
+        "5 14:47:00",
+    ),
     (C, None, SC, "page_view", "email", "site", "march_newsletter", "tablet", None, "5 17:33:20"),
     (D, None, SD, "page_view", "organic_search", "site", None, "mobile", None, "5 20:20:00"),
     (E, None, SE, "first_visit", "direct", "site", None, "desktop", None, "5 23:06:40"),
     (F, None, None, "refund", "referral", "returns", None, "desktop", None, "6 01:53:20"),
     (G, None, SG, "page_view", "paid_video", "site", "brand_video", "desktop", None, "6 04:40:00"),
-    (H, None, SH, "page_view", "cross_network", "site", "PMax cross-network NL", "desktop", None,
-     "6 07:26:40"),
+    (
+        H,
+        None,
+        SH,
+        "page_view",
+        "cross_network",
+        "site",
+        "PMax cross-network NL",
+        "desktop",
+        None,
+        "6 07:26:40",
+    ),
     (A, "cust-42", SA2, "session_start", "direct", "site", None, "desktop", None, "6 12:00:00"),
     (A, "cust-42", SA2, "page_view", "direct", "site", None, "desktop", None, "6 12:00:01"),
 ]
-COLS = ("anonymous_id", "customer_id", "session_id", "event", "channel", "touchpoint", "campaign", "device",
-        "revenue", "ts")
+COLS = (
+    "anonymous_id",
+    "customer_id",
+    "session_id",
+    "event",
+    "channel",
+    "touchpoint",
+    "campaign",
+    "device",
+    "revenue",
+    "ts",
+)
 
 
 def expected_rows() -> list[tuple[Any, ...]]:
@@ -71,27 +117,79 @@ def result() -> ImportResult:
 
 # --- Parquet written the way BigQuery types the export (INT64 as integers, nested records as structs) ---
 
-PARAM = pa.struct([("key", pa.string()), ("value", pa.struct([
-    ("string_value", pa.string()), ("int_value", pa.int64()), ("float_value", pa.float64()),
-    ("double_value", pa.float64())]))])
-ITEM = pa.struct([("item_id", pa.string()), ("item_name", pa.string()), ("price", pa.float64()),
-                  ("quantity", pa.int64())])
-SCHEMA = pa.schema([
-    ("event_date", pa.string()), ("event_timestamp", pa.int64()), ("event_name", pa.string()),
-    ("event_params", pa.list_(PARAM)), ("user_id", pa.string()), ("user_pseudo_id", pa.string()),
-    ("device", pa.struct([("category", pa.string()), ("operating_system", pa.string())])),
-    ("geo", pa.struct([("continent", pa.string()), ("country", pa.string())])),
-    ("traffic_source", pa.struct([("name", pa.string()), ("medium", pa.string()), ("source", pa.string())])),
-    ("collected_traffic_source", pa.struct([
-        ("manual_campaign_name", pa.string()), ("manual_source", pa.string()), ("manual_medium", pa.string()),
-        ("gclid", pa.string())])),
-    ("session_traffic_source_last_click", pa.struct([("manual_campaign", pa.struct([
-        ("campaign_name", pa.string()), ("source", pa.string()), ("medium", pa.string())]))])),
-    ("ecommerce", pa.struct([("purchase_revenue", pa.float64()), ("refund_value", pa.float64()),
-                             ("transaction_id", pa.string())])),
-    ("items", pa.list_(ITEM)),
-    ("batch_page_id", pa.int64()), ("batch_ordering_id", pa.int64()), ("batch_event_index", pa.int64()),
-])
+PARAM = pa.struct(
+    [
+        ("key", pa.string()),
+        (
+            "value",
+            pa.struct(
+                [
+                    ("string_value", pa.string()),
+                    ("int_value", pa.int64()),
+                    ("float_value", pa.float64()),
+                    ("double_value", pa.float64()),
+                ]
+            ),
+        ),
+    ]
+)
+ITEM = pa.struct(
+    [("item_id", pa.string()), ("item_name", pa.string()), ("price", pa.float64()), ("quantity", pa.int64())]
+)
+SCHEMA = pa.schema(
+    [
+        ("event_date", pa.string()),
+        ("event_timestamp", pa.int64()),
+        ("event_name", pa.string()),
+        ("event_params", pa.list_(PARAM)),
+        ("user_id", pa.string()),
+        ("user_pseudo_id", pa.string()),
+        ("device", pa.struct([("category", pa.string()), ("operating_system", pa.string())])),
+        ("geo", pa.struct([("continent", pa.string()), ("country", pa.string())])),
+        (
+            "traffic_source",
+            pa.struct([("name", pa.string()), ("medium", pa.string()), ("source", pa.string())]),
+        ),
+        (
+            "collected_traffic_source",
+            pa.struct(
+                [
+                    ("manual_campaign_name", pa.string()),
+                    ("manual_source", pa.string()),
+                    ("manual_medium", pa.string()),
+                    ("gclid", pa.string()),
+                ]
+            ),
+        ),
+        (
+            "session_traffic_source_last_click",
+            pa.struct(
+                [
+                    (
+                        "manual_campaign",
+                        pa.struct(
+                            [("campaign_name", pa.string()), ("source", pa.string()), ("medium", pa.string())]
+                        ),
+                    )
+                ]
+            ),
+        ),
+        (
+            "ecommerce",
+            pa.struct(
+                [
+                    ("purchase_revenue", pa.float64()),
+                    ("refund_value", pa.float64()),
+                    ("transaction_id", pa.string()),
+                ]
+            ),
+        ),
+        ("items", pa.list_(ITEM)),
+        ("batch_page_id", pa.int64()),
+        ("batch_ordering_id", pa.int64()),
+        ("batch_event_index", pa.int64()),
+    ]
+)
 
 
 def coerce(v: Any, t: pa.DataType) -> Any:
@@ -115,6 +213,7 @@ def write_parquet(src: Path, dest: Path, schema: pa.Schema = SCHEMA) -> Path:
 
 
 # --- tests ---
+
 
 def test_events_match_the_hand_computed_values(result: ImportResult) -> None:
     assert actual_rows(result) == expected_rows()
@@ -154,8 +253,13 @@ def test_parquet_export_gives_the_same_events(result: ImportResult, tmp_path: Pa
 
 
 def test_parquet_without_optional_columns(tmp_path: Path) -> None:
-    slim = pa.schema([f for f in SCHEMA if f.name in (
-        "event_timestamp", "event_name", "event_params", "user_pseudo_id", "device")])
+    slim = pa.schema(
+        [
+            f
+            for f in SCHEMA
+            if f.name in ("event_timestamp", "event_name", "event_params", "user_pseudo_id", "device")
+        ]
+    )
     p = write_parquet(FIXTURE, tmp_path / "slim.parquet", slim)
     res = import_ga4([p])
     ev = {(r["anonymous_id"], r["ts"]): r for r in res.tables["events"].to_pylist()}
@@ -172,8 +276,9 @@ def test_properties(result: ImportResult) -> None:
     purchase = props[5]
     assert purchase["transaction_id"] == "#1001" and purchase["currency"] == "DKK"
     assert purchase["value"] == 1249.5
-    assert purchase["items"] == [{"item_id": "JAM-BLB", "item_name": "Blåbær marmelade", "price": 45.0,
-                                  "quantity": 2}]
+    assert purchase["items"] == [
+        {"item_id": "JAM-BLB", "item_name": "Blåbær marmelade", "price": 45.0, "quantity": 2}
+    ]
     assert purchase["channel_from"] == "session"  # inherited from the session's first event
     assert props[0]["channel_from"] == "event" and props[0]["ga_session_number"] == 1
     assert props[0]["page_location"].startswith("https://shop.example/?gclid=abc123")

@@ -50,19 +50,69 @@ def test_orders(result: ImportResult) -> None:
     assert list(orders) == ["#1001", "#1002", "#1003", "#1004", "#1005", "#1006"]
     expected = {
         # order: customer, UTC time, Total, currency, channel, status, discount, code, refunded, country
-        "#1001": (SOREN_ID, datetime(2024, 3, 5, 13, 2, 11), 1249.5, "DKK", None, "paid", 50.0, "WELCOME10",
-                  0.0, "DK"),
-        "#1002": (ZOE_ID, datetime(2024, 3, 6, 9, 15, 0), 80.0, "EUR", "app", "partially_refunded", None,
-                  None, 20.0, "NL"),
+        "#1001": (
+            SOREN_ID,
+            datetime(2024, 3, 5, 13, 2, 11),
+            1249.5,
+            "DKK",
+            None,
+            "paid",
+            50.0,
+            "WELCOME10",
+            0.0,
+            "DK",
+        ),
+        "#1002": (
+            ZOE_ID,
+            datetime(2024, 3, 6, 9, 15, 0),
+            80.0,
+            "EUR",
+            "app",
+            "partially_refunded",
+            None,
+            None,
+            20.0,
+            "NL",
+        ),
         "#1003": (None, datetime(2024, 3, 7, 16, 30, 0), 25.0, "EUR", "store", "paid", None, None, 0.0, None),
-        "#1004": (ZOE_ID, datetime(2024, 3, 8, 17, 0, 0), 120.0, "GBP", None, "refunded", None, None, 120.0,
-                  "GB"),
-        "#1005": (NEW_ID, datetime(2024, 3, 9, 22, 30, 0), 35.0, "EUR", None, "voided", None, None, None,
-                  "NL"),
+        "#1004": (
+            ZOE_ID,
+            datetime(2024, 3, 8, 17, 0, 0),
+            120.0,
+            "GBP",
+            None,
+            "refunded",
+            None,
+            None,
+            120.0,
+            "GB",
+        ),
+        "#1005": (
+            NEW_ID,
+            datetime(2024, 3, 9, 22, 30, 0),
+            35.0,
+            "EUR",
+            None,
+            "voided",
+            None,
+            None,
+            None,
+            "NL",
+        ),
         "#1006": (None, datetime(2024, 3, 10, 7, 0, 0), 12.0, "EUR", None, None, None, None, None, None),
     }
-    cols = ("customer_id", "ts", "revenue", "currency", "channel", "status", "discount", "discount_code",
-            "refunded", "country")
+    cols = (
+        "customer_id",
+        "ts",
+        "revenue",
+        "currency",
+        "channel",
+        "status",
+        "discount",
+        "discount_code",
+        "refunded",
+        "country",
+    )
     for oid, values in expected.items():
         assert tuple(orders[oid][c] for c in cols) == values, oid
 
@@ -104,7 +154,10 @@ def test_customers(result: ImportResult) -> None:
     assert zoe["first_seen"] == datetime(2024, 3, 6, 9, 15)
     assert (zoe["country"], zoe["consent_email"]) == ("GB", True)
     assert (soren["first_seen"], soren["country"], soren["consent_email"]) == (
-        datetime(2024, 3, 5, 13, 2, 11), "DK", True)
+        datetime(2024, 3, 5, 13, 2, 11),
+        "DK",
+        True,
+    )
     assert (new["country"], new["consent_email"]) == ("NL", None)
     for c in customers.values():
         assert c["language"] is None and c["birthday"] is None and c["consent_sms"] is None
@@ -116,9 +169,17 @@ def test_events(result: ImportResult) -> None:
     assert sorted(purchases) == [f"shopify:#100{i}:purchase" for i in range(1, 7)]
     p1 = purchases["shopify:#1001:purchase"]
     assert (p1["ts"], p1["customer_id"], p1["anonymous_id"], p1["revenue"], p1["touchpoint"]) == (
-        datetime(2024, 3, 5, 13, 2, 11), SOREN_ID, None, 1249.5, "checkout")
+        datetime(2024, 3, 5, 13, 2, 11),
+        SOREN_ID,
+        None,
+        1249.5,
+        "checkout",
+    )
     assert json.loads(str(p1["properties"])) == {
-        "order_id": "#1001", "financial_status": "paid", "source": "web"}
+        "order_id": "#1001",
+        "financial_status": "paid",
+        "source": "web",
+    }
     pos = purchases["shopify:#1003:purchase"]
     assert (pos["customer_id"], pos["anonymous_id"], pos["channel"]) == (None, "shopify_guest:#1003", "store")
     assert purchases["shopify:#1002:purchase"]["channel"] == "app"
@@ -128,7 +189,11 @@ def test_events(result: ImportResult) -> None:
     assert list(refunds) == ["shopify:#1004:refund"]
     r = refunds["shopify:#1004:refund"]
     assert (r["ts"], r["revenue"], r["customer_id"], r["touchpoint"]) == (
-        datetime(2024, 3, 10, 9, 0), 120.0, ZOE_ID, "returns")
+        datetime(2024, 3, 10, 9, 0),
+        120.0,
+        ZOE_ID,
+        "returns",
+    )
     assert len(events) == 7
 
 
@@ -143,12 +208,29 @@ def test_no_contact_details_in_clear(
     result: ImportResult, all_strings: Callable[[pa.Table], Iterator[str]]
 ) -> None:
     secrets = [
-        "soren.aero", "example.dk", "zoe@", "new@example", "Søren", "Ærø", "Zoë", "Smith", "Jan de Vries",
-        "Nørregade", "Keizersgracht", "Baker Street", "12 34 56 78", "12345678", "06-1234", "0612345678",
-        "Ring twice", "København", "1015 CJ",
+        "soren.aero",
+        "example.dk",
+        "zoe@",
+        "new@example",
+        "Søren",
+        "Ærø",
+        "Zoë",
+        "Smith",
+        "Jan de Vries",
+        "Nørregade",
+        "Keizersgracht",
+        "Baker Street",
+        "12 34 56 78",
+        "12345678",
+        "06-1234",
+        "0612345678",
+        "Ring twice",
+        "København",
+        "1015 CJ",
     ]
-    texts = [s.lower() for t in result.tables.values() for s in all_strings(t)] + \
-            [w.lower() for w in result.warnings]
+    texts = [s.lower() for t in result.tables.values() for s in all_strings(t)] + [
+        w.lower() for w in result.warnings
+    ]
     assert texts
     for secret in secrets:
         assert not [t for t in texts if secret.lower() in t], secret
@@ -174,8 +256,10 @@ def write(path: Path, header: str, *lines: str) -> Path:
     return path
 
 
-HEADER = ("Name,Email,Financial Status,Currency,Total,Created at,Lineitem quantity,Lineitem name,"
-          "Lineitem price,Lineitem sku,Notes")
+HEADER = (
+    "Name,Email,Financial Status,Currency,Total,Created at,Lineitem quantity,Lineitem name,"
+    "Lineitem price,Lineitem sku,Notes"
+)
 
 
 def test_not_an_orders_export(tmp_path: Path) -> None:
@@ -189,7 +273,8 @@ def test_not_an_orders_export(tmp_path: Path) -> None:
 
 def test_bad_values_name_file_row_and_field(tmp_path: Path) -> None:
     p = write(
-        tmp_path / "orders.csv", HEADER,
+        tmp_path / "orders.csv",
+        HEADER,
         '#1,a@example.com,paid,EUR,10.00,2024-03-05 14:02:11 +0100,1,Mug,10.00,MUG,"line one, and\nline two"',
         "#2,b@example.com,paid,EUR,12.00,yesterday,1,Mug,12.00,MUG,",
         "#3,c@example.com,paid,EUR,abc,2024-03-05 14:02:11 +0100,x,Mug,1O.00,MUG,",
@@ -244,7 +329,10 @@ def test_utf8_bom_is_ignored(tmp_path: Path) -> None:
 
 
 def test_semicolon_separated_file_is_read(tmp_path: Path) -> None:
-    p = write(tmp_path / "resaved.csv", HEADER.replace(",", ";"),
-              "#1;a@example.com;paid;EUR;10.00;2024-03-05 14:02:11 +0100;1;Mug;10.00;MUG;")
+    p = write(
+        tmp_path / "resaved.csv",
+        HEADER.replace(",", ";"),
+        "#1;a@example.com;paid;EUR;10.00;2024-03-05 14:02:11 +0100;1;Mug;10.00;MUG;",
+    )
     order = import_shopify_orders(p).tables["orders"].to_pylist()[0]
     assert (order["order_id"], order["revenue"], order["ts"]) == ("#1", 10.0, datetime(2024, 3, 5, 13, 2, 11))

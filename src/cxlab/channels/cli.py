@@ -1,0 +1,290 @@
+"""``cxlab channels ...``: channel performance, journeys and attribution from the store or a paths file.
+
+A thin shell over :mod:`cxlab.channels` following :mod:`cxlab.clitools` (rich tables, ``--json``, exit
+codes 0 / 1 / 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cxlab.channels.attribution import MODELS, Attribution, Options, attribute, compare_models
+from cxlab.channels.journeys import JourneyOptions, build_journeys
+from cxlab.channels.paths_file import read_paths
+from cxlab.channels.performance import ChannelPerformance, Freq, channel_performance
+from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail
+from cxlab.store import Store
+
+app = typer.Typer(
+    help="Channel performance and attribution (first/last/linear/position/time decay, Markov, Shapley).",
+    no_args_is_help=True,
+)
+
+PathsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--paths",
+        help="A ChannelAttribution-style paths file (path, total_conversions[, total_conversion_value, "
+        "total_null]) instead of the store's journeys.",
+    ),
+]
+StartOpt = Annotated[datetime | None, typer.Option("--start", help="From this time (UTC), inclusive.")]
+EndOpt = Annotated[datetime | None, typer.Option("--end", help="Until this time (UTC), exclusive.")]
+LookbackOpt = Annotated[
+    float, typer.Option("--lookback-days", help="Touches up to this many days before a conversion.")
+]
+SepOpt = Annotated[str, typer.Option("--sep", help="Separator between channels in --paths.")]
+
+
+@contextmanager
+def _store(db: Path) -> Iterator[Store]:
+    with Store(db, read_only=True) as store:
+        yield store
+
+
+def _max_steps(text: str | None) -> int | Literal["ca"] | None:
+    if text is None:
+        return None
+    if text == "ca":
+        return "ca"
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"--max-steps must be a whole number or 'ca', got {text!r}")
+
+
+@app.command()
+def attribution(
+    paths_file: PathsOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    model: Annotated[str, typer.Option("--model", help=f"One of: {', '.join(MODELS)}.")] = "markov",
+    order: Annotated[int, typer.Option("--order", min=1, max=4, help="Markov order (1-3 typical).")] = 1,
+    first: Annotated[float, typer.Option("--first", help="Position-based share of the first touch.")] = 0.4,
+    last: Annotated[float, typer.Option("--last", help="Position-based share of the last touch.")] = 0.4,
+    half_life_days: Annotated[
+        float, typer.Option("--half-life-days", help="Time decay on the store's journeys.")
+    ] = 7.0,
+    half_life_touches: Annotated[
+        float, typer.Option("--half-life-touches", help="Time decay on --paths (steps, no times).")
+    ] = 2.0,
+    direct: Annotated[
+        list[str] | None, typer.Option("--direct", help="Channels last non-direct passes over.")
+    ] = None,
+    max_steps: Annotated[
+        str | None,
+        typer.Option(
+            "--max-steps", help="Markov: cut journeys after N states, or 'ca' (as ChannelAttribution)."
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="Replicates for 95% intervals (0: none).")
+    ] = 0,
+    level: Annotated[float, typer.Option("--level", help="Interval level.")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    lookback_days: LookbackOpt = 30.0,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    sep: SepOpt = ">",
+    json_: JsonOpt = False,
+) -> None:
+    """Attribute conversions and value to channels with one model."""
+    if model not in MODELS:
+        fail(f"unknown model {model!r} (expected one of {', '.join(MODELS)})")
+    options = Options(
+        order=order,
+        first=first,
+        last=last,
+        half_life_days=half_life_days,
+        half_life_touches=half_life_touches,
+        direct=tuple(direct) if direct else ("direct",),
+        max_steps=_max_steps(max_steps),
+    )
+    with errors_as_exit():
+        if paths_file is not None:
+            res = attribute(
+                read_paths(paths_file, sep=sep), model, options, bootstrap=bootstrap, level=level, seed=seed
+            )
+        else:
+            with _store(db) as store:
+                paths = build_journeys(store.ibis(), JourneyOptions(lookback_days, start, end))
+                res = attribute(paths, model, options, bootstrap=bootstrap, level=level, seed=seed)
+    if json_:
+        emit_json(_contract(res))
+        return
+    _print_attribution(res)
+
+
+def _contract(res: Attribution) -> dict[str, Any]:
+    """The documented JSON: ``model`` and ``channels`` with ``channel``, ``conversions``, ``value`` (and
+    ``removal_effect`` for Markov), plus the rest of the result."""
+    doc = res.to_dict()
+    if res.model != "markov":
+        for ch in doc["channels"]:
+            ch.pop("removal_effect", None)
+    return doc
+
+
+def _print_attribution(res: Attribution) -> None:
+    t = Table(title=escape(f"attribution: {res.model}"))
+    cols = ["channel", "conversions", "share", "value", "efficiency"]
+    if res.model == "markov":
+        cols.append("removal_effect")
+    if res.bootstrap:
+        cols.append("interval")
+    for c in cols:
+        t.add_column(c.replace("_", " "), justify="left" if c == "channel" else "right")
+    for r in res.table.to_dict(orient="records"):
+        row = [
+            escape(str(r["channel"])),
+            f"{r['conversions']:,.1f}",
+            f"{r['share']:.1%}",
+            f"{r['value']:,.0f}",
+            f"{r['efficiency']:.4f}",
+        ]
+        if res.model == "markov":
+            row.append(f"{r['removal_effect']:.3f}")
+        if res.bootstrap:
+            row.append(f"{r['conversions_low']:,.1f} – {r['conversions_high']:,.1f}")
+        t.add_row(*row)
+    console.print(t)
+    console.print(escape(res.summary()), soft_wrap=True)
+
+
+@app.command()
+def compare(
+    paths_file: PathsOpt = None,
+    db: DbOpt = DEFAULT_DB,
+    order: Annotated[int, typer.Option("--order", min=1, max=4, help="Markov order.")] = 1,
+    lookback_days: LookbackOpt = 30.0,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    sep: SepOpt = ">",
+    json_: JsonOpt = False,
+) -> None:
+    """Attributed conversions per channel under every model, side by side."""
+    with errors_as_exit():
+        if paths_file is not None:
+            table = compare_models(read_paths(paths_file, sep=sep), options=Options(order=order))
+        else:
+            with _store(db) as store:
+                paths = build_journeys(store.ibis(), JourneyOptions(lookback_days, start, end))
+                table = compare_models(paths, options=Options(order=order))
+    if json_:
+        emit_json({"models": list(table.columns), "channels": table.reset_index().to_dict(orient="records")})
+        return
+    t = Table(title="attributed conversions per model")
+    t.add_column("channel")
+    for m in table.columns:
+        t.add_column(m.replace("_", " "), justify="right")
+    for ch, row in table.iterrows():
+        t.add_row(escape(str(ch)), *(f"{x:,.1f}" for x in row))
+    console.print(t)
+
+
+@app.command()
+def journeys(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the paths file (.csv or .parquet).")],
+    db: DbOpt = DEFAULT_DB,
+    lookback_days: LookbackOpt = 30.0,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Build the journeys from the store and write them as a ChannelAttribution-style paths file."""
+    with errors_as_exit(), _store(db) as store:
+        paths = build_journeys(store.ibis(), JourneyOptions(lookback_days, start, end))
+        frame = paths.to_frame()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+    doc = {"out": str(out), **paths.summary()}
+    if json_:
+        emit_json(doc)
+    else:
+        console.print(
+            escape(
+                f"{paths.n_paths:,} unique paths, {doc['journeys']:,.0f} journeys, "
+                f"{paths.total_conversions:,.0f} conversions → {out}"
+            )
+        )
+
+
+@app.command()
+def performance(
+    db: DbOpt = DEFAULT_DB,
+    by: Annotated[str, typer.Option("--by", help="channel or campaign.")] = "channel",
+    start: StartOpt = None,
+    end: EndOpt = None,
+    freq: Annotated[str, typer.Option("--freq", help="Trend period: month, week or day.")] = "month",
+    unit: Annotated[
+        str, typer.Option("--unit", help="Lagging test on session or visitor conversion.")
+    ] = "session",
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the lagging test.")] = 0.05,
+    trend: Annotated[bool, typer.Option("--trend/--no-trend", help="Include the trend in --json.")] = True,
+    json_: JsonOpt = False,
+) -> None:
+    """Visitors, sessions, conversion (Wilson CIs), orders, revenue, AOV, CPA/ROAS and lagging channels."""
+    if by not in ("channel", "campaign"):
+        fail(f"--by must be 'channel' or 'campaign', got {by!r}")
+    with errors_as_exit(), _store(db) as store:
+        res = channel_performance(
+            store.ibis(),
+            store.config,
+            by=cast(Literal["channel", "campaign"], by),
+            start=start,
+            end=end,
+            freq=cast(Freq, freq),
+            unit=cast(Literal["session", "visitor"], unit),
+            alpha=alpha,
+        )
+    if json_:
+        doc = res.to_dict()
+        if not trend:
+            doc.pop("trend")
+        emit_json(doc)
+        return
+    _print_performance(res)
+
+
+def _print_performance(res: ChannelPerformance) -> None:
+    t = Table(title="channel performance")
+    cols = [*res.by, "visitors", "sessions", "session conv.", "95% CI", "orders", "revenue", "AOV"]
+    if res.has_spend:
+        cols += ["cost", "CPA", "ROAS"]
+    cols.append("lagging")
+    for c in cols:
+        t.add_column(c, justify="left" if c in (*res.by, "95% CI", "lagging") else "right")
+    for r in res.table.to_dict(orient="records"):
+        row = [escape(str(r[k])) for k in res.by] + [
+            f"{r['visitors']:,}",
+            f"{r['sessions']:,}",
+            _pct(r["session_conversion_rate"]),
+            f"{_pct(r['session_ci_low'])} – {_pct(r['session_ci_high'])}",
+            f"{r['orders']:,}",
+            f"{r['revenue']:,.0f}",
+            _num(r["aov"]),
+        ]
+        if res.has_spend:
+            row += [f"{r['cost']:,.0f}", _num(r["cpa"]), _num(r["roas"], "{:.2f}")]
+        row.append("LAGGING" if r["lagging"] else "")
+        t.add_row(*row)
+    console.print(t)
+    console.print(escape(res.summary()), soft_wrap=True)
+
+
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.2f}%"
+
+
+def _num(x: float, fmt: str = "{:,.2f}") -> str:
+    return "–" if x != x else fmt.format(x)

@@ -1,0 +1,239 @@
+"""Journeys to conversion, built in the engine from the ``events`` table.
+
+A **touch** is a visit through a channel: a session (events sharing a ``session_id``; its channel is that of
+its first channel-tagged event), or a channel-tagged click or purchase outside any session. Sends and
+opens (an e-mail delivered, an SMS sent) are not touches: the customer did not come to the shop.
+
+A **converting journey** is the ordered touches of the person behind a conversion (a ``purchase`` event)
+within the lookback window before it (default 30 days) and after their previous conversion. A
+**non-converting journey** is, for a person who did not convert, their touches within the lookback window
+before their last touch. Both are aggregated into unique paths with counts and value by the engine
+(Ibis, DuckDB by default); only the unique paths come back to Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from ibis.backends import BaseBackend
+from numpy.typing import NDArray
+
+from cxlab.channels.paths import Paths
+from cxlab.identity import with_person_id
+
+CLICK_EVENTS = ("ad_click", "email_click", "sms_click", "push_click", "affiliate_click", "organic_click")
+CONVERSION_EVENT = "purchase"
+SEP = " > "
+
+
+@dataclass(frozen=True)
+class JourneyOptions:
+    """How journeys are cut from events."""
+
+    lookback_days: float = 30.0
+    start: datetime | None = None
+    """Only conversions (and non-converting journeys ending) at or after this time."""
+    end: datetime | None = None
+    """... and before this time."""
+    include_nulls: bool = True
+    click_events: tuple[str, ...] = CLICK_EVENTS
+    conversion_event: str = CONVERSION_EVENT
+
+    def __post_init__(self) -> None:
+        if not self.lookback_days > 0:
+            raise ValueError(f"lookback must be a positive number of days, got {self.lookback_days}")
+
+
+def visits(
+    events: ir.Table,
+    click_events: Sequence[str] = CLICK_EVENTS,
+    conversion_event: str = CONVERSION_EVENT,
+) -> ir.Table:
+    """One row per visit with a channel: ``person_id``, ``visit_id``, ``ts`` (its first event),
+    ``channel``, ``campaign``, ``conversions`` and ``revenue`` (its purchase events), ``first_conversion``
+    (time of its first purchase, null when none)."""
+    ev = with_person_id(events)
+    sessionless = (
+        ev.session_id.isnull() & ev.channel.notnull() & ev.event.isin([*click_events, conversion_event])
+    )
+    ev = ev.filter(ev.session_id.notnull() | sessionless)
+    ev = ev.mutate(visit_id=ibis.coalesce(ev.session_id, "event:" + ev.event_id))
+    is_conv = ev.event == conversion_event
+    tagged = ev.channel.notnull()
+    v = ev.group_by(["person_id", "visit_id"]).aggregate(
+        ts=ev.ts.min(),
+        channel=ev.channel.argmin(ev.ts, where=tagged),
+        campaign=ev.campaign.argmin(ev.ts, where=tagged),
+        conversions=is_conv.cast("int64").sum(),
+        revenue=ev.revenue.sum(where=is_conv).fill_null(0.0),
+        first_conversion=ev.ts.min(where=is_conv),
+    )
+    return v.filter(v.channel.notnull())
+
+
+def conversions(events: ir.Table, conversion_event: str = CONVERSION_EVENT) -> ir.Table:
+    """One row per conversion: ``conversion_id``, ``person_id``, ``ts``, ``value``, ``previous_ts``."""
+    ev = with_person_id(events)
+    c = ev.filter(ev.event == conversion_event)
+    w = ibis.window(group_by=c.person_id, order_by=[c.ts, c.event_id])
+    return c.select(
+        conversion_id=c.event_id,
+        person_id=c.person_id,
+        ts=c.ts,
+        value=c.revenue.fill_null(0.0),
+        previous_ts=c.ts.lag().over(w),
+    )
+
+
+def _in_period(ts: ir.TimestampValue, o: JourneyOptions) -> ir.BooleanValue:
+    cond = ibis.literal(True)
+    if o.start is not None:
+        cond &= ts >= o.start
+    if o.end is not None:
+        cond &= ts < o.end
+    return cond
+
+
+def journey_touches(con: BaseBackend, options: JourneyOptions | None = None) -> ir.Table:
+    """Touches of every converting journey: ``conversion_id``, ``conversion_ts``, ``value``, ``ts``,
+    ``channel`` (an Ibis expression; nothing runs yet)."""
+    o = options or JourneyOptions()
+    events = con.table("events")
+    t = visits(events, o.click_events, o.conversion_event).select("person_id", "ts", "channel")
+    c = conversions(events, o.conversion_event)
+    c = c.filter(_in_period(c.ts, o))
+    back = ibis.interval(seconds=round(o.lookback_days * 86_400))
+    j = c.join(
+        t,
+        [
+            c.person_id == t.person_id,
+            t.ts <= c.ts,
+            t.ts >= c.ts - back,
+            c.previous_ts.isnull() | (t.ts > c.previous_ts),
+        ],
+    )
+    return j.select(
+        conversion_id=c.conversion_id, conversion_ts=c.ts, value=c.value, ts=t.ts, channel=t.channel
+    )
+
+
+def null_touches(con: BaseBackend, options: JourneyOptions | None = None) -> ir.Table:
+    """Touches of every non-converting journey: ``person_id``, ``ts``, ``channel``."""
+    o = options or JourneyOptions()
+    events = con.table("events")
+    t = visits(events, o.click_events, o.conversion_event).select("person_id", "ts", "channel")
+    c = conversions(events, o.conversion_event)
+    t = t.filter(_in_period(t.ts, o))
+    converted = c.filter(_in_period(c.ts, o)).select("person_id").distinct()
+    t = t.anti_join(converted, "person_id")
+    w = ibis.window(group_by=t.person_id)
+    t = t.mutate(last_ts=t.ts.max().over(w))
+    back = ibis.interval(seconds=round(o.lookback_days * 86_400))
+    return t.filter(t.ts >= t.last_ts - back).select("person_id", "ts", "channel")
+
+
+def _path(t: ir.Table) -> ir.StringValue:
+    return t.channel.collect(order_by=[t.ts, t.channel]).join(SEP)
+
+
+def journey_paths(con: BaseBackend, options: JourneyOptions | None = None) -> ir.Table:
+    """Unique paths with ``total_conversions``, ``total_conversion_value``, ``total_null`` (Ibis)."""
+    o = options or JourneyOptions()
+    jt = journey_touches(con, o)
+    per_conv = jt.group_by("conversion_id").aggregate(path=_path(jt), value=jt.value.max())
+    # exact decimal sums, sorted paths: the same store gives bit-identical paths on every run
+    conv = per_conv.group_by("path").aggregate(
+        total_conversions=per_conv.count(),
+        total_conversion_value=per_conv.value.cast("decimal(38, 9)").sum().cast("float64"),
+    )
+    if not o.include_nulls:
+        return conv.mutate(total_null=ibis.literal(0, "int64")).order_by("path")
+    nt = null_touches(con, o)
+    per_person = nt.group_by("person_id").aggregate(path=_path(nt))
+    null = per_person.group_by("path").aggregate(total_null=per_person.count())
+    j = conv.outer_join(null, conv.path == null.path)
+    return j.select(
+        path=ibis.coalesce(j.path, j.path_right),
+        total_conversions=j.total_conversions.fill_null(0),
+        total_conversion_value=j.total_conversion_value.fill_null(0.0),
+        total_null=j.total_null.fill_null(0),
+    ).order_by("path")
+
+
+def build_journeys(con: BaseBackend, options: JourneyOptions | None = None) -> Paths:
+    """Journeys from the store as :class:`Paths`, with real-time decay weights available on demand.
+
+    ``paths.meta`` says how many conversions (and how much value) had no touch in their window and so
+    are outside the paths."""
+    o = options or JourneyOptions()
+    table = journey_paths(con, o).to_pyarrow()
+    paths_col = table.column("path")
+    paths = Paths.from_strings(
+        paths_col,
+        table.column("total_conversions").to_numpy(),
+        table.column("total_conversion_value").to_numpy(),
+        table.column("total_null").to_numpy(),
+        source="store journeys",
+    )
+    c = conversions(con.table("events"), o.conversion_event)
+    c = c.filter(_in_period(c.ts, o))
+    totals = c.aggregate(n=c.count(), value=c.value.sum()).to_pandas().iloc[0]
+    n_all, value_all = int(totals["n"]), float(totals["value"] or 0.0)
+    index = pd.DataFrame({"path": paths_col.to_pandas(), "path_index": np.arange(paths.n_paths)})
+    meta = {
+        "lookback_days": o.lookback_days,
+        "conversions_without_touches": n_all - round(paths.total_conversions),
+        "value_without_touches": value_all - paths.total_value,
+    }
+    return Paths(
+        channels=paths.channels,
+        offsets=paths.offsets,
+        touches=paths.touches,
+        conversions=paths.conversions,
+        value=paths.value,
+        nulls=paths.nulls,
+        decay=_TimeDecay(con, o, index, paths.offsets),
+        source="store journeys",
+        meta=meta,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _TimeDecay:
+    """Per touch of the unique paths, the engine's sum over journeys of normalised ``2^(-age/half-life)``
+    weights (age = time from the touch to the conversion), once per conversion and weighted by value."""
+
+    con: BaseBackend
+    options: JourneyOptions
+    index: pd.DataFrame
+    offsets: NDArray[np.int64]
+
+    def __call__(self, half_life_days: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        jt = journey_touches(self.con, self.options)
+        age = (jt.conversion_ts.epoch_seconds() - jt.ts.epoch_seconds()).cast("float64")
+        jt = jt.mutate(raw=(age * (-np.log(2) / (half_life_days * 86_400))).exp())
+        w = ibis.window(group_by=jt.conversion_id, order_by=[jt.ts, jt.channel])
+        jt = jt.mutate(pos=ibis.row_number().over(w), weight=jt.raw / jt.raw.sum().over(w))
+        per_conv = jt.group_by("conversion_id").aggregate(path=_path(jt))
+        k = jt.join(per_conv, "conversion_id")
+        sums = (  # decimal sums in a fixed order: bit-identical on every run
+            k.group_by(["path", "pos"])
+            .aggregate(
+                conv=k.weight.cast("decimal(38, 15)").sum().cast("float64"),
+                value=(k.weight * k.value).cast("decimal(38, 9)").sum().cast("float64"),
+            )
+            .order_by(["path", "pos"])
+            .to_pandas()
+        )
+        sums = sums.merge(self.index, on="path", how="inner")
+        at = self.offsets[sums["path_index"].to_numpy()] + sums["pos"].to_numpy()
+        n = int(self.offsets[-1])
+        conv = np.bincount(at, weights=sums["conv"].to_numpy(float), minlength=n).astype(np.float64)
+        value = np.bincount(at, weights=sums["value"].to_numpy(float), minlength=n).astype(np.float64)
+        return conv, value
