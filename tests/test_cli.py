@@ -139,3 +139,35 @@ def test_init_with_db_option(tmp_path: Path) -> None:
     assert (tmp_path / "x" / "cxlab.toml").exists() and (tmp_path / "x" / "shop.duckdb").exists()
     r = runner.invoke(app, ["init", str(tmp_path), "--db", str(tmp_path / "y.duckdb")])
     assert r.exit_code == 2 and one_line_error(r.stderr) == "error: give a project folder or --db, not both"
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        "ingest",
+        "import",
+        "demo",
+        "report",
+        "status",
+        "journey",
+        "channels",
+        "experiment",
+        "changes",
+        "customers",
+    ],
+)
+def test_every_capability_is_mounted(group: str) -> None:
+    r = runner.invoke(app, [group, "--help"])
+    assert r.exit_code == 0, r.stderr
+
+
+def test_channels_attribution_from_the_cli(tmp_path: Path) -> None:
+    paths = write(
+        tmp_path / "paths.csv",
+        "path,total_conversions,total_conversion_value,total_null\na > b,1,10,1\nb,1,5,0\n",
+    )
+    r = runner.invoke(app, ["channels", "attribution", "--paths", str(paths), "--model", "last", "--json"])
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["model"] == "last"
+    assert {c["channel"]: c["conversions"] for c in doc["channels"]} == {"a": 0.0, "b": 2.0}

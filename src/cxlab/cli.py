@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cxlab.channels.cli import app as channels_app
 from cxlab.clitools import (
     DEFAULT_DB,
     DbOpt,
@@ -145,6 +146,9 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
 
 
 app.add_typer(customers_app, name="customers", help="RFM segments, personas, lifetime value, churn risk.")
+app.add_typer(
+    channels_app, name="channels", help="Channel performance and attribution (heuristic, Markov, Shapley)."
+)
 app.add_typer(
     journey_app, name="journey", help="Journey map, funnels, paths, retention, strengths & weaknesses."
 )
