@@ -6,10 +6,8 @@
   :class:`Paths`; :func:`attribute` runs first / last / last non-direct / linear / position / time-decay,
   exact Markov (order 1–3) and exact Shapley attribution on them.
 - :func:`find_lagging`: the peer test behind "which channel lags", reusable for touchpoints.
-- :func:`channel_conversion`: conversion by acquisition channel (first channel-tagged event).
 """
 
-from cxlab.channels.acquisition import ChannelConversion, channel_conversion
 from cxlab.channels.attribution import MODELS, Attribution, Options, attribute, compare_models
 from cxlab.channels.journeys import JourneyOptions, build_journeys, visits
 from cxlab.channels.lagging import Lagging, find_lagging
@@ -24,7 +22,6 @@ __all__ = [
     "MODELS",
     "SPEND",
     "Attribution",
-    "ChannelConversion",
     "ChannelPerformance",
     "JourneyOptions",
     "Lagging",
@@ -34,7 +31,6 @@ __all__ = [
     "attribute",
     "build_chain",
     "build_journeys",
-    "channel_conversion",
     "channel_performance",
     "compare_models",
     "find_lagging",

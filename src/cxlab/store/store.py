@@ -111,5 +111,5 @@ def connect(target: Any = None, *, read_only: bool = True) -> BaseBackend:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such store (create one with `cxlab init` or `cxlab demo`)")
     con = ibis.duckdb.connect(str(path), read_only=read_only)
-    con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
     return con
