@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, hyp2f1
 
-from cxlab.customers.fitting import FloatArray, MLEModel, NllGrad, as_float, compress, unique_inverse, wsum
+from cxlab.customers.fitting import FloatArray, MLEModel, NllGrad, as_float, unique_inverse, wsum
 
 
 def check_rft(
@@ -59,32 +59,7 @@ class BetaGeo(MLEModel):
     ) -> Self:
         """Fit by maximum likelihood on the distinct (x, t_x, T) histories, each weighted by its count."""
         x, t, tt = check_rft(frequency, recency, T)
-        w = None if weights is None else as_float(weights, "weights")
-        (x, t, tt), w = compress(x, t, tt, weights=w)
-        if w.sum() <= 0:
-            raise ValueError("no customers to fit")
-        scale = 1.0 / float(tt.max())  # time in units of the longest history: alpha near 1, well conditioned
-        t, tt = t * scale, tt * scale
-        nll = self._objective(x, t, tt, w)
-        x0 = np.zeros(4)
-        hess0 = None
-        sub = self._subsample((x, t, tt), w)
-        if sub is not None:  # many customers: start from the optimum of a sample of them
-            (
-                (
-                    s_x,
-                    s_t,
-                    s_tt,
-                ),
-                s_w,
-            ) = sub
-            x0, hess0 = self._start(self._objective(s_x, s_t, s_tt, s_w), x0, float(s_w.sum()))
-        self._minimise(nll, x0, float(w.sum()), int(x.size), hess0)
-        self.params_["alpha"] = float(self.params_["alpha"] / scale)
-        self.se_["alpha"] = float(self.se_["alpha"] / scale)
-        self.cov_[1, :] /= scale
-        self.cov_[:, 1] /= scale
-        self.loglik_ += wsum(w, x) * np.log(scale)  # the likelihood is a density in the x purchase times
+        self._fit_histories(self._objective, ("alpha",), x, t, tt, weights)
         return self
 
     def _objective(self, x: FloatArray, t: FloatArray, tt: FloatArray, w: FloatArray) -> NllGrad:

@@ -225,6 +225,41 @@ class MLEModel:
         pick = rng.choice(columns[0].size, size=size, p=w / w.sum())
         return compress(*(c[pick] for c in columns))
 
+    def _fit_histories(
+        self,
+        objective: Callable[[FloatArray, FloatArray, FloatArray, FloatArray], NllGrad],
+        time_params: tuple[str, ...],
+        x: FloatArray,
+        t: FloatArray,
+        tt: FloatArray,
+        weights: ArrayLike | None,
+    ) -> None:
+        """Fit a purchase model on checked (x, t_x, T) histories, compressed to distinct rows with weights.
+
+        Times are fitted in units of the longest history (scale parameters near 1, well conditioned); the
+        parameters named in ``time_params`` and the likelihood (a density in the x purchase times) are put
+        back on the original clock afterwards."""
+        w = None if weights is None else as_float(weights, "weights")
+        (x, t, tt), w = compress(x, t, tt, weights=w)
+        if w.sum() <= 0:
+            raise ValueError("no customers to fit")
+        scale = 1.0 / float(tt.max())
+        t, tt = t * scale, tt * scale
+        x0 = np.zeros(len(self.param_names))
+        hess0 = None
+        sub = self._subsample((x, t, tt), w)
+        if sub is not None:  # many customers: start from the optimum of a sample of them
+            (s_x, s_t, s_tt), s_w = sub
+            x0, hess0 = self._start(objective(s_x, s_t, s_tt, s_w), x0, float(s_w.sum()))
+        self._minimise(objective(x, t, tt, w), x0, float(w.sum()), int(x.size), hess0)
+        for name in time_params:
+            i = self.param_names.index(name)
+            self.params_[name] = float(self.params_[name] / scale)
+            self.se_[name] = float(self.se_[name] / scale)
+            self.cov_[i, :] /= scale
+            self.cov_[:, i] /= scale
+        self.loglik_ += wsum(w, x) * np.log(scale)
+
     @staticmethod
     def _hessian(fun: NllGrad, lp: FloatArray, h: float = 1e-5) -> FloatArray:
         """Hessian by central differences of the analytic gradient, symmetrised."""

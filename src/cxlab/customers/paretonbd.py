@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from cxlab.customers.bgnbd import check_rft
-from cxlab.customers.fitting import FloatArray, MLEModel, NllGrad, as_float, compress, wsum
+from cxlab.customers.fitting import FloatArray, MLEModel, NllGrad, wsum
 
 NODES, WEIGHTS = np.polynomial.legendre.leggauss(40)
 NODES, WEIGHTS = (NODES + 1) / 2, WEIGHTS / 2  # on [0, 1]
@@ -79,33 +79,7 @@ class ParetoNBD(MLEModel):
     ) -> Self:
         """Fit by maximum likelihood on the distinct (x, t_x, T) histories, each weighted by its count."""
         x, t, tt = check_rft(frequency, recency, T)
-        w = None if weights is None else as_float(weights, "weights")
-        (x, t, tt), w = compress(x, t, tt, weights=w)
-        if w.sum() <= 0:
-            raise ValueError("no customers to fit")
-        scale = 1.0 / float(tt.max())
-        t, tt = t * scale, tt * scale
-        nll = self._objective(x, t, tt, w)
-        x0 = np.zeros(4)
-        hess0 = None
-        sub = self._subsample((x, t, tt), w)
-        if sub is not None:  # many customers: start from the optimum of a sample of them
-            (
-                (
-                    s_x,
-                    s_t,
-                    s_tt,
-                ),
-                s_w,
-            ) = sub
-            x0, hess0 = self._start(self._objective(s_x, s_t, s_tt, s_w), x0, float(s_w.sum()))
-        self._minimise(nll, x0, float(w.sum()), int(x.size), hess0)
-        for i, name in ((1, "alpha"), (3, "beta")):
-            self.params_[name] = float(self.params_[name] / scale)
-            self.se_[name] = float(self.se_[name] / scale)
-            self.cov_[i, :] /= scale
-            self.cov_[:, i] /= scale
-        self.loglik_ += wsum(w, x) * np.log(scale)
+        self._fit_histories(self._objective, ("alpha", "beta"), x, t, tt, weights)
         return self
 
     def _objective(self, x: FloatArray, t: FloatArray, tt: FloatArray, w: FloatArray) -> NllGrad:
