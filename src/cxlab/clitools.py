@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from cxlab.config import ConfigError
 from cxlab.store import IngestError, SourceError
@@ -76,3 +78,21 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, float], None] | None]
             bar.update(tasks[phase], completed=pct)
 
         yield update
+
+
+def cell(v: Any) -> str:
+    """A table cell: numbers to 4 significant digits (thousands separated), NaN as a dash."""
+    if isinstance(v, float):
+        return "–" if pd.isna(v) else f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def show_frame(df: pd.DataFrame, title: str, summary: str, limit: int = 60) -> None:
+    """Print a data frame as a rich table (every cell escaped), then its summary sentence."""
+    t = Table(title=escape(title))
+    for c in df.columns:
+        t.add_column(escape(str(c)), justify="left" if df[c].dtype == object else "right")
+    for r in df.head(limit).itertuples(index=False):
+        t.add_row(*[escape(cell(v)) for v in r])
+    console.print(t)
+    console.print(escape(summary))

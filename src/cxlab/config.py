@@ -30,6 +30,9 @@ class Journey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stages: list[str] = Field(min_length=1)
     touchpoints: dict[str, str]
+    # Position of a touchpoint inside its stage (1 = first). Touchpoints on the same step are alternatives
+    # (peers); a later step comes after an earlier one. Optional: a touchpoint without a step is on step 1.
+    steps: dict[str, int] = {}
     session_timeout_minutes: int = Field(default=30, gt=0)
 
     @model_validator(mode="after")
@@ -39,7 +42,19 @@ class Journey(BaseModel):
             raise ValueError(f"touchpoints map to unknown stages {unknown}; stages are {self.stages}")
         if len(set(self.stages)) != len(self.stages):
             raise ValueError("stages must be unique")
+        unmapped = sorted(set(self.steps) - set(self.touchpoints))
+        if unmapped:
+            raise ValueError(f"steps name touchpoints {unmapped} that are not in journey.touchpoints")
+        bad = sorted(t for t, k in self.steps.items() if k < 1)
+        if bad:
+            raise ValueError(
+                f"steps must be 1 or more; got {', '.join(f'{t} = {self.steps[t]}' for t in bad)}"
+            )
         return self
+
+    def step_of(self, touchpoint: str) -> int:
+        """The touchpoint's step inside its stage (1 when the config gives none)."""
+        return self.steps.get(touchpoint, 1)
 
 
 class Channels(BaseModel):

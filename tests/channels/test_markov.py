@@ -130,6 +130,34 @@ def test_states_collapse_repeats_and_short_journeys_are_one_state() -> None:
         markov(p, 0)
 
 
+@pytest.mark.parametrize(("order", "channels"), [(2, 60), (4, 70)])
+def test_large_state_spaces_give_the_independent_chain(order: int, channels: int) -> None:
+    """More than 2,047 states (sparse transition counts), and at order 4 over 70 channels a code space
+    past 2²⁴ (states found by binary search); journeys with no weight add no state."""
+    rng = np.random.default_rng(order)
+    names = [f"c{i:02d}" for i in range(channels)]
+    rows: list[Row] = []
+    for _ in range(3000):
+        steps = list(rng.choice(names, size=int(rng.integers(1, 7))))
+        c = int(rng.poisson(1.0))
+        rows.append((steps, c, float(c * 10), int(rng.poisson(1.0))))
+    rows.append((["c00", "c01", "c02", "c03", "c04", "c05"], 0, 0.0, 0))  # no journey: adds nothing
+    chain = build_chain(to_paths(rows), order)
+    ref = independent_chain(rows, order)
+    states = [tuple(s.split(" > ")) for s in chain.labels()]
+    assert chain.n_states > 2047 and sorted(states) == sorted(ref["next"])
+    at = {s: i for i, s in enumerate(states)}
+    q = chain.q.tocoo()
+    got = {(states[i], states[j]): v for i, j, v in zip(q.row, q.col, q.data, strict=True)}
+    want = {(a, b): v for a, nxt in ref["next"].items() for b, v in nxt.items()}
+    assert got.keys() == want.keys()
+    np.testing.assert_allclose([got[k] for k in want], list(want.values()), rtol=1e-12)
+    np.testing.assert_allclose([chain.start[at[s]] for s in ref["start"]], list(ref["start"].values()))
+    np.testing.assert_allclose(
+        [chain.to_conversion[at[s]] for s in states], [ref["p_conv"][s] for s in states]
+    )
+
+
 # --- ChannelAttribution ------------------------------------------------------------------------------
 
 

@@ -120,21 +120,94 @@ def test_missing_or_unknown_files(tmp_path: Path) -> None:
 
 
 token = st.lists(
-    st.sampled_from(["a", "b", " ", "_", "é", "ø", "\t", "日", "a_very_long_channel_name_over_16_bytes"]),
+    st.sampled_from([*"ab _éø\t日|→", "\u00a0", "\u3000", "a_very_long_channel_name_over_16_bytes"]),
     max_size=6,
 ).map("".join)
 
 
+def as_arrow(paths: list[str], form: str) -> pa.Array | pa.ChunkedArray:
+    """The same strings as Arrow holds them in the forms the splitter meets."""
+    if form == "string":
+        return pa.array(paths, pa.string())
+    if form == "large_string":
+        return pa.array(paths, pa.large_string())
+    if form == "chunked":
+        half = len(paths) // 2
+        return pa.chunked_array([pa.array(paths[:half], pa.string()), pa.array(paths[half:], pa.string())])
+    return pa.array(["x > y", *paths, "z"], pa.string()).slice(1, len(paths))  # an offset into the buffers
+
+
 @settings(max_examples=150, deadline=None)
-@given(paths=st.lists(st.lists(token, min_size=1, max_size=6).map(">".join), min_size=1, max_size=20))
-def test_splitter_equals_splitting_string_by_string(paths: list[str]) -> None:
-    lengths, codes, names = split_paths(pa.array(paths, pa.string()), ">")
-    expected = [[t.strip(" \t") for t in p.split(">") if t.strip(" \t")] for p in paths]
+@given(
+    tokens=st.lists(st.lists(token, min_size=1, max_size=6), min_size=1, max_size=20),
+    sep=st.sampled_from([">", "|", " >", "→", ">>"]),
+    form=st.sampled_from(["string", "large_string", "chunked", "sliced"]),
+)
+def test_splitter_equals_splitting_string_by_string(tokens: list[list[str]], sep: str, form: str) -> None:
+    """One-byte separators (split on the raw bytes) and longer ones (Arrow's split) both equal Python's
+    split and strip, whatever the Arrow layout of the strings."""
+    paths = [sep.join(t) for t in tokens]
+    lengths, codes, names = split_paths(as_arrow(paths, form), sep)
+    expected = [[t.strip() for t in p.split(sep) if t.strip()] for p in paths]
     assert lengths.tolist() == [len(e) for e in expected]
     assert names == sorted({t for e in expected for t in e})
     assert [names[c] for c in codes] == [t for e in expected for t in e]
-    arrow = split_paths(pa.array(paths, pa.string()), " >")  # a longer separator
-    assert arrow[0].tolist() == [len([t for t in p.split(" >") if t.strip(" \t")]) for p in paths]
+
+
+@pytest.mark.parametrize(
+    ("path", "channels"),
+    [
+        ("a>b", ["a", "b"]),
+        ("  a   >   b  ", ["a", "b"]),
+        ("a >> b", ["a", "b"]),
+        ("> a > > b >", ["a", "b"]),
+        ("a", ["a"]),
+        ("  a  ", ["a"]),
+        ("café > 日本 > søk", ["café", "日本", "søk"]),
+        ("paid search > e mail", ["paid search", "e mail"]),
+        ("a\t>\u00a0b", ["a", "b"]),
+    ],
+)
+def test_path_strings_split_into_trimmed_channels(tmp_path: Path, path: str, channels: list[str]) -> None:
+    f = tmp_path / "p.csv"
+    pd.DataFrame({"path": [path], "total_conversions": [1]}).to_csv(f, index=False)
+    for source in (f, pd.read_csv(f)):
+        assert read_paths(source).path_strings(" > ") == [" > ".join(channels)]
+
+
+def test_a_path_column_of_numbers_is_channel_names(tmp_path: Path) -> None:
+    p = read_paths(write(tmp_path / "p.csv", "path,total_conversions\n1,1\n2,0\n1,3\n"))
+    assert p.channels == ("1", "2") and p.conversions.tolist() == [4.0, 0.0]
+
+
+@pytest.mark.parametrize("repeated", [False, True])
+def test_an_empty_path_names_its_first_row(tmp_path: Path, repeated: bool) -> None:
+    """Whether equal strings are summed before splitting (rows that repeat paths) or not, a path with no
+    channel is reported at the first row that holds it."""
+    rows = ["a > b"] * (40 if repeated else 1) + [f"c{i}" for i in range(0 if repeated else 40)]
+    rows[7:7] = [" > >", "x", " > >"]
+    f = tmp_path / "p.csv"
+    pd.DataFrame({"path": rows, "total_conversions": 1}).to_csv(f, index=False)
+    with pytest.raises(ValueError) as e:
+        read_paths(f)
+    assert str(e.value) == f"{f}:9: path: no channel in the path"
+
+
+def test_rows_repeating_paths_are_summed_as_if_split_one_by_one(random_paths: Any) -> None:
+    """Summing equal strings first (rows that repeat paths) gives the same paths and counts as splitting
+    every row and merging equal channel sequences."""
+    agg = random_paths(8, n=40)
+    rows = agg.loc[np.repeat(agg.index, 25)].sample(frac=1.0, random_state=1).reset_index(drop=True)
+    direct = Paths.from_frame(rows).unique()
+    summed = read_paths(rows)
+    key = ["path"]
+    pd.testing.assert_frame_equal(
+        summed.to_frame().sort_values(key, ignore_index=True),
+        direct.to_frame().sort_values(key, ignore_index=True),
+        check_exact=False,
+        rtol=1e-12,
+    )
+    assert summed.channels == direct.channels
 
 
 @settings(max_examples=60, deadline=None)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from cxlab.demo import generate
 from cxlab.store import Store
 
 T0 = datetime(2024, 5, 1)
@@ -35,6 +36,15 @@ def store_with(tmp: Path, rows: Sequence[tuple[str, float, str, str | None]]) ->
 
 
 Rows = Sequence[tuple[str, float, str, str | None]]
+
+
+def build_demo_store(out: Path, customers: int, seed: int) -> tuple[Path, dict[str, object]]:
+    """A simulated shop ingested into ``out/cxlab.duckdb``: the database's path and the planted truth."""
+    demo = generate(out, customers=customers, seed=seed)
+    with Store(out / "cxlab.duckdb") as s:
+        for table, f in ((t, f) for t, fs in demo.files.items() for f in fs):
+            s.ingest(table, f)
+    return out / "cxlab.duckdb", demo.truth
 
 
 @pytest.fixture

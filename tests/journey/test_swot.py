@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,22 +12,17 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from cxlab.demo import generate
+from cxlab.config import Config
 from cxlab.journey import swot
+from cxlab.journey.swot import touchpoint_peer_groups
 from cxlab.stats.peers import adjust_pvalues, compare_with_peers
 from cxlab.store import Store
+from tests.journey.conftest import build_demo_store
 
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    out = tmp_path_factory.mktemp("demo")
-    demo = generate(out, customers=4000, seed=11)
-    db = out / "cxlab.duckdb"
-    with Store(db) as s:
-        for table, files in demo.files.items():
-            for f in files:
-                s.ingest(table, f)
-    return db, demo.truth
+    return build_demo_store(tmp_path_factory.mktemp("demo"), customers=4000, seed=11)
 
 
 def test_planted_weak_channel_and_touchpoint_top_the_weaknesses(
@@ -169,14 +165,78 @@ def _null_store(path: Path, seed: int) -> Store:
     return s
 
 
+def _without_steps(config: Config) -> Config:
+    """The config with every touchpoint of a stage on one step: all of them peers of each other."""
+    return config.model_copy(update={"journey": config.journey.model_copy(update={"steps": {}})})
+
+
 def test_store_without_effect_shows_no_weakness_most_of_the_time(tmp_path: Path) -> None:
     hits, comparisons = 0, 0
     for seed in range(8):
         with _null_store(tmp_path / f"null{seed}.duckdb", seed) as s:
-            res = swot(s.ibis(), s.config)
+            # the null store draws the touchpoints of a stage at random: alternatives, so all on one step
+            res = swot(s.ibis(), _without_steps(s.config))
         comparisons = max(
             comparisons, int((res.table["verdict"].isin(["weakness", "strength", "as peers"])).sum())
         )
         hits += int(len(res.weaknesses) > 0)
     assert comparisons >= 20  # the null stores exercise many comparisons
     assert hits <= 2  # expected ≤ 5% of 8 stores; 2 or fewer allows chance
+
+
+def test_peer_groups_are_steps_of_a_stage() -> None:
+    cfg = Config.default()
+    g = touchpoint_peer_groups(cfg)
+    assert len({g["cart"], g["abandoned_cart_email"], g["checkout"]}) == 3  # a sequence, no alternatives
+    assert g["cart"] == "conversion step 1" and g["checkout"] == "conversion step 3"
+    assert g["shipping_confirmation_email"] == g["shipping_sms"] != g["delivery"]
+    assert g["retargeting_ad"] == g["newsletter"] != g["site"] != g["product_page"]
+    assert {g[t] for t, s in cfg.journey.touchpoints.items() if s == "awareness"} == {"awareness"}  # no steps
+    plain = touchpoint_peer_groups(_without_steps(cfg))
+    assert plain == cfg.journey.touchpoints  # without steps: the stage, as before
+    with pytest.raises(ValueError, match=r"not in journey\.touchpoints"):
+        Config.parse_toml(_STEPS_TOML + "[journey.steps]\nnowhere = 2\n")
+    with pytest.raises(ValueError, match="1 or more"):
+        Config.parse_toml(_STEPS_TOML + "[journey.steps]\ncart = 0\n")
+
+
+_STEPS_TOML = """
+[journey]
+stages = ["consideration", "conversion", "retention"]
+[journey.touchpoints]
+site = "consideration"
+cart = "conversion"
+buy_now = "conversion"
+checkout = "conversion"
+delivery = "retention"
+[channels]
+names = ["direct"]
+"""
+
+
+def test_sequential_steps_of_a_stage_are_not_peers(
+    make_store: Callable[[Sequence[tuple[str, float, str, str | None]]], Store],
+) -> None:
+    """cart and buy_now are alternatives (step 1), checkout comes after them (step 2): everyone who checks out
+    went through cart or buy_now, so fewer move on from those than from the checkout, by construction."""
+    rows: list[tuple[str, float, str, str | None]] = []
+    for i in range(600):
+        p = f"p{i}"
+        rows += [(p, i, "page_view", "site"), (p, i + 0.1, "add_to_cart", "cart" if i % 2 else "buy_now")]
+        if i % 5 < 3:  # 60% check out, as many from cart as from buy_now
+            rows.append((p, i + 0.2, "checkout", "checkout"))
+            if (i // 10) % 5 < 4:  # 80% of those buy and get it delivered
+                rows += [(p, i + 0.3, "purchase", "checkout"), (p, i + 50, "delivered", "delivery")]
+    s = make_store(rows)
+    stepped = Config.parse_toml(_STEPS_TOML + "[journey.steps]\ncart = 1\nbuy_now = 1\ncheckout = 2\n")
+    t = swot(s.ibis(), stepped).table
+    nxt = t[t["metric"] == "next_stage"].set_index("name")
+    assert nxt.loc["cart", "peer_group"] == nxt.loc["buy_now", "peer_group"] == "conversion step 1"
+    assert nxt.loc["cart", "peers"] == 1 and nxt.loc["cart", "peer_value"] == pytest.approx(0.48)
+    assert nxt.loc["cart", "verdict"] == "as peers" and nxt.loc["cart", "p_adjusted"] == pytest.approx(1.0)
+    assert nxt.loc["checkout", "verdict"] == "no peers" and nxt.loc["checkout", "peers"] == 0
+    assert not (t["verdict"] == "weakness").any() and not (t["verdict"] == "strength").any()
+    # all of a stage as peers (no steps): the cart looks weak against the checkout after it
+    flat = swot(s.ibis(), Config.parse_toml(_STEPS_TOML)).table
+    flat = flat[flat["metric"] == "next_stage"].set_index("name")
+    assert flat.loc["cart", "verdict"] == "weakness" and flat.loc["checkout", "verdict"] == "strength"

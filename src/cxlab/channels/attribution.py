@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +21,7 @@ from numpy.typing import NDArray
 
 from cxlab.channels import heuristics as H
 from cxlab.channels.bootstrap import bootstrap_intervals
-from cxlab.channels.markov import MarkovFit, build_chain, markov
+from cxlab.channels.markov import MarkovChain, MarkovFit, build_chain, markov
 from cxlab.channels.paths import Paths
 from cxlab.channels.records import records
 from cxlab.channels.shapley import shapley
@@ -116,8 +117,13 @@ class Attribution:
     bootstrap: int = 0
     p_conversion: float | None = None
     """Markov: the chain's probability that a journey converts."""
-    transitions: pd.DataFrame | None = None
-    """Markov: the order-1 transition probabilities (for the heatmap)."""
+    transition_chain: Callable[[], MarkovChain] | None = field(default=None, repr=False)
+    """Markov: gives the order-1 chain behind :attr:`transitions` (built on first use above order 1)."""
+
+    @cached_property
+    def transitions(self) -> pd.DataFrame | None:
+        """Markov: the order-1 transition probabilities (for the heatmap)."""
+        return None if self.transition_chain is None else self.transition_chain().transition_frame()
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -244,10 +250,11 @@ def attribute(
         for name, (lo, hi) in bootstrap_intervals(paths, fit, bootstrap, level, seed).items():
             table[f"{name}_low"], table[f"{name}_high"] = lo, hi
     table = table.sort_values(["conversions", "channel"], ascending=[False, True], ignore_index=True)
-    p_conv = transitions = None
+    p_conv = transition_chain = None
     if chain_fit is not None:
         p_conv = chain_fit.p_conversion
-        transitions = (chain_fit.chain if o.order == 1 else build_chain(paths, 1)).transition_frame()
+        chain = chain_fit.chain
+        transition_chain = (lambda: chain) if o.order == 1 else (lambda: build_chain(paths, 1))
     return Attribution(
         model=model,
         table=table,
@@ -259,7 +266,7 @@ def attribute(
         level=level if bootstrap else None,
         bootstrap=bootstrap,
         p_conversion=p_conv,
-        transitions=transitions,
+        transition_chain=transition_chain,
     )
 
 

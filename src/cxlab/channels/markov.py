@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -102,14 +103,19 @@ class MarkovChain:
         if idx.size == 0:
             return np.zeros(2)
         rhs = np.column_stack([self.to_conversion[idx], self.to_conversion[idx] * self.mean_value[idx]])
-        q = self.q[idx][:, idx]
         if max_steps is None:
-            x = splu((sp.identity(idx.size, format="csc") - q).tocsc()).solve(rhs)
+            x = splu(self._i_minus_q[idx][:, idx].tocsc()).solve(rhs)
         else:
+            q = self.q[idx][:, idx]
             x = rhs.copy()
             for _ in range(max_steps - 1):
                 x = rhs + q @ x
         return np.asarray(self.start[idx] @ x, dtype=np.float64)
+
+    @cached_property
+    def _i_minus_q(self) -> sp.csr_matrix:
+        """``I − Q``, whose rows and columns of the states kept are the matrix of each solve."""
+        return sp.csr_matrix(sp.identity(self.n_states, format="csr") - self.q)
 
     def transition_frame(self) -> pd.DataFrame:
         """Transition probabilities, ``(start)`` first, with ``(conversion)`` and ``(null)`` columns."""
@@ -124,42 +130,56 @@ class MarkovChain:
 
 @dataclass(frozen=True, eq=False)
 class _StateSequence:
-    """Every journey as its sequence of chain states, flat: ``code`` per state position (``-1`` where a
-    touch opens no state: the first ``order - 1`` touches of a long enough path)."""
+    """Every journey as its sequence of chain states, flat: ``code`` per touch, ``0`` where a touch opens
+    no state (the first ``order - 1`` touches of a long enough path)."""
 
     code: NDArray[np.int64]
     first: NDArray[np.int64]
     """Position of each path's first state."""
     last: NDArray[np.int64]
     """Position of each path's last state."""
-    step: NDArray[np.bool_]
-    """``step[i]``: a transition from position ``i`` to ``i + 1`` (same path, both states, not a repeat)."""
+    cut: NDArray[np.int64]
+    """Positions ``i`` where ``i → i + 1`` is no transition: a path's last touch, a touch with no state."""
+
+    def steps(self) -> NDArray[np.bool_]:
+        """``steps[i]``: a transition from position ``i`` to ``i + 1`` (a repeated state is none)."""
+        step = self.code[:-1] != self.code[1:]
+        step[self.cut] = False
+        return step
 
 
 def _state_sequence(paths: Paths, order: int, base: int) -> _StateSequence:
-    digits = paths.touches.astype(np.int64) + 1
-    starts = paths.offsets[:-1]
-    new_path = np.zeros(digits.size, dtype=bool)
-    new_path[starts] = True
-    if order == 1:
-        code = digits
-        first = starts
-    else:
-        pos, n_of = paths.position, np.repeat(paths.lengths, paths.lengths)
-        code = np.zeros(digits.size, dtype=np.int64)
-        for m in range(order):
-            back = np.zeros_like(digits)
-            back[m:] = digits[: digits.size - m]
-            code += np.where(pos >= m, back, 0) * base**m
-        is_state = (pos >= order - 1) | ((n_of < order) & (pos == n_of - 1))
-        code = np.where(is_state, code, -1)
-        first = starts + np.minimum(order - 1, paths.lengths - 1)
-    step = ~new_path[1:] & (code[:-1] >= 0) & (code[:-1] != code[1:])
-    return _StateSequence(code, first, paths.offsets[1:] - 1, step)
+    """State codes by adding the touch digits shifted ``m`` places back (``m < order``), as base-``base``
+    digits. A shift reaches into the previous path only at a path's first ``order - 1`` touches: those
+    open no state (code 0), unless the path is shorter than ``order``, whose one state (at its last
+    touch) is recomputed from its own touches. Both are a few touches per path, found by index."""
+    starts, lengths = paths.offsets[:-1], paths.lengths
+    digits = paths.touches.astype(np.int64)
+    digits += 1
+    code = digits
+    opening: list[NDArray[np.int64]] = []  # positions of the touches that open no state
+    if order > 1:
+        code = digits.copy()
+        for m in range(1, order):
+            code[m:] += digits[:-m] * base**m
+        for length in range(1, order):
+            at = starts[lengths == length]
+            code[at + length - 1] = sum(digits[at + i] * base ** (length - 1 - i) for i in range(length))
+        opening = [starts[lengths - 1 > j] + j for j in range(order - 1)]
+        for at in opening:
+            code[at] = 0
+    first = starts + np.minimum(order - 1, lengths - 1)
+    cut = np.concatenate([paths.offsets[1:-1] - 1, *opening])
+    return _StateSequence(code, first, paths.offsets[1:] - 1, cut)
 
 
 def build_chain(paths: Paths, order: int = 1) -> MarkovChain:
-    """The order-``order`` absorbing chain of ``paths``: bincounts over touches, no loop over journeys."""
+    """The order-``order`` absorbing chain of ``paths``: bincounts over touches, no loop over journeys.
+
+    Every touch is mapped to its state's index (``n``, one past the states, where it opens none); the
+    transition counts are one weighted ``bincount`` over consecutive pairs of touches, with the pairs
+    that are no transition (across the seam between two paths, or out of a touch that opens no state)
+    sent to an unused cell, and a repeat (a pair on the diagonal) dropped afterwards."""
     if not 1 <= order <= MAX_ORDER:
         raise ValueError(f"Markov order must be 1 to {MAX_ORDER}, got {order}")
     base = paths.n_channels + 1
@@ -168,18 +188,19 @@ def build_chain(paths: Paths, order: int = 1) -> MarkovChain:
         raise ValueError(f"too many channels ({paths.n_channels}) for a Markov chain of order {order}")
     seq = _state_sequence(paths, order, base)
     weight = paths.journeys
-    w_touch = np.repeat(weight, paths.lengths)
-    # states of the paths some journey follows (paths with no journey add nothing to the chain)
-    on_live = (seq.code >= 0) & (w_touch > 0)
-    codes, index = _state_index(seq.code[on_live], space)
+    live = weight > 0  # paths with no journey add nothing to the chain
+    all_live = bool(live.all())
+    codes, index = _state_index(seq.code, None if all_live else paths.touch_journeys, space)
     n = codes.size
-    src, dst = index(seq.code[:-1][seq.step]), index(seq.code[1:][seq.step])
-    counts = _pair_counts(src, dst, w_touch[1:][seq.step], n)
-    first, last = index(seq.code[seq.first]), index(seq.code[seq.last])
-    start = np.bincount(first, weights=weight, minlength=n).astype(np.float64)
-    conv = np.bincount(last, weights=paths.conversions, minlength=n).astype(np.float64)
-    null = np.bincount(last, weights=paths.nulls, minlength=n).astype(np.float64)
-    value = np.bincount(last, weights=paths.value, minlength=n).astype(np.float64)
+    state = index(seq.code)
+    counts = _transition_counts(state, paths.touch_journeys[:-1], seq.cut, n)
+    first, last = (index(seq.code[at if all_live else at[live]]) for at in (seq.first, seq.last))
+
+    def per_state(at: NDArray[np.int64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.bincount(at, weights=x if all_live else x[live], minlength=n).astype(np.float64)
+
+    start = per_state(first, weight)
+    conv, null, value = (per_state(last, x) for x in (paths.conversions, paths.nulls, paths.value))
     out = np.asarray(counts.sum(axis=1)).ravel() + conv + null
     inv = 1.0 / np.where(out > 0, out, 1.0)
 
@@ -203,29 +224,46 @@ def build_chain(paths: Paths, order: int = 1) -> MarkovChain:
 
 
 def _state_index(
-    live_codes: NDArray[np.int64], space: int
+    code: NDArray[np.int64], weight: NDArray[np.float64] | None, space: int
 ) -> tuple[NDArray[np.int64], Callable[[NDArray[np.int64]], NDArray[np.int64]]]:
-    """The distinct state codes (sorted) and a function mapping codes to their index among them: a lookup
+    """The states (sorted codes) that occur on touches of positive ``weight`` (``None``: all do), and a
+    function mapping codes to their index among them, or to ``n`` (one past) for any other code: a lookup
     table when the code space is small (shop-sized channel lists), a binary search otherwise."""
     if space > 1 << 24:
-        codes = np.unique(live_codes)
-        return codes, lambda c: np.searchsorted(codes, c).astype(np.int64)
-    codes = np.flatnonzero(np.bincount(live_codes, minlength=space)).astype(np.int64)
-    lookup = np.zeros(space, dtype=np.int64)
+        codes = np.unique(code if weight is None else code[weight > 0])
+        codes = codes[codes > 0]
+
+        def search(c: NDArray[np.int64]) -> NDArray[np.int64]:
+            at = np.searchsorted(codes, c)
+            found = codes[np.minimum(at, codes.size - 1)] == c if codes.size else np.zeros(c.shape, bool)
+            return np.where(found, at, codes.size).astype(np.int64)
+
+        return codes, search
+    occurs = np.bincount(code, weights=weight, minlength=space)
+    occurs[0] = 0
+    codes = np.flatnonzero(occurs).astype(np.int64)
+    lookup = np.full(space, codes.size, dtype=np.int64)
     lookup[codes] = np.arange(codes.size)
     return codes, lambda c: lookup[c]
 
 
-def _pair_counts(
-    src: NDArray[np.int64], dst: NDArray[np.int64], w: NDArray[np.float64], n: int
+def _transition_counts(
+    state: NDArray[np.int64], w: NDArray[np.float64], cut: NDArray[np.int64], n: int
 ) -> sp.csr_matrix:
-    """Summed weights of the transitions ``src → dst`` as an ``n × n`` sparse matrix."""
-    if n == 0:
-        return sp.csr_matrix((0, 0))
-    if n * n <= 1 << 22:
-        dense = np.bincount(src * n + dst, weights=w, minlength=n * n).reshape(n, n)
+    """Summed ``w[i]`` of the moves ``state[i] → state[i + 1]`` between two different states (index ``n``
+    is no state), except at the positions in ``cut``, as an ``n × n`` sparse matrix."""
+    m = n + 1
+    src, dst = state[:-1], state[1:]
+    if m * m <= 1 << 22:
+        key = src * m
+        key += dst
+        key[cut] = m * m - 1  # the (no state → no state) cell, dropped with the rest of that row
+        dense = np.bincount(key, weights=w, minlength=m * m).reshape(m, m)[:n, :n]
+        np.fill_diagonal(dense, 0.0)
         return sp.csr_matrix(dense)
-    return sp.coo_matrix((w, (src, dst)), shape=(n, n)).tocsr()
+    keep = (src != dst) & (src < n) & (dst < n) & (w > 0)
+    keep[cut] = False
+    return sp.coo_matrix((w[keep], (src[keep], dst[keep])), shape=(n, n)).tocsr()
 
 
 def ca_steps(paths: Paths, order: int = 1) -> int:
@@ -233,10 +271,7 @@ def ca_steps(paths: Paths, order: int = 1) -> int:
     is its number of chain states plus one, or plus two for a path with neither conversions nor nulls
     (that is how its path encoder counts)."""
     seq = _state_sequence(paths, order, paths.n_channels + 1)
-    pos = np.arange(seq.step.size)
-    per_path = np.bincount(
-        np.repeat(np.arange(paths.n_paths), paths.lengths)[pos[seq.step]], minlength=paths.n_paths
-    )
+    per_path = np.bincount(paths.path_of_touch[:-1][seq.steps()], minlength=paths.n_paths)
     n_states = per_path + 1  # transitions + the first state
     steps = n_states + np.where(paths.journeys > 0, 1, 2)
     return int(steps.max()) if steps.size else 1

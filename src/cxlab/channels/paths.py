@@ -83,12 +83,19 @@ class Paths:
     @cached_property
     def position(self) -> NDArray[np.int64]:
         """For each touch, its 0-based position in its path."""
-        return np.arange(self.touches.size) - np.repeat(self.offsets[:-1], self.lengths)
+        pos = np.arange(self.touches.size)
+        pos -= np.repeat(self.offsets[:-1], self.lengths)
+        return pos
 
     @property
     def journeys(self) -> NDArray[np.float64]:
         """Journeys behind each path: conversions plus non-converting journeys."""
         return self.conversions + self.nulls
+
+    @cached_property
+    def touch_journeys(self) -> NDArray[np.float64]:
+        """For each touch, the journeys behind its path."""
+        return np.repeat(self.journeys, self.lengths)
 
     @property
     def total_conversions(self) -> float:
@@ -108,14 +115,17 @@ class Paths:
         """Per channel, the journeys (converting or not) that touch it at least once."""
         if self.n_channels > 62:
             return np.asarray(self.journeys @ self.channel_sets(), dtype=np.float64)
-        bits = np.left_shift(np.int64(1), self.touches.astype(np.int64))
+        bits = np.left_shift(np.int64(1), self.touches)
         masks = np.bitwise_or.reduceat(bits, self.offsets[:-1]) if self.n_paths else bits[:0]
-        member = (masks[:, None] >> np.arange(self.n_channels)) & 1
-        return np.asarray(self.journeys @ member, dtype=np.float64)
+        # journeys per distinct channel set (a bit mask), then per channel: few sets, many paths
+        of_path, sets = pd.factorize(masks)
+        per_set = np.bincount(of_path, weights=self.journeys, minlength=sets.size)
+        member = (sets[:, None] >> np.arange(self.n_channels)) & 1
+        return np.asarray(per_set @ member, dtype=np.float64)
 
     def touch_counts(self) -> NDArray[np.float64]:
         """Per channel, its touches over all journeys (a journey visiting twice counts twice)."""
-        return per_channel(self, self.journeys[self.path_of_touch])
+        return per_channel(self, self.touch_journeys)
 
     # --- construction ----------------------------------------------------------------------------------
 
@@ -183,14 +193,16 @@ class Paths:
             return self
         lengths, pos = self.lengths, self.position
         powers = np.cumprod(np.full(int(lengths.max()), 1099511628211, dtype=np.uint64))
-        mixed = (self.touches.astype(np.uint64) + np.uint64(1)) * powers[pos]
+        mixed = self.touches.astype(np.uint64)
+        mixed += np.uint64(1)
+        mixed *= powers[pos]
         h = np.add.reduceat(mixed, self.offsets[:-1]) ^ (
             lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         )
+        if pd.unique(h).size == self.n_paths:  # the usual case, and cheaper to see than to factorize
+            return self
         group, _ = pd.factorize(h)
         n_groups = int(group.max()) + 1
-        if n_groups == self.n_paths:
-            return self
         rep = np.zeros(n_groups, np.int64)
         rep[group[::-1]] = np.arange(self.n_paths)[::-1]
         of_touch = rep[group][self.path_of_touch]

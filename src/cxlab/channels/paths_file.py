@@ -5,11 +5,14 @@ optionally ``total_conversion_value`` and ``total_null`` (a missing count is 0).
 DuckDB detects, e.g. the ``;`` of ChannelAttribution's sample data; optionally gzipped) or Parquet, or a
 data frame. Rows may be unique paths with counts or one row per journey.
 
-DuckDB reads the file into Arrow; equal path strings are then summed by Arrow's hash kernel
-(``dictionary_encode``) and ``bincount``, only the unique strings are split into channels (Arrow string
-kernels), and paths that differ only in spacing are merged exactly (:meth:`Paths.unique`). Everything is
-vectorised and runs in a fixed order, so the same input gives bit-identical paths and sums every time.
-A bad row is reported as ``file:row: field: what is wrong``.
+DuckDB reads a file into Arrow (a data frame is converted directly). When the rows repeat paths a lot
+(one row per journey), equal path strings are first summed by Arrow's hash kernel (``dictionary_encode``)
+and ``bincount``, so only the distinct strings are split; rows of unique paths are split as they are,
+which saves hashing every string twice. Whether rows repeat is judged on an evenly spaced sample of
+4,096 rows; either way the result is the same. The strings are split into channels on their raw bytes
+(:mod:`cxlab.channels.parse`), and paths that differ only in spacing are merged exactly
+(:meth:`Paths.unique`). Everything is vectorised and runs in a fixed order, so the same input gives
+bit-identical paths and sums every time. A bad row is reported as ``file:row: field: what is wrong``.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ def _load(source: Any, columns: list[str]) -> tuple[pa.Table, str, int]:
         if missing:
             _missing("<data frame>", missing, [str(c) for c in source.columns])
         present = [c for c in columns if c in source.columns]
-        return pa.Table.from_pandas(source[present], preserve_index=False), "<data frame>", 1
+        table = pa.Table.from_pandas(source, columns=present, preserve_index=False, nthreads=1)
+        return table, "<data frame>", 1
     src, name, first_row = _reader(source)
     con = _cursor()
     try:
@@ -121,19 +125,30 @@ def read_paths(
     if paths_col.null_count:
         i = int(np.flatnonzero(np.asarray(paths_col.is_null()))[0])
         raise bad_row(i, path, "missing value: a journey needs a path")
-    counts = {c: _numbers(table, c, bad_row) for c in (conversions, value, nulls)}
-    enc = pc.dictionary_encode(pc.cast(paths_col, pa.large_string())).combine_chunks()
-    idx = np.asarray(enc.indices, dtype=np.int64)
-    k = len(enc.dictionary)
-    sums = [
-        np.bincount(idx, weights=counts[c], minlength=k).astype(np.float64)
-        for c in (conversions, value, nulls)
-    ]
+    counts = [_numbers(table, c, bad_row) for c in (conversions, value, nulls)]
+    strings: pa.Array | pa.ChunkedArray = paths_col
+    row_of: NDArray[np.int64] | None = None  # the distinct string of each row, when summed first
+    if _repeats(paths_col):
+        enc = pc.dictionary_encode(paths_col).combine_chunks()
+        strings, row_of = enc.dictionary, np.asarray(enc.indices, dtype=np.int64)
+        k = len(strings)
+        counts = [np.bincount(row_of, weights=c, minlength=k).astype(np.float64) for c in counts]
     try:
-        paths = Paths.from_strings(enc.dictionary, *sums, sep=sep.strip(), source=name)
+        paths = Paths.from_strings(strings, *counts, sep=sep.strip(), source=name)
     except EmptyPathError as e:  # say which row of the input
-        raise bad_row(int(np.flatnonzero(idx == e.index)[0]), path, "no channel in the path") from e
+        row = e.index if row_of is None else int(np.flatnonzero(row_of == e.index)[0])
+        raise bad_row(row, path, "no channel in the path") from e
     return paths.unique()
+
+
+SAMPLE = 4096
+
+
+def _repeats(paths: pa.ChunkedArray) -> bool:
+    """Whether fewer than half of an evenly spaced sample of the rows are distinct paths."""
+    step = max(1, len(paths) // SAMPLE)
+    sample = paths.take(pa.array(np.arange(0, len(paths), step)))
+    return 2 * len(pc.unique(sample)) < len(sample)
 
 
 NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$|^\s*[-+]?(inf|infinity|nan)\s*$"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail
+from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail, show_frame
 from cxlab.journey.funnels import Exclusion, Step, funnel
 from cxlab.journey.journey_map import journey_map
 from cxlab.journey.paths import paths
@@ -24,22 +22,6 @@ app = typer.Typer(
 ByOpt = Annotated[
     str | None, typer.Option("--by", help="Breakdown: channel, country, device, variant, segment.")
 ]
-
-
-def _show(df: pd.DataFrame, title: str, summary: str, limit: int = 60) -> None:
-    t = Table(title=escape(title))
-    for c in df.columns:
-        t.add_column(escape(str(c)), justify="left" if df[c].dtype == object else "right")
-    for r in df.head(limit).itertuples(index=False):
-        t.add_row(*[escape(_cell(v)) for v in r])
-    console.print(t)
-    console.print(escape(summary))
-
-
-def _cell(v: Any) -> str:
-    if isinstance(v, float):
-        return "–" if pd.isna(v) else f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
 
 
 @app.command("map")
@@ -60,7 +42,7 @@ def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False) ->
         "p90_hours",
         "revenue",
     ]
-    _show(res.to_frame()[cols], "journey map", res.summary(), limit=200)
+    show_frame(res.to_frame()[cols], "journey map", res.summary(), limit=200)
 
 
 @app.command("funnel")
@@ -92,9 +74,9 @@ def funnel_cmd(
     if json_:
         emit_json(res.to_dict())
         return
-    _show(res.to_frame(), "funnel", res.summary())
+    show_frame(res.to_frame(), "funnel", res.summary())
     if res.breakdown is not None:
-        _show(res.breakdown, f"by {by}", f"{res.correction}-corrected tests of each value vs the rest")
+        show_frame(res.breakdown, f"by {by}", f"{res.correction}-corrected tests of each value vs the rest")
 
 
 @app.command("paths")
@@ -117,7 +99,7 @@ def paths_cmd(
     if json_:
         emit_json(res.to_dict())
         return
-    _show(res.to_frame(), "paths", res.summary())
+    show_frame(res.to_frame(), "paths", res.summary())
 
 
 @app.command("retention")
@@ -138,8 +120,10 @@ def retention_cmd(
         emit_json(res.to_dict())
         return
     m = res.matrix(res.cohorts["group"].iloc[0] if len(res.cohorts) else None)
-    _show((m.iloc[:, :13] * 100).round(1).reset_index().astype({"cohort": str}), "retention %", res.summary())
-    _show(res.curve, "repeat-purchase curve", "")
+    show_frame(
+        (m.iloc[:, :13] * 100).round(1).reset_index().astype({"cohort": str}), "retention %", res.summary()
+    )
+    show_frame(res.curve, "repeat-purchase curve", "")
 
 
 @app.command("swot")

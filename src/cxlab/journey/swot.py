@@ -1,8 +1,20 @@
 """Strengths & weaknesses: every touchpoint and channel against its peers, with statistics and money.
 
-Peers: touchpoints of the same journey stage; channels of the same kind (paid channels against the other paid
-channels of ``cxlab.toml``, unpaid against unpaid). A channel's people are those it acquired (their first
-channel-tagged event). Metrics, each against the pooled peers (:func:`cxlab.stats.peers.compare_with_peers`):
+Peers are true alternatives, never steps that follow one another:
+
+* a touchpoint's peers are the touchpoints on the *same step of the same stage* (``journey.steps`` in
+  ``cxlab.toml``: the position of a touchpoint inside its stage, 1 = first; a touchpoint without a step is on
+  step 1, so a config without steps compares every touchpoint of a stage with the others, as before). Steps
+  that follow each other are not compared: fewer people move on from the cart than from the checkout after
+  it because the checkout is further along, not because the cart is weak. A touchpoint alone on its step has
+  no peers and is not tested (verdict ``no peers``). The peer group is named after the stage, with the step
+  when the stage has more than one (``conversion step 1``); see :func:`touchpoint_peer_groups`;
+* a channel's peers are the channels of the same kind (paid channels against the other paid channels of
+  ``cxlab.toml``, unpaid against unpaid). A channel's people are those it acquired (their first
+  channel-tagged event).
+
+Metrics, each against the pooled peers (:func:`cxlab.stats.peers.compare_with_peers`: Newcombe interval of the
+difference of proportions with the score test, Welch for means):
 
 * ``next_stage`` (touchpoints: of the people who *did* something there, the share who moved on to the next
   stage) / ``conversion`` (channels: share of the people acquired who bought); worth the store's revenue per
@@ -50,7 +62,7 @@ METRIC_TEXT = {
 }
 COLUMNS = [
     "kind", "name", "peer_group", "metric", "value", "peer_value", "peer_median", "diff", "ci_low", "ci_high",
-    "effect_size", "n", "peer_n", "p_value", "p_adjusted", "money_at_stake", "money_per_month", "verdict",
+    "effect_size", "n", "peers", "peer_n", "p_value", "p_adjusted", "money_at_stake", "money_per_month", "verdict",
 ]  # fmt: skip
 
 
@@ -116,8 +128,9 @@ class Swot:
 
     def summary(self) -> str:
         return (
-            f"{len(self.table)} comparisons of touchpoints (vs the same stage) and channels (paid vs paid, "
-            f"unpaid vs unpaid) with their pooled peers; 95% Wald intervals of the difference; "
+            f"{len(self.table)} comparisons of touchpoints (vs the same step of the same stage) and channels "
+            f"(paid vs paid, unpaid vs unpaid) with their pooled peers; 95% Newcombe (proportions) and Welch "
+            f"(means) intervals of the difference; "
             f"{self.correction}-corrected p < {self.alpha:g} to count; ranked by money at stake (gap to the "
             f"peer median × n × value) over {self.months:.1f} months; {len(self.weaknesses)} weaknesses, "
             f"{len(self.strengths)} strengths."
@@ -234,6 +247,7 @@ def swot(
     pt = person_touchpoints(ev, len(stages)).join(person, "person_id")
     has_next = (pt.stage_idx < len(stages) - 1) & pt.acted
     tp = _unit_stats(pt, pt.touchpoint, pt.stage, pt.next_t.notnull(), has_next).execute()
+    tp["group"] = tp["name"].map(touchpoint_peer_groups(config))
     acq = person_attribute(con, ev, "channel")
     pc = person.join(acq, "person_id")
     paid = set(config.channels.paid)
@@ -270,6 +284,7 @@ def swot(
     worse = np.where(lower_better, table["diff"] > 0, table["diff"] < 0)
     table["verdict"] = np.where(sig & worse, "weakness", np.where(sig & ~worse, "strength", "as peers"))
     table.loc[~np.isfinite(table["p_adjusted"]), "verdict"] = "too few"
+    table.loc[table["peers"] == 0, "verdict"] = "no peers"
     ctx = (
         pd.concat([c for c in context if len(c)], ignore_index=True) if any(len(c) for c in context) else None
     )
@@ -279,6 +294,14 @@ def swot(
     table["money_per_month"] = table["money_at_stake"] / months
     table = table[COLUMNS].sort_values(["verdict", "money_at_stake"], ascending=[True, False])
     return Swot(table.reset_index(drop=True), config.shop.currency, months, alpha, correction)
+
+
+def touchpoint_peer_groups(config: Config) -> dict[str, str]:
+    """Touchpoint → its peer group: its stage, with its step (``journey.steps``) when the stage has several;
+    touchpoints of one group are alternatives and compared with each other, the others are not."""
+    j = config.journey
+    steps = {s: {j.step_of(t) for t, st in j.touchpoints.items() if st == s} for s in j.stages}
+    return {t: s if len(steps[s]) == 1 else f"{s} step {j.step_of(t)}" for t, s in j.touchpoints.items()}
 
 
 def stage_frame(config: Config) -> ir.Table:

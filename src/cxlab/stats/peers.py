@@ -1,18 +1,34 @@
-"""Compare each unit's rate with its peers: effect size, 95% interval, n, corrected p-values, money at stake.
+"""Compare each unit with its pooled peers: difference, 95% interval, test, effect size, money at stake.
 
-A *unit* (a touchpoint, a channel, a campaign …) belongs to a *peer group*; its peers are the other units of
-that group, pooled. Inputs are the sufficient statistics the engine returns per unit (``n``, the sum of the
-outcome and, for means, the sum of squares), so nothing here touches raw rows, and every operation is
-vectorised over all units at once.
+The one routine behind every "does this one differ from the others" question in cxlab: touchpoints and
+channels in the journey's strengths and weaknesses, breakdown values of a funnel, lagging channels and
+campaigns (:func:`cxlab.channels.lagging.find_lagging`).
 
-Method: the difference unit − pooled peers with a Wald (unpooled) interval; the test is a pooled two-proportion
-z-test for proportions and a Welch t-test for means. Effect size is Cohen's h (proportions) or Cohen's d
-(means). Money at stake is what closing the gap to the *median* of the peers' own rates is worth:
-``gap × n × value_per_unit`` (the median, so one big peer doesn't set the bar for all).
+A *unit* (a touchpoint, a channel, a campaign …) is compared with its *peers*, pooled: either the other units
+of its ``group`` (a partition), or the units that a ``peers`` mapping names for it (any relation, e.g. a
+campaign against the other campaigns of its channel). Inputs are the sufficient statistics the engine returns
+per unit (``n``, the sum of the outcome and, for means, the sum of squares), so nothing here touches raw rows,
+and every operation is vectorised over all units at once.
+
+Method:
+
+* proportions: the difference unit − pooled peers with Newcombe's hybrid score interval (method 10 of
+  Newcombe 1998, the Wilson score intervals of both rates combined; it keeps its coverage near 0 and 1 and for
+  small n, where the Wald interval does not), and the score test of no difference (the pooled two-proportion
+  z-test, Pearson's chi-square without continuity correction: the test whose inversion gives the Wilson
+  intervals the Newcombe interval is built from). Effect size: Cohen's h.
+* means: the difference with Welch's interval and Welch's t-test. Effect size: Cohen's d (pooled SD).
+
+Tests are two-sided unless ``alternative`` says ``"smaller"`` (H1: the unit is below its peers) or
+``"larger"``; the interval is always two-sided at ``level``. Units with fewer than ``min_n`` observations
+take no part as peers and are not tested (their own rate is still shown). Money at stake is what closing the
+gap to the *median* of the peers' own rates is worth: ``gap × n × value_per_unit`` (the median, so one big
+peer doesn't set the bar for all). Multiple comparisons: :func:`adjust_pvalues` (Holm by default).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -21,23 +37,79 @@ from numpy.typing import NDArray
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from cxlab.stats.proportions import wilson_interval
+
 Kind = Literal["proportion", "mean"]
+Alternative = Literal["two-sided", "smaller", "larger"]
 Correction = Literal["holm", "fdr_bh", "bonferroni", "none"]
 
 
-def peer_medians(groups: NDArray[np.object_] | pd.Series, values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """For each unit, the median of the *other* units' values in its group (NaN when it has no peers)."""
-    g = pd.Series(np.asarray(groups)).to_numpy()
-    v = np.asarray(values, dtype=float)
-    out = np.full(v.shape, np.nan)
-    for key in pd.unique(g):
-        idx = np.flatnonzero(g == key)
-        if idx.size < 2:
-            continue
-        block = np.tile(v[idx], (idx.size, 1))
-        np.fill_diagonal(block, np.nan)
-        out[idx] = np.nanmedian(block, axis=1)
+def _loo_medians(codes: NDArray[np.intp], v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """For each unit, the median of the finite values of the *other* units with its code (NaN if none).
+
+    One sort, no loops: removing the unit's own value from its group's sorted values shifts the positions
+    after it by one."""
+    m = v.size
+    out = np.full(m, np.nan)
+    if m == 0:
+        return out
+    fin = np.isfinite(v)
+    key = np.where(fin, v, np.inf)  # non-finite values sort last in their group and are never picked
+    order = np.lexsort((key, codes))
+    sorted_codes, sorted_vals = codes[order], key[order]
+    start = np.searchsorted(sorted_codes, np.arange(codes.max() + 1))
+    count = np.bincount(codes[fin], minlength=codes.max() + 1)[codes]
+    rank = np.empty(m, dtype=np.intp)
+    rank[order] = np.arange(m) - start[sorted_codes]
+    own = np.where(fin, rank, count)  # a non-finite unit removes nothing
+    left = count - fin.astype(np.intp)  # how many other finite values
+
+    def kth(k: NDArray[np.intp]) -> NDArray[np.float64]:
+        j = np.clip(k + (k >= own), 0, np.maximum(count - 1, 0))
+        return sorted_vals[start[codes] + j]
+
+    has = left > 0
+    med = (kth((left - 1) // 2) + kth(left // 2)) / 2
+    out[has] = med[has]
     return out
+
+
+def peer_medians(groups: NDArray[np.object_] | pd.Series, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """For each unit, the median of the *other* units' values in its group (NaN values and units without
+    peers give NaN)."""
+    codes = pd.factorize(pd.Series(np.asarray(groups)).astype(str))[0].astype(np.intp)
+    return _loo_medians(codes, np.asarray(values, dtype=float))
+
+
+def _pair_medians(
+    i: NDArray[np.intp], j: NDArray[np.intp], v: NDArray[np.float64], m: int
+) -> NDArray[np.float64]:
+    """For each unit ``u``, the median of ``v[j]`` over the pairs ``(u, j)`` with a finite value."""
+    out = np.full(m, np.nan)
+    ok = np.isfinite(v[j])
+    i, j = i[ok], j[ok]
+    if not i.size:
+        return out
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    count = np.bincount(i, minlength=m)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    pad = np.full((m, int(count.max())), np.nan)
+    pad[i, np.arange(i.size) - start[i]] = v[j]
+    has = count > 0
+    out[has] = np.nanmedian(pad[has], axis=1)
+    return out
+
+
+def _peer_pairs(names: Sequence[str], peers: Mapping[str, Sequence[str]]) -> tuple[NDArray[np.intp], ...]:
+    pos = {g: k for k, g in enumerate(names)}
+    if len(pos) != len(names):
+        raise ValueError("unit names must be unique when peers are given")
+    pairs = sorted(
+        {(pos[g], pos[h]) for g, hs in peers.items() if g in pos for h in hs if h in pos and h != g}
+    )
+    arr = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
 
 
 def compare_with_peers(
@@ -45,90 +117,130 @@ def compare_with_peers(
     *,
     kind: Kind,
     group: str = "group",
+    peers: Mapping[str, Sequence[str]] | None = None,
+    name: str = "name",
     n: str = "n",
     total: str = "total",
     total_sq: str | None = None,
     value_per_unit: float | NDArray[np.float64] = 1.0,
     higher_is_better: bool = True,
+    alternative: Alternative = "two-sided",
     level: float = 0.95,
     min_n: int = 1,
 ) -> pd.DataFrame:
-    """Each row of ``frame`` (one unit) against the pooled other units of its ``group``.
+    """Each row of ``frame`` (one unit) against its pooled peers (see the module docstring).
 
-    ``total`` is the number of successes (proportions) or the sum of the outcome (means); means also need
-    ``total_sq``, the sum of squared outcomes. ``value_per_unit`` turns a rate gap into money: the worth of
-    one success (proportions) or 1 for a money-valued mean. Units with fewer than ``min_n`` observations
-    take no part (as unit or as peer). Returns ``frame`` plus ``value, peer_value, peer_n, peer_median,
-    diff, ci_low, ci_high, effect_size, p_value, money_at_stake`` (money at stake > 0: what the unit loses
+    Peers: the other rows with the same ``group`` value or, when ``peers`` is given, the rows whose ``name``
+    it lists for the row's ``name`` (a name it doesn't list has no peers). ``total`` is the number of
+    successes (proportions) or the sum of the outcome (means); means also need ``total_sq``, the sum of
+    squared outcomes. ``value_per_unit`` (a number or one per row) turns a rate gap into money: the worth of
+    one success (proportions) or 1 for a money-valued mean.
+
+    Returns ``frame`` plus ``value`` (with its own interval ``value_low``–``value_high``: Wilson or t),
+    ``peer_value``, ``peers`` (peer units taking part), ``peer_n``, ``peer_median``, ``diff`` (value − peer
+    value) with ``ci_low``–``ci_high``, ``effect_size``, ``statistic`` (z or t), ``p_value`` (NaN where not
+    tested: too few observations, no peers or no variation) and ``money_at_stake`` (> 0: what the unit loses
     against the peer median when ``diff`` points the bad way; what it earns above them otherwise).
     """
+    if kind not in ("proportion", "mean"):
+        raise ValueError(f"kind must be 'proportion' or 'mean', got {kind!r}")
+    if alternative not in ("two-sided", "smaller", "larger"):
+        raise ValueError(f"alternative must be 'two-sided', 'smaller' or 'larger', got {alternative!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
     df = frame.copy()
     nn = df[n].to_numpy(dtype=float)
     tot = df[total].to_numpy(dtype=float)
-    keep = nn >= max(min_n, 1)
-    nn = np.where(keep, nn, 0.0)
-    tot = np.where(keep, tot, 0.0)
     if kind == "proportion":
+        if ((tot < 0) | (tot > nn)).any():
+            raise ValueError(f"{total} must be between 0 and {n} in every row")
         sq = tot
     elif total_sq is None:
         raise ValueError("means need total_sq, the sum of squared outcomes")
     else:
-        sq = np.where(keep, df[total_sq].to_numpy(dtype=float), 0.0)
-    g = df[group].astype(str).to_numpy()
-    sums = pd.DataFrame({"g": g, "n": nn, "t": tot, "s": sq}).groupby("g")[["n", "t", "s"]].transform("sum")
-    pn = sums["n"].to_numpy() - nn
-    pt = sums["t"].to_numpy() - tot
-    ps = sums["s"].to_numpy() - sq
+        sq = df[total_sq].to_numpy(dtype=float)
+    floor = max(min_n, 1)
+    keep = nn >= floor
+    kn, kt, ks, kc = (np.where(keep, a, 0.0) for a in (nn, tot, sq, np.ones_like(nn)))
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(nn > 0, tot / nn, np.nan)
+    kept_value = np.where(keep, value, np.nan)
+    if peers is None:
+        codes = pd.factorize(df[group].astype(str))[0].astype(np.intp)
+        pn, pt, ps, count = (np.bincount(codes, weights=a)[codes] - a for a in (kn, kt, ks, kc))
+        median = _loo_medians(codes, kept_value)
+    else:
+        i, j = _peer_pairs([str(x) for x in df[name]], peers)
+        pn, pt, ps, count = (np.bincount(i, weights=a[j], minlength=len(df)) for a in (kn, kt, ks, kc))
+        median = _pair_medians(i, j, kept_value, len(df))
+    with np.errstate(divide="ignore", invalid="ignore"):
         peer = np.where(pn > 0, pt / pn, np.nan)
         diff = value - peer
-        z_crit = stats.norm.ppf(0.5 + level / 2)
         if kind == "proportion":
-            var1 = value * (1 - value) / nn
-            var2 = peer * (1 - peer) / pn
+            lo1, hi1 = wilson_interval(tot, nn, level)
+            lo2, hi2 = wilson_interval(pt, pn, level)
+            ci_low = diff - np.sqrt((value - lo1) ** 2 + (hi2 - peer) ** 2)
+            ci_high = diff + np.sqrt((hi1 - value) ** 2 + (peer - lo2) ** 2)
             pooled = (tot + pt) / (nn + pn)
             se0 = np.sqrt(pooled * (1 - pooled) * (1 / nn + 1 / pn))
-            zstat = diff / se0
-            p = 2 * stats.norm.sf(np.abs(zstat))
+            statistic = diff / se0
+            dist = stats.norm()
+            usable = np.isfinite(se0) & (se0 > 0)
             effect = 2 * np.arcsin(np.sqrt(value)) - 2 * np.arcsin(np.sqrt(peer))
-            se = np.sqrt(var1 + var2)
-            crit = np.full(value.shape, z_crit)
         else:
-            s1 = (sq - nn * value**2) / (nn - 1)
-            s2 = (ps - pn * peer**2) / (pn - 1)
-            s1, s2 = np.maximum(s1, 0.0), np.maximum(s2, 0.0)
+            s1 = np.maximum((sq - nn * value**2) / (nn - 1), 0.0)
+            s2 = np.maximum((ps - pn * peer**2) / (pn - 1), 0.0)
             v1, v2 = s1 / nn, s2 / pn
             se = np.sqrt(v1 + v2)
             dof = (v1 + v2) ** 2 / (v1**2 / (nn - 1) + v2**2 / (pn - 1))
-            tstat = diff / se
-            p = 2 * stats.t.sf(np.abs(tstat), dof)
-            sd_pooled = np.sqrt(((nn - 1) * s1 + (pn - 1) * s2) / (nn + pn - 2))
-            effect = diff / sd_pooled
             crit = stats.t.ppf(0.5 + level / 2, dof)
-        usable = (nn >= 2) & (pn >= 2) & np.isfinite(se) & (se > 0)
-        p = np.where(usable, p, np.nan)
-        median = peer_medians(g, np.where(keep, value, np.nan))
+            ci_low, ci_high = diff - crit * se, diff + crit * se
+            half = stats.t.ppf(0.5 + level / 2, nn - 1) * np.sqrt(s1 / nn)
+            lo1, hi1 = value - half, value + half
+            statistic = diff / se
+            dist = stats.t(np.where(np.isfinite(dof), dof, 1.0))
+            usable = np.isfinite(se) & (se > 0)
+            effect = diff / np.sqrt(((nn - 1) * s1 + (pn - 1) * s2) / (nn + pn - 2))
+        tested = keep & (nn >= 2) & (pn >= max(floor, 2)) & usable & np.isfinite(statistic)
+        stat_t = np.where(tested, statistic, 0.0)
+        if alternative == "two-sided":
+            p = 2 * dist.sf(np.abs(stat_t))
+        elif alternative == "smaller":
+            p = dist.cdf(stat_t)
+        else:
+            p = dist.sf(stat_t)
+        p = np.where(tested, p, np.nan)
         gap = (median - value) if higher_is_better else (value - median)
         bad = (diff < 0) if higher_is_better else (diff > 0)
-        money = np.abs(gap) * nn * np.asarray(value_per_unit, dtype=float)
+        money = np.abs(gap) * kn * np.asarray(value_per_unit, dtype=float)
         money = np.where(np.isfinite(money), money, 0.0)
         money = np.where(bad == (gap > 0), money, 0.0)  # the median and the pooled peers disagree: no claim
-    df["value"] = value
-    df["peer_value"] = peer
-    df["peer_n"] = pn.astype(np.int64)
-    df["peer_median"] = median
-    df["diff"] = diff
-    df["ci_low"] = diff - crit * se
-    df["ci_high"] = diff + crit * se
-    df["effect_size"] = effect
-    df["p_value"] = p
-    df["money_at_stake"] = money
+    columns = {
+        "value": value,
+        "value_low": lo1,
+        "value_high": hi1,
+        "peer_value": peer,
+        "peers": count.astype(np.int64),
+        "peer_n": pn.astype(np.int64),
+        "peer_median": median,
+        "diff": diff,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "effect_size": effect,
+        "statistic": np.where(tested, statistic, np.nan),
+        "p_value": p,
+        "money_at_stake": money,
+    }
+    for col, values in columns.items():
+        df[col] = values
     return df
 
 
-def adjust_pvalues(p: NDArray[np.float64] | pd.Series, method: Correction = "holm") -> NDArray[np.float64]:
-    """Multiple-comparison adjusted p-values (Holm by default); NaN stays NaN and isn't counted."""
+def adjust_pvalues(
+    p: NDArray[np.float64] | pd.Series, method: Correction | str = "holm"
+) -> NDArray[np.float64]:
+    """Multiple-comparison adjusted p-values (Holm by default, or any ``statsmodels`` ``multipletests``
+    method, or ``"none"``); NaN stays NaN and isn't counted."""
     arr = np.asarray(p, dtype=float)
     out = np.full(arr.shape, np.nan)
     ok = np.isfinite(arr)
