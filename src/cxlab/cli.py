@@ -31,6 +31,7 @@ from cxlab.schema.tables import TABLES
 from cxlab.store import IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
 from cxlab.store.ingest import IngestReport
+from cxlab.voice.cli import app as voice_app
 
 app = typer.Typer(
     help="cxlab: customer-experience workbench for e-commerce.",
@@ -154,6 +155,7 @@ app.add_typer(
 )
 app.add_typer(experiment_app, name="experiment", help="A/B tests: frequentist, Bayesian, sequential; power.")
 app.add_typer(changes_app, name="changes", help="The change log: every change and its measured effect.")
+app.add_typer(voice_app, name="voice", help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone.")
 
 import_app = typer.Typer(
     help="Import shop exports (Shopify, GA4) into the canonical tables.", no_args_is_help=True

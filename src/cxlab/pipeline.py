@@ -10,6 +10,7 @@ from cxlab.demo import generate
 from cxlab.report import render_report
 from cxlab.report.sections import build_sections
 from cxlab.store import DB_NAME, Store, init_project
+from cxlab.voice.analysis import analyze
 
 Step = Callable[[str], None]
 
@@ -57,6 +58,8 @@ def run_demo(
             say(f"ingesting {table}")
             for f in files:
                 store.ingest(table, f)
+        say("reading the feedback texts: language, embeddings, sentiment")
+        analyze(store)
         say("running the analyses and writing the report")
         report = build_report(
             store, out / "report.html", subtitle=f"Demo shop: {customers:,} simulated customers, seed {seed}"

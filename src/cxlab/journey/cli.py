@@ -14,6 +14,7 @@ from cxlab.journey.paths import paths
 from cxlab.journey.retention import retention
 from cxlab.journey.swot import swot
 from cxlab.store import Store
+from cxlab.voice.themes import touchpoint_evidence
 
 app = typer.Typer(
     help="Journey map, funnels, paths, retention, strengths & weaknesses.", no_args_is_help=True
@@ -130,7 +131,7 @@ def retention_cmd(
 def swot_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     """Strengths and weaknesses of every touchpoint and channel vs its peers, ranked by money at stake."""
     with errors_as_exit(), Store(db, read_only=True) as store:
-        res = swot(store.ibis(), store.config)
+        res = swot(store.ibis(), store.config, evidence=touchpoint_evidence(store))
     if json_:
         emit_json(res.to_dict())
         return

@@ -22,6 +22,7 @@ from cxlab.config import Config
 from cxlab.journey.data import attach_breakdown, journey_events
 from cxlab.journey.figures import grid_heatmap, sankey
 from cxlab.stats.proportions import wilson_interval
+from cxlab.voice.emotion import touchpoint_sentiment
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,11 @@ def journey_map(
     lo, hi = wilson_interval(table["next_stage"], table["people"].where(~last, 0), level)
     table["ci_low"], table["ci_high"] = lo, hi
     table["revenue_per_person"] = table["revenue"] / table["people"]
-    table["sentiment"] = float("nan")  # filled by the voice-of-customer capability
+    mood = touchpoint_sentiment(con)
+    sentiment = (
+        mood.table.set_index("touchpoint")["net_sentiment"] if mood is not None else pd.Series(dtype=float)
+    )
+    table["sentiment"] = table["touchpoint"].map(sentiment).astype(float)  # NaN until `cxlab voice analyze`
     return JourneyMap(
         table=table.reset_index(drop=True),
         flows=_stage_flows(ev, stages),

@@ -11,6 +11,7 @@ from cxlab.journey.retention import retention
 from cxlab.journey.swot import swot
 from cxlab.report.section import Section
 from cxlab.store import Store
+from cxlab.voice.themes import touchpoint_evidence
 
 DEMO_FUNNEL = ("page_view", "view_item", "add_to_cart", "checkout", "purchase")
 
@@ -57,7 +58,7 @@ def sections(store: Store) -> list[Section]:
     out.append(Section("paths", "Paths after the cart", p.summary(), [p.figure()], p.to_frame()))
     r = retention(con, cfg)
     out.append(Section("retention", "Cohort retention", r.summary(), [r.figure(), r.curve_figure()], r.curve))
-    s = swot(con, cfg)
+    s = swot(con, cfg, evidence=touchpoint_evidence(store))
     rows = [
         {"": kind, "finding": item["sentence"]}
         for kind in ("weaknesses", "strengths")

@@ -24,7 +24,10 @@ difference of proportions with the score test, Welch for means):
 * ``negative_feedback`` (touchpoints, against *all* other touchpoints with feedback: a complaint is a
   complaint wherever it is made): share of the feedback about the touchpoint that is negative (review or
   CSAT 1–2, NPS 0–6, CES 1–3 of 7, any support ticket); lower is better; each excess negative item puts one
-  customer's revenue at risk (the revenue per buyer). The voice-of-customer capability adds text sentiment.
+  customer's revenue at risk (the revenue per buyer);
+* ``negative_sentiment`` (touchpoints, against all other touchpoints with texts; once ``cxlab voice analyze``
+  has run): share of the feedback *texts* about the touchpoint whose sentiment is negative, valued like
+  negative feedback, with the touchpoint's top negative themes as evidence.
 
 Repeat rate and revenue per customer of *touchpoints* are shown as context, not tested: people reach some
 touchpoints because they bought more (returns, customer service, reviews), so those numbers say who gets
@@ -37,7 +40,7 @@ period analysed (and per month).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,7 @@ from cxlab.config import Config
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.journey.journey_map import person_touchpoints
 from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
+from cxlab.voice.emotion import sentiment_texts
 
 METRIC_TEXT = {
     "next_stage": ("reach the next stage", "people"),
@@ -59,6 +63,7 @@ METRIC_TEXT = {
     "repeat_rate": ("buy again", "buyers"),
     "revenue_per_customer": ("bring in", "people"),
     "negative_feedback": ("get negative feedback", "feedback items"),
+    "negative_sentiment": ("read as negative", "feedback texts"),
 }
 COLUMNS = [
     "kind", "name", "peer_group", "metric", "value", "peer_value", "peer_median", "diff", "ci_low", "ci_high",
@@ -110,6 +115,7 @@ class Swot:
                     "money_at_stake": float(r["money_at_stake"]),
                     "money_per_month": float(r["money_per_month"]),
                     "sentence": sentence(r, self.currency),
+                    "evidence": list(r.get("evidence") or []),
                 }
             )
         return out
@@ -185,10 +191,12 @@ def sentence(r: Mapping[Any, Any], currency: str) -> str:
     )
     gap = "closing half the gap" if r["verdict"] == "weakness" else "the edge over the peer median"
     money = 0.5 * r["money_per_month"] if r["verdict"] == "weakness" else r["money_per_month"]
+    evidence = list(r.get("evidence") or [])
+    said = f" Top complaints: {'; '.join(evidence)}." if evidence else ""
     return (
         f"{what} vs {_fmt(m, r['peer_value'], currency)} for {peers} (n={int(r['n']):,}; difference "
         f"{_fmt_diff(m, r['diff'], currency)}, 95% CI {_fmt_diff(m, r['ci_low'], currency)} to "
-        f"{_fmt_diff(m, r['ci_high'], currency)}); {gap} ≈ {currency} {money:,.0f}/month."
+        f"{_fmt_diff(m, r['ci_high'], currency)}); {gap} ≈ {currency} {money:,.0f}/month.{said}"
     )
 
 
@@ -210,8 +218,12 @@ def swot(
     alpha: float = 0.05,
     correction: Correction = "holm",
     min_n: int = 30,
+    evidence: Mapping[str, Sequence[str]] | None = None,
 ) -> Swot:
-    """Compare every touchpoint and channel with its peers (see the module docstring); three queries."""
+    """Compare every touchpoint and channel with its peers (see the module docstring).
+
+    ``evidence``: touchpoint → its top negative feedback themes (:func:`cxlab.voice.themes.negative_themes`),
+    shown with a ``negative_sentiment`` finding."""
     stages = config.journey.stages
     ev = journey_events(con, config)
     buys = (ev.event == "purchase").cast("int64")
@@ -262,6 +274,16 @@ def swot(
         .aggregate(n=fb.count(), total=_negative(fb).cast("int64").sum())
         .execute()
     )
+    texts = sentiment_texts(con)
+    if texts is not None:
+        texts = texts.filter(texts.touchpoint.isin(list(config.journey.touchpoints)))
+        moods = (
+            texts.group_by(name=texts.touchpoint, group=ibis.literal("all"))
+            .aggregate(n=texts.count(), total=(texts.label == "negative").cast("int64").sum())
+            .execute()
+        )
+    else:
+        moods = pd.DataFrame(columns=["name", "group", "n", "total"])
     context = [
         _compare(tp, "touchpoint", "repeat_rate", "buyers", "repeaters", per_order, min_n),
         _compare_mean(tp, "touchpoint", min_n),
@@ -269,6 +291,8 @@ def swot(
     parts = [
         _compare(tp, "touchpoint", "next_stage", "n_next", "k_next", per_buyer, min_n),
         _compare(neg.assign(kind="touchpoint"), "touchpoint", "negative_feedback", "n", "total", per_buyer,
+                 min_n, higher_is_better=False),
+        _compare(moods.assign(kind="touchpoint"), "touchpoint", "negative_sentiment", "n", "total", per_buyer,
                  min_n, higher_is_better=False),
         _compare(ch, "channel", "conversion", "n_next", "k_next", per_buyer, min_n),
         _compare(ch, "channel", "repeat_rate", "buyers", "repeaters", per_order, min_n),
@@ -280,7 +304,7 @@ def swot(
     table = pd.concat(found, ignore_index=True)
     table["p_adjusted"] = adjust_pvalues(table["p_value"], correction)
     sig = table["p_adjusted"] < alpha
-    lower_better = table["metric"] == "negative_feedback"
+    lower_better = table["metric"].isin(["negative_feedback", "negative_sentiment"])
     worse = np.where(lower_better, table["diff"] > 0, table["diff"] < 0)
     table["verdict"] = np.where(sig & worse, "weakness", np.where(sig & ~worse, "strength", "as peers"))
     table.loc[~np.isfinite(table["p_adjusted"]), "verdict"] = "too few"
@@ -293,6 +317,11 @@ def swot(
         table = pd.concat([table, ctx], ignore_index=True)
     table["money_per_month"] = table["money_at_stake"] / months
     table = table[COLUMNS].sort_values(["verdict", "money_at_stake"], ascending=[True, False])
+    ev = dict(evidence or {})
+    table["evidence"] = [
+        list(ev.get(n, [])) if m == "negative_sentiment" else []
+        for n, m in zip(table["name"], table["metric"], strict=True)
+    ]
     return Swot(table.reset_index(drop=True), config.shop.currency, months, alpha, correction)
 
 

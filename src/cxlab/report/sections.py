@@ -17,6 +17,7 @@ from cxlab.journey import stage_funnel
 from cxlab.journey.report import sections as journey_sections
 from cxlab.report.section import Section
 from cxlab.store import Store
+from cxlab.voice.report import section as voice_section
 
 
 def _pct(x: float) -> str:
@@ -67,6 +68,7 @@ SECTIONS: list[Callable[[Store], Section | list[Section]]] = [
     journey_sections,
     customers_section,
     experiments_section,
+    voice_section,
 ]
 
 

@@ -1,0 +1,203 @@
+"""``analyze``: bring the voice tables up to date with the feedback table, doing only what is new.
+
+New feedback texts are cleaned, their language settled (the row's own ``language`` when it is one of the
+shop's, else lingua with the customer's language as the fallback), embedded (only texts never embedded
+before) and labelled. The sentiment head is the shop's own (trained on its star-rated reviews) when there are
+enough, else the zero-shot anchor head; it is refitted only when the reviews it learned from changed by more
+than ``REFIT_GROWTH``, and then every text is relabelled (cheap: the embeddings are stored).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cxlab.store import Store
+from cxlab.voice.embeddings import Embedder, get_embedder
+from cxlab.voice.language import detect_languages
+from cxlab.voice.sentiment import (
+    LABELS,
+    AnchorSentiment,
+    LinearHead,
+    ReviewSentiment,
+    anchors_digest,
+    default_anchors,
+    shipped_anchor_head,
+)
+from cxlab.voice.settings import voice_settings
+from cxlab.voice.tables import ensure_tables, latest_head, load_embeddings, store_embeddings
+from cxlab.voice.text import clean_text, text_hash
+
+#: Refit the review head when the number of rated reviews moved by more than this share.
+REFIT_GROWTH = 0.05
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class VoiceRun:
+    """What one ``analyze`` call did."""
+
+    texts: int
+    new_texts: int
+    embedded: int
+    head: str
+    refitted: bool
+    quality: dict[str, Any] | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "texts": self.texts,
+            "new_texts": self.new_texts,
+            "embedded": self.embedded,
+            "head": self.head,
+            "refitted": self.refitted,
+            "quality": self.quality,
+            "seconds": self.seconds,
+        }
+
+    def summary(self) -> str:
+        head = (
+            "trained on the shop's star-rated reviews"
+            if self.head == "reviews"
+            else "zero-shot (anchor sentences)"
+        )
+        return (
+            f"{self.texts:,} feedback texts, {self.new_texts:,} new, {self.embedded:,} embedded this run; "
+            f"sentiment head {head}{' (refitted)' if self.refitted else ''}."
+        )
+
+
+def _new_feedback(store: Store) -> pd.DataFrame:
+    return store.con.execute(
+        """
+        SELECT f.feedback_id, f.text, f.language, c.language AS customer_language
+        FROM feedback f LEFT JOIN customers c USING (customer_id)
+        WHERE f.text IS NOT NULL AND f.feedback_id NOT IN (SELECT feedback_id FROM voice_texts)
+        ORDER BY f.feedback_id
+        """
+    ).df()
+
+
+def anchor_head(store: Store, embedder: Embedder) -> LinearHead:
+    """The shipped anchor head, or (another embedder, edited anchors) one fitted on stored anchor vectors."""
+    shipped = shipped_anchor_head(embedder.name)
+    if shipped is not None:
+        return shipped
+    anchors = default_anchors()
+    texts, y = AnchorSentiment.training_set(anchors)
+    clean = [clean_text(t) for t in texts]
+    hashes = [text_hash(t) for t in clean]
+    store_embeddings(store.con, embedder, hashes, clean)
+    X = load_embeddings(store.con, embedder.name, hashes, embedder.dim)
+    meta = {"model": embedder.name, "anchors": anchors_digest(anchors)}
+    return AnchorSentiment().fit(X, y, meta).head_
+
+
+def _review_head(
+    store: Store, embedder: Embedder, min_reviews: int, refit: bool
+) -> tuple[LinearHead | None, bool]:
+    """The shop's own head (refitted when its reviews changed enough), or None when there are too few."""
+    rated = store.con.execute(
+        """
+        SELECT v.text_hash, f.score, v.language FROM voice_texts v JOIN feedback f USING (feedback_id)
+        WHERE f.source = 'review' AND f.score IS NOT NULL AND v.text_hash IS NOT NULL ORDER BY feedback_id
+        """
+    ).df()
+    trainer = ReviewSentiment(min_reviews=min_reviews)
+    if not trainer.enough(rated["score"].to_numpy()):
+        return None, False
+    old = latest_head(store.con, embedder.name, "reviews")
+    if old is not None and not refit and abs(len(rated) - old.n_train) <= REFIT_GROWTH * old.n_train:
+        return old, False
+    X = load_embeddings(store.con, embedder.name, rated["text_hash"].tolist(), embedder.dim)
+    head = trainer.fit(X, rated["score"].to_numpy(), rated["language"].tolist()).head_
+    store.con.execute(
+        "INSERT INTO voice_heads VALUES (?, 'reviews', now(), ?, ?)",
+        [embedder.name, head.n_train, head.to_json()],
+    )
+    return head, True
+
+
+def analyze(store: Store, *, refit: bool = False, progress: Progress | None = None) -> VoiceRun:
+    """Update ``voice_texts`` (and the embeddings it needs) for feedback added since the last run."""
+    settings = voice_settings(store.config)
+    languages = [c.lower() for c in store.config.shop.languages]
+    ensure_tables(store.con)
+    clock: dict[str, float] = {}
+    t0 = time.perf_counter()
+    new = _new_feedback(store)
+    clean = [clean_text(t) for t in new["text"]]
+    given = new["language"].str.lower().where(new["language"].str.lower().isin(languages))
+    todo = given.isna().to_numpy(dtype=bool) & np.array([bool(t) for t in clean], dtype=bool)
+    detected = detect_languages(
+        [c for c, d in zip(clean, todo, strict=True) if d],
+        languages,
+        [x for x, d in zip(new["customer_language"], todo, strict=True) if d],
+    ) if todo.any() else []  # fmt: skip
+    lang = given.astype(object).to_numpy().copy()
+    lang[todo] = detected
+    clock["language"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    embedder = get_embedder(settings.embedder)
+    hashes = [text_hash(t) if t else None for t in clean]
+    pairs = [(h, t) for h, t in zip(hashes, clean, strict=True) if h is not None]
+    embedded = store_embeddings(store.con, embedder, [h for h, _ in pairs], [t for _, t in pairs], progress)
+    clock["embedding"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rows = pd.DataFrame(
+        {"feedback_id": new["feedback_id"], "text_hash": hashes, "language": lang, "label": None,
+         "p_negative": np.nan, "p_neutral": np.nan, "p_positive": np.nan, "head": None, "model": embedder.name}
+    )  # fmt: skip
+    store.con.register("_voice_new", pa.Table.from_pandas(rows, preserve_index=False))
+    try:
+        store.con.execute("INSERT INTO voice_texts SELECT * FROM _voice_new")
+    finally:
+        store.con.unregister("_voice_new")
+    head, refitted = _review_head(store, embedder, settings.min_reviews, refit)
+    if head is None:
+        head, refitted = anchor_head(store, embedder), False
+    where = "" if refitted else "WHERE label IS NULL AND text_hash IS NOT NULL"
+    _label(store, embedder, head, where)
+    clock["sentiment"] = time.perf_counter() - t0
+    ((total,),) = store.con.execute("SELECT count(*) FROM voice_texts").fetchall()
+    return VoiceRun(
+        int(total), len(new), embedded, head.kind, refitted, dict(head.quality or {}) or None, clock
+    )
+
+
+def _label(store: Store, embedder: Embedder, head: LinearHead, where: str) -> None:
+    """(Re)label the ``voice_texts`` rows selected by ``where`` with ``head``."""
+    todo = store.con.execute(f"SELECT feedback_id, text_hash FROM voice_texts {where}").df()
+    todo = todo[todo["text_hash"].notna()]
+    if todo.empty:
+        return
+    proba = head.predict_proba(
+        load_embeddings(store.con, embedder.name, todo["text_hash"].tolist(), embedder.dim)
+    )
+    out = pa.table(
+        {
+            "feedback_id": pa.array(todo["feedback_id"], pa.string()),
+            "label": pa.array([LABELS[i] for i in proba.argmax(axis=1)], pa.string()),
+            "p_negative": proba[:, 0],
+            "p_neutral": proba[:, 1],
+            "p_positive": proba[:, 2],
+        }
+    )
+    store.con.register("_voice_labels", out)
+    try:
+        store.con.execute(
+            f"""UPDATE voice_texts v SET label = l.label, p_negative = l.p_negative, p_neutral = l.p_neutral,
+            p_positive = l.p_positive, head = '{head.kind}'
+            FROM _voice_labels l WHERE v.feedback_id = l.feedback_id"""
+        )
+    finally:
+        store.con.unregister("_voice_labels")

@@ -1,0 +1,227 @@
+"""``cxlab voice analyze|nps|csat|ces|sentiment|themes|tone``: thin shells over :mod:`cxlab.voice`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import typer
+
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    errors_as_exit,
+    fail,
+    progress_bar,
+    show_frame,
+)
+from cxlab.config import Config
+from cxlab.store import Store
+from cxlab.voice.analysis import analyze
+from cxlab.voice.emotion import touchpoint_sentiment
+from cxlab.voice.predict import TextSentiment, classify_texts
+from cxlab.voice.scores import KINDS, Kind, Merge, compare_periods, score
+from cxlab.voice.themes import find_themes
+from cxlab.voice.tone import read_messages, tone
+
+app = typer.Typer(
+    help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone of the shop's messages.",
+    no_args_is_help=True,
+)
+
+FigureOpt = Annotated[Path | None, typer.Option("--figure", help="Also write the figure to this HTML file.")]
+
+
+def _write_figure(fig: go.Figure, path: Path | None) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(path, include_plotlyjs=True, full_html=True)
+
+
+def _span(text: str | None, name: str) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    parts = text.split(":")
+    if len(parts) != 2 or not all(parts):
+        fail(f"{name}: expected START:END dates, e.g. 2025-01-01:2025-04-01, got {text!r}")
+    return parts[0], parts[1]
+
+
+def _score_command(kind: Kind) -> Any:
+    def command(
+        by: Annotated[
+            str | None, typer.Option("--by", help="touchpoint, language, country, channel or segment.")
+        ] = None,
+        period: Annotated[
+            str | None, typer.Option("--period", help="Trend per day, week, month, quarter or year.")
+        ] = None,
+        latest: Annotated[
+            bool, typer.Option("--latest", help="One answer per customer (their latest) across surveys.")
+        ] = False,
+        before: Annotated[
+            str | None, typer.Option("--before", help="With --after: test a change, START:END.")
+        ] = None,
+        after: Annotated[str | None, typer.Option("--after", help="Second period, START:END.")] = None,
+        db: DbOpt = DEFAULT_DB,
+        figure: FigureOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        merge: Merge = "latest" if latest else "all"
+        b, a = _span(before, "--before"), _span(after, "--after")
+        if (b is None) != (a is None):
+            fail("--before and --after go together")
+        with errors_as_exit(), Store(db, read_only=True) as store:
+            if b is not None and a is not None:
+                change = compare_periods(store.ibis(), kind, b, a, merge=merge)
+                if json_:
+                    emit_json(change.to_dict())
+                else:
+                    console.print(change.summary(), markup=False)
+                return
+            res = score(store.ibis(), kind, by=by, period=period, merge=merge, config=store.config)
+        _write_figure(res.figure(), figure)
+        if json_:
+            emit_json(res.to_dict())
+            return
+        cols = [
+            c for c in ("group", "period", "n", "score", "ci_low", "ci_high", "mean_score") if c in res.table
+        ]
+        show_frame(res.table[cols], kind.upper(), res.summary(), limit=200)
+
+    command.__doc__ = f"{kind.upper()} with 95% intervals, overall, per breakdown or over time."
+    return command
+
+
+for _kind in KINDS:
+    app.command(_kind)(_score_command(_kind))
+
+
+@app.command("analyze")
+def analyze_cmd(
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Refit the sentiment head even if nothing changed.")
+    ] = False,
+    db: DbOpt = DEFAULT_DB,
+    json_: JsonOpt = False,
+) -> None:
+    """Detect languages, embed and label the feedback texts added since the last run."""
+    with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
+        run = analyze(store, refit=refit, progress=progress)
+    if json_:
+        emit_json(run.to_dict())
+    else:
+        console.print(run.summary(), markup=False)
+
+
+def _text_result(r: TextSentiment) -> dict[str, Any]:
+    return {"language": r.language, "label": r.label, "scores": r.scores}
+
+
+@app.command("sentiment")
+def sentiment_cmd(
+    text: Annotated[str | None, typer.Option("--text", help="Classify this one text.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Classify every row of this CSV file.")] = None,
+    column: Annotated[str, typer.Option("--column", help="The text column of --file.")] = "text",
+    db: DbOpt = DEFAULT_DB,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Sentiment of a text (--text), of a file's texts (--file), or per touchpoint of the store's feedback."""
+    if text is not None and file is not None:
+        fail("give --text or --file, not both")
+    with errors_as_exit():
+        config = Config.for_store(db) if db.exists() else Config.default()
+        if text is not None or file is not None:
+            texts = [text] if text is not None else _read_column(file, column)  # type: ignore[arg-type]
+            results = classify_texts(texts, config, db if db.exists() else None)
+            docs = [_text_result(r) for r in results]
+            if json_:
+                emit_json(docs[0] if text is not None else docs)
+                return
+            frame = pd.DataFrame(
+                {"language": [r.language for r in results], "label": [r.label for r in results],
+                 **{f"p_{k}": [r.scores[k] for r in results] for k in ("negative", "neutral", "positive")},
+                 "text": [t[:60] for t in texts]}
+            )  # fmt: skip
+            show_frame(frame, "sentiment", f"{len(texts)} text(s); head: {results[0].head}.", limit=500)
+            return
+        with Store(db) as store, progress_bar(not json_) as progress:
+            analyze(store, progress=progress)
+            res = touchpoint_sentiment(store.ibis())
+    if res is None:
+        fail("no feedback texts in the store")
+    _write_figure(res.figure(), figure)
+    if json_:
+        emit_json(res.to_dict())
+        return
+    cols = ["touchpoint", "texts", "negative_share", "ci_low", "ci_high", "net_sentiment"]
+    show_frame(res.table[cols], "sentiment per touchpoint", res.summary(), limit=200)
+
+
+def _read_column(path: Path, column: str) -> list[str]:
+    frame = read_messages(path, text=column, channel=None)
+    return [str(t) for t in frame["text"]]
+
+
+@app.command("themes")
+def themes_cmd(
+    top: Annotated[int, typer.Option("--top", min=1, help="Themes to show.")] = 20,
+    db: DbOpt = DEFAULT_DB,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Themes of the feedback per sentiment, with keywords per language, quotes, topic and emerging flags."""
+    with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
+        analyze(store, progress=progress)
+        res = find_themes(store)
+    _write_figure(res.figure(), figure)
+    if json_:
+        doc = res.to_dict()
+        doc["themes"] = doc["themes"][:top]
+        emit_json(doc)
+        return
+    t = res.table.head(top)
+    shown = pd.DataFrame(
+        {
+            "theme": t["label"],
+            "sentiment": t["sentiment"],
+            "texts": t["size"],
+            "topic": t["topic"],
+            "emerging": t["emerging"].map({True: "yes", False: ""}),
+            "quote": [q[0][:80] if q else "" for q in t["quotes"]],
+        }
+    )
+    show_frame(shown, "feedback themes", res.summary(), limit=top)
+
+
+@app.command("tone")
+def tone_cmd(
+    file: Annotated[Path, typer.Argument(help="Messages: CSV, JSON Lines or Parquet with channel and text.")],
+    text_column: Annotated[str, typer.Option("--text-column", help="Column with the message text.")] = "text",
+    channel_column: Annotated[
+        str, typer.Option("--channel-column", help="Column with the channel.")
+    ] = "channel",
+    db: DbOpt = DEFAULT_DB,
+    figure: FigureOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Pressure/urgency and distance from the brand proposition of the shop's own messages, per channel."""
+    with errors_as_exit():
+        config = Config.for_store(db) if db.exists() else Config.default()
+        res = tone(read_messages(file, text_column, channel_column), config)
+    _write_figure(res.figure(), figure)
+    if json_:
+        emit_json(res.to_dict())
+        return
+    m = res.messages.assign(text=res.messages["text"].astype(str).str.slice(0, 60))
+    show_frame(
+        m[["channel", "pressure", "brand_distance", "outlier", "text"]],
+        "tone per message",
+        res.summary(),
+        200,
+    )

@@ -1,0 +1,217 @@
+"""Sentiment per text: negative / neutral / positive, each with a probability.
+
+Two heads over the same embeddings, each a multinomial logistic regression (scikit-learn) whose logits are
+temperature-scaled (Guo et al., 2017) so its probabilities are calibrated; a fitted head is a few arrays
+(:class:`LinearHead`), stored in the project's database as JSON, so a rerun need not refit it:
+
+* :class:`AnchorSentiment` (zero-shot, always available): trained on the shipped anchor sentences
+  (``anchors.toml``: plain statements, idioms, negations, sarcasm, per language). Because the embedding model
+  is multilingual, anchors of every language teach every language.
+* :class:`ReviewSentiment` (supervised, when the shop has enough star-rated reviews with text): trained on the
+  shop's own reviews (1–2 stars negative, 3 neutral, 4–5 positive); the temperature is fitted on out-of-fold
+  logits, and the same cross-validation gives its accuracy per language. It labels the texts that have no
+  rating (surveys, tickets) in the shop's own words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from cxlab.voice.embeddings import Vectors
+
+LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
+SHIPPED_HEAD = "anchor_head.json"
+Anchors = Mapping[str, Mapping[str, Sequence[str]]]
+FloatArray = NDArray[np.float64]
+
+
+def default_anchors() -> dict[str, dict[str, list[str]]]:
+    """The shipped anchor sentences: ``{language: {label: [sentences]}}``."""
+    text = resources.files("cxlab.voice").joinpath("anchors.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def stars_to_label(stars: NDArray[Any]) -> NDArray[np.int64]:
+    """Review stars (1–5) → label index: 1–2 negative, 3 neutral, 4–5 positive."""
+    s = np.asarray(stars, dtype=float)
+    return np.where(s <= 2, 0, np.where(s >= 4, 2, 1)).astype(np.int64)
+
+
+def fit_temperature(logits: FloatArray, y: NDArray[np.int64]) -> float:
+    """The temperature T minimising the log loss of softmax(logits / T) (temperature scaling)."""
+
+    def nll(log_t: float) -> float:
+        lp = log_softmax(logits / np.exp(log_t), axis=1)
+        return float(-lp[np.arange(len(y)), y].mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """A fitted head: ``softmax((X @ coef.T + intercept) / temperature)`` over LABELS."""
+
+    kind: str  # "anchors" or "reviews"
+    coef: FloatArray
+    intercept: FloatArray
+    temperature: float
+    n_train: int
+    quality: Mapping[str, Any] | None = None
+    meta: Mapping[str, Any] | None = None  # what it was fitted on: embedding model, anchors digest
+
+    def logits(self, X: Vectors) -> FloatArray:
+        return np.asarray(X, dtype=float) @ self.coef.T + self.intercept
+
+    def predict_proba(self, X: Vectors) -> FloatArray:
+        return np.asarray(softmax(self.logits(X) / self.temperature, axis=1), dtype=float)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "kind": self.kind,
+                "coef": self.coef.tolist(),
+                "intercept": self.intercept.tolist(),
+                "temperature": self.temperature,
+                "n_train": self.n_train,
+                "quality": self.quality,
+                "meta": self.meta,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LinearHead:
+        d = json.loads(text)
+        return cls(
+            d["kind"], np.asarray(d["coef"], float), np.asarray(d["intercept"], float), float(d["temperature"]),
+            int(d["n_train"]), d.get("quality"), d.get("meta"),
+        )  # fmt: skip
+
+
+def _logistic(C: float, balanced: bool = False) -> LogisticRegression:
+    return LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
+
+
+def _head(
+    kind: str, model: LogisticRegression, temperature: float, n: int, quality: Any = None, meta: Any = None
+) -> LinearHead:
+    coef, intercept = np.asarray(model.coef_, float), np.asarray(model.intercept_, float)
+    return LinearHead(kind, coef, intercept, temperature, n, quality, meta)
+
+
+def anchors_digest(anchors: Anchors) -> str:
+    """A fingerprint of an anchor set: a head fitted on other anchors is stale."""
+    return hashlib.blake2b(json.dumps(anchors, sort_keys=True).encode(), digest_size=12).hexdigest()
+
+
+def shipped_anchor_head(model: str) -> LinearHead | None:
+    """The anchor head shipped with cxlab (``anchor_head.json``), if it was fitted on this embedding model
+    and on the current ``anchors.toml``; ``python -m cxlab.voice.anchor_head`` rebuilds it."""
+    res = resources.files("cxlab.voice").joinpath(SHIPPED_HEAD)
+    if not res.is_file():
+        return None
+    head = LinearHead.from_json(res.read_text(encoding="utf-8"))
+    meta = head.meta or {}
+    if meta.get("model") != model or meta.get("anchors") != anchors_digest(default_anchors()):
+        return None
+    return head
+
+
+class AnchorSentiment:
+    """Zero-shot head from anchor sentences (see the module docstring)."""
+
+    def __init__(self, C: float = 1.0, folds: int = 5) -> None:
+        self.C = C
+        self.folds = folds
+
+    @staticmethod
+    def training_set(anchors: Anchors) -> tuple[list[str], NDArray[np.int64]]:
+        """Anchor texts and their label indices; checks the labels."""
+        texts: list[str] = []
+        labels: list[int] = []
+        for by_label in anchors.values():
+            for label, sentences in by_label.items():
+                if label not in LABELS:
+                    raise ValueError(f"anchors: unknown label {label!r}: expected one of {', '.join(LABELS)}")
+                texts += list(sentences)
+                labels += [LABELS.index(label)] * len(sentences)
+        if len(set(labels)) < len(LABELS):
+            raise ValueError("anchors: every label needs at least one sentence")
+        return texts, np.asarray(labels, np.int64)
+
+    def fit(self, X: Vectors, y: NDArray[np.int64], meta: Mapping[str, Any] | None = None) -> AnchorSentiment:
+        """Fit on the anchors' embeddings ``X`` and labels ``y``; temperature from out-of-fold logits."""
+        cv = StratifiedKFold(self.folds, shuffle=True, random_state=0)
+        oof = cross_val_predict(_logistic(self.C), X, y, cv=cv, method="decision_function")
+        model = _logistic(self.C).fit(X, y)
+        self.head_ = _head("anchors", model, fit_temperature(np.asarray(oof, float), y), len(y), None, meta)
+        return self
+
+    def predict_proba(self, X: Vectors) -> FloatArray:
+        return self.head_.predict_proba(X)
+
+
+class ReviewSentiment:
+    """Supervised, calibrated head trained on the shop's star-rated reviews."""
+
+    def __init__(
+        self, C: float = 1.0, folds: int = 5, min_reviews: int = 300, min_per_label: int = 20
+    ) -> None:
+        self.C = C
+        self.folds = folds
+        self.min_reviews = min_reviews
+        self.min_per_label = min_per_label
+
+    def enough(self, stars: NDArray[Any]) -> bool:
+        """Whether these ratings can train the head (enough reviews, and of every label)."""
+        y = stars_to_label(stars)
+        counts = np.bincount(y, minlength=len(LABELS))
+        return len(y) >= self.min_reviews and bool((counts >= self.min_per_label).all())
+
+    def fit(self, X: Vectors, stars: NDArray[Any], languages: Sequence[str | None]) -> ReviewSentiment:
+        y = stars_to_label(stars)
+        if not self.enough(stars):
+            raise ValueError(
+                f"too few star-rated reviews to train a sentiment head: {len(y)} "
+                f"(need {self.min_reviews}, at least {self.min_per_label} of each of {', '.join(LABELS)})"
+            )
+        cv = StratifiedKFold(self.folds, shuffle=True, random_state=0)
+        oof = cross_val_predict(_logistic(self.C, True), X, y, cv=cv, method="decision_function")
+        temperature = fit_temperature(np.asarray(oof, float), y)
+        ok = pd.Series(np.argmax(oof, axis=1) == y)
+        lang = pd.Series([x or "(unknown)" for x in languages])
+        polar = pd.Series(y != 1)
+
+        def by_lang(hit: pd.Series, lg: pd.Series) -> dict[str, float]:
+            return {str(k): float(v) for k, v in hit.groupby(lg).mean().items()} | {"all": float(hit.mean())}
+
+        quality = {
+            "method": f"{self.folds}-fold cross-validation on the shop's star-rated reviews",
+            "accuracy": by_lang(ok, lang),
+            "polar_accuracy": by_lang(ok[polar], lang[polar]),
+            "n": {str(k): int(v) for k, v in lang.value_counts().items()},
+        }
+        model = _logistic(self.C, True).fit(X, y)
+        self.head_ = _head("reviews", model, temperature, len(y), quality)
+        return self
+
+    def predict_proba(self, X: Vectors) -> FloatArray:
+        return self.head_.predict_proba(X)
+
+
+def label_of(proba: FloatArray) -> list[str]:
+    """The most probable label per row."""
+    return [LABELS[i] for i in np.argmax(proba, axis=1)]

@@ -1,0 +1,119 @@
+"""The voice tables in the project's database: stored embeddings, per-text results and fitted heads.
+
+``voice_embeddings`` is keyed by (model, text hash): a text is embedded once, whichever rows repeat it, and a
+rerun embeds only texts it has not seen. Each batch is inserted on its own, so an interrupted run keeps what it
+finished. ``voice_texts`` has one row per feedback row with text: language, sentiment label and probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cxlab.voice.embeddings import Embedder, Vectors
+from cxlab.voice.sentiment import LinearHead
+
+DDL = """
+CREATE TABLE IF NOT EXISTS voice_embeddings (model VARCHAR NOT NULL, text_hash VARCHAR NOT NULL, vector FLOAT[] NOT NULL);
+CREATE TABLE IF NOT EXISTS voice_texts (
+  feedback_id VARCHAR PRIMARY KEY, text_hash VARCHAR, language VARCHAR, label VARCHAR,
+  p_negative DOUBLE, p_neutral DOUBLE, p_positive DOUBLE, head VARCHAR, model VARCHAR
+);
+CREATE TABLE IF NOT EXISTS voice_heads (model VARCHAR, kind VARCHAR, fitted_at TIMESTAMP, n_train BIGINT, head VARCHAR);
+"""
+BATCH = 256
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def missing_hashes(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str]) -> set[str]:
+    """Which of ``hashes`` have no stored embedding for ``model``."""
+    wanted = pa.table({"h": pa.array(sorted(set(hashes)), pa.string())})
+    con.register("_voice_wanted", wanted)
+    try:
+        rows = con.execute(
+            "SELECT h FROM _voice_wanted ANTI JOIN (SELECT text_hash FROM voice_embeddings WHERE model = ?) e "
+            "ON h = e.text_hash",
+            [model],
+        ).fetchall()
+    finally:
+        con.unregister("_voice_wanted")
+    return {r[0] for r in rows}
+
+
+def store_embeddings(
+    con: duckdb.DuckDBPyConnection,
+    embedder: Embedder,
+    hashes: Sequence[str],
+    texts: Sequence[str],
+    progress: Callable[[str, float], None] | None = None,
+) -> int:
+    """Embed and store the texts whose hash has no stored vector yet; returns how many were embedded."""
+    todo = missing_hashes(con, embedder.name, hashes)
+    seen: set[str] = set()
+    pairs = []
+    for h, t in zip(hashes, texts, strict=True):
+        if h in todo and h not in seen:
+            seen.add(h)
+            pairs.append((h, t))
+    for start in range(0, len(pairs), BATCH):
+        chunk = pairs[start : start + BATCH]
+        vectors = embedder.embed([t for _, t in chunk])
+        flat = pa.array(vectors.astype(np.float32, copy=False).ravel(), pa.float32())
+        offsets = pa.array(np.arange(0, flat.__len__() + 1, embedder.dim, dtype=np.int32))
+        batch = pa.table(
+            {
+                "model": pa.array([embedder.name] * len(chunk), pa.string()),
+                "text_hash": pa.array([h for h, _ in chunk], pa.string()),
+                "vector": pa.ListArray.from_arrays(offsets, flat),
+            }
+        )
+        con.register("_voice_batch", batch)
+        try:
+            con.execute("INSERT INTO voice_embeddings SELECT model, text_hash, vector FROM _voice_batch")
+        finally:
+            con.unregister("_voice_batch")
+        if progress is not None:
+            progress("embedding texts", 100.0 * min(start + BATCH, len(pairs)) / len(pairs))
+    return len(pairs)
+
+
+def load_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str], dim: int) -> Vectors:
+    """Stored vectors of ``hashes`` (in that order; each must be stored)."""
+    if len(hashes) == 0:
+        return np.empty((0, dim), np.float32)
+    uniq = pd.unique(pd.Series(hashes, dtype=object))
+    con.register("_voice_wanted", pa.table({"h": pa.array(uniq, pa.string()), "i": np.arange(len(uniq))}))
+    try:
+        got = con.execute(
+            "SELECT w.i, any_value(e.vector) AS vector FROM _voice_wanted w "
+            "JOIN voice_embeddings e ON e.text_hash = w.h AND e.model = ? GROUP BY w.i ORDER BY w.i",
+            [model],
+        ).fetch_arrow_table()
+    finally:
+        con.unregister("_voice_wanted")
+    if got.num_rows != len(uniq):
+        raise RuntimeError(f"{len(uniq) - got.num_rows} texts have no stored embedding for {model}")
+    matrix = np.asarray(got["vector"].combine_chunks().flatten(), dtype=np.float32).reshape(len(uniq), dim)
+    pos = pd.Index(uniq).get_indexer(pd.Index(list(hashes)))
+    return matrix[pos]
+
+
+def latest_head(con: duckdb.DuckDBPyConnection, model: str, kind: str) -> LinearHead | None:
+    """The most recently fitted head of ``kind`` for embedding ``model``, if any was stored."""
+    ((n,),) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'voice_heads'"
+    ).fetchall()
+    if not n:
+        return None
+    rows = con.execute(
+        "SELECT head FROM voice_heads WHERE model = ? AND kind = ? ORDER BY fitted_at DESC LIMIT 1",
+        [model, kind],
+    ).fetchall()
+    return LinearHead.from_json(rows[0][0]) if rows else None

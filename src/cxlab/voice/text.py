@@ -1,0 +1,26 @@
+"""What every text goes through before a model sees it: control characters out, whitespace folded, length
+capped (a 1 MB paste costs no more than a long review; the embedding model reads 512 tokens anyway), and a
+stable hash that keys the stored embedding, so a text is embedded once however often it recurs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+#: Characters kept per text: about 512 tokens of the embedding model.
+MAX_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(text: str | None) -> str:
+    """``text`` without control/format characters, whitespace folded to single spaces, at most MAX_CHARS."""
+    if not text:
+        return ""
+    t = _CONTROL.sub(" ", text[: MAX_CHARS * 4])
+    return _SPACE.sub(" ", t).strip()[:MAX_CHARS]
+
+
+def text_hash(clean: str) -> str:
+    """Key of a cleaned text in the embedding store (BLAKE2b, 16 bytes, hex)."""
+    return hashlib.blake2b(clean.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
