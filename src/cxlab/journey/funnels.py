@@ -10,10 +10,13 @@ A unit (person or session) reaches step k when it did steps 1..k within ``window
 Each unit counts once, with its best step-1 event (the one that gets it furthest). For "ordered" this is the
 algorithm of ClickHouse's ``windowFunnel``: at each step only the latest possible start of a chain matters,
 so one window pass per step (a running max) finds it; no self-joins, nothing grows with events per unit.
+Each pass sorts only the rows that matter to its step (the valid rows of the step before and this step's
+events), and the stitched, filtered events are computed once (``Table.cache()``) for all passes.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.identity import with_person_id
 from cxlab.journey.data import attach_breakdown, journey_events
 from cxlab.journey.sessions import with_session_key
 from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
@@ -83,7 +87,10 @@ class Step:
     def matches(self, t: ir.Table) -> ir.BooleanValue:
         cond = t[self.field] == self.name
         for k, v in self.where:
-            cond &= t.properties.cast("json")[k].unwrap_as("string") == v
+            # the value as text: JSON on DuckDB ('"one_page"', '1'), bare on PySpark ('one_page', '1'); either
+            # matches (unwrap_as("string") fails on PySpark with Ibis 12 and never matches numbers)
+            got = t.properties.cast("json")[k].cast("string")
+            cond &= got.isin([v, json.dumps(v, ensure_ascii=False)])
         return cond.fill_null(False)
 
 
@@ -225,6 +232,122 @@ def _levels(f: ir.Table, k: int, window_s: int, order: Order, excl: Sequence[Exc
     return f
 
 
+def _ordered(f: ir.Table, keys: Sequence[str], k: int, window_s: int, excl: Sequence[Exclusion]) -> ir.Table:
+    """Rows ``keys, t, a, lvl`` (and ``person_id`` on step-1 rows, if ``f`` has it): every event that completes
+    step ``lvl`` of a valid chain, with the latest start ``a`` of such a chain (``order="ordered"``).
+
+    One window pass per step over only the rows that matter to it: the valid rows of the step before
+    (sources, carrying their chain start) and the events matching this step (queries), plus the exclusion
+    events that can void it. Ordered by time with queries before sources at the same second, a cumulative
+    max of the start over the rows so far is the latest chain start from strictly earlier events.
+    """
+    nul = ibis.null("int64")
+    first = f.filter(f.m1)
+    level = first.select(*keys, "t", a=first.t)
+    carry = {"person_id": first.person_id} if "person_id" in f.columns else {}
+    out = [first.select(*keys, "t", a=first.t, lvl=ibis.literal(1, "int64"), **carry)]
+    for i in range(2, k + 1):
+        rules = [j for j, x in enumerate(excl) if x.after <= i - 1 and i <= (x.before or k)]
+        flag = {"x": ibis.literal(False)} if rules else {}
+        parts = [
+            level.select(*keys, "t", "a", kind=ibis.literal(1, "int8"), **flag),
+            f.filter(f[f"m{i}"]).select(*keys, "t", a=nul, kind=ibis.literal(0, "int8"), **flag),
+        ]
+        if rules:
+            hit = ibis.literal(False)
+            for j in rules:
+                hit |= f[f"x{j}"]
+            xs = f.filter(hit)
+            parts.append(xs.select(*keys, "t", a=nul, kind=ibis.literal(1, "int8"), x=ibis.literal(True)))
+        u = ibis.union(*parts, distinct=False)
+        w = ibis.window(group_by=[u[c] for c in keys], order_by=[u.t, u.kind], rows=(None, 0))
+        u = u.mutate(s=u.a.max().over(w))
+        ok = (u.kind == 0) & u.s.notnull() & (u.t - u.s <= window_s)
+        if rules:
+            u = u.mutate(
+                last_valid=ibis.cases((u.a.notnull(), u.t), else_=nul).max().over(w),
+                last_x=ibis.cases((u.x, u.t), else_=nul).max().over(w),
+            )
+            ok &= u.last_x.isnull() | (u.last_valid > u.last_x).fill_null(False)
+        level = u.filter(ok).select(*keys, "t", a=u.s)
+        nobody = {"person_id": ibis.null("string")} if carry else {}
+        out.append(level.mutate(lvl=ibis.literal(i, "int64"), **nobody))
+    return ibis.union(*out, distinct=False)
+
+
+def _check(k: int, window_s: int, order: Order, exclusions: Sequence[Exclusion]) -> None:
+    if k < 1:
+        raise ValueError("a funnel needs at least one step")
+    if window_s <= 0:
+        raise ValueError("the conversion window must be positive")
+    if exclusions and order != "ordered":
+        raise ValueError("exclusion steps need order='ordered'")
+    for x in exclusions:
+        if not (1 <= x.after < (x.before or k) <= k):
+            raise ValueError(f"exclusion {x.step.label}: needs 1 <= after < before <= {k} steps")
+
+
+def _marked(
+    con: BaseBackend,
+    config: Config,
+    steps: Sequence[Step],
+    order: Order,
+    unit: Unit,
+    exclusions: Sequence[Exclusion],
+    session_timeout_minutes: int | None,
+) -> ir.Table:
+    """The events a funnel looks at, narrow: ``unit_key``, ``t``, step marks ``m1..mk`` and exclusion marks
+    ``x0..``, plus ``person_id`` for sessions and ``event_id`` for strict order (which keeps every event)."""
+    ev = with_person_id(con.table("events"))
+    ev = ev.mutate(t=ev.ts.epoch_seconds().cast("int64"))
+    if unit == "sessions":
+        ev = with_session_key(ev, session_timeout_minutes or config.journey.session_timeout_minutes)
+        ev = ev.mutate(unit_key=ev.session_key)
+    elif unit == "people":
+        ev = ev.mutate(unit_key=ev.person_id)
+    else:
+        raise ValueError(f"unit must be people or sessions, got {unit!r}")
+    marks = {f"m{i + 1}": s.matches(ev) for i, s in enumerate(steps)}
+    marks |= {f"x{j}": x.step.matches(ev) for j, x in enumerate(exclusions)}
+    extra = (["person_id"] if unit == "sessions" else []) + (["event_id"] if order == "strict" else [])
+    f = ev.select("unit_key", "t", *extra, **marks)
+    if order == "strict":
+        return f
+    any_mark = ibis.literal(False)
+    for name in marks:
+        any_mark |= f[name]
+    return f.filter(any_mark)
+
+
+def _per_unit(f: ir.Table, k: int, window_s: int, order: Order, exclusions: Sequence[Exclusion]) -> ir.Table:
+    person = f.person_id if "person_id" in f.columns else f.unit_key
+    if order == "ordered":
+        rows = _ordered(f, ["unit_key"], k, window_s, exclusions)
+        per = rows.group_by("unit_key").aggregate(
+            **({"person_id": rows.person_id.min()} if "person_id" in rows.columns else {}),
+            first_t=ibis.cases((rows.lvl == 1, rows.t), else_=ibis.null("int64")).min(),
+            **{f"r{i}": (rows.lvl >= i).any() for i in range(1, k + 1)},
+            ttc=ibis.cases((rows.lvl == k, rows.t - rows.a), else_=ibis.null("int64")).min(),
+        )
+        if "person_id" not in per.columns:  # people: the unit is the person
+            per = per.mutate(person_id=per.unit_key)
+        return per.select("unit_key", "person_id", "first_t", *[f"r{i}" for i in range(1, k + 1)], "ttc")
+    f = _levels(f, k, window_s, order, exclusions)
+    f = f.mutate(ttc=ibis.cases((f[f"v{k}"], f.t - f[f"a{k}"]), else_=ibis.null("int64")))
+    if order == "any" and k > 1:
+        f = f.mutate(ttc=ibis.cases((f[f"v{k}"], f[f"c{k}"] - f.t), else_=ibis.null("int64")))
+    return (
+        f.group_by("unit_key")
+        .aggregate(
+            person_id=person.min(),
+            first_t=ibis.cases((f.m1, f.t), else_=ibis.null("int64")).min(),
+            **{f"r{i}": f[f"v{i}"].any() for i in range(1, k + 1)},
+            ttc=f.ttc.min(),
+        )
+        .filter(lambda t: t.r1)
+    )
+
+
 def funnel_table(
     con: BaseBackend,
     config: Config,
@@ -237,46 +360,9 @@ def funnel_table(
 ) -> ir.Table:
     """One row per unit that did step 1: ``unit_key``, ``person_id``, ``first_t``, ``r1..rk`` (reached
     step i), ``ttc`` (seconds from the chain's start to the last step) — the Ibis expression, not run."""
-    k = len(steps)
-    if k < 1:
-        raise ValueError("a funnel needs at least one step")
-    if window_s <= 0:
-        raise ValueError("the conversion window must be positive")
-    if exclusions and order != "ordered":
-        raise ValueError("exclusion steps need order='ordered'")
-    for x in exclusions:
-        if not (1 <= x.after < (x.before or k) <= k):
-            raise ValueError(f"exclusion {x.step.label}: needs 1 <= after < before <= {k} steps")
-    ev = journey_events(con, config)
-    if unit == "sessions":
-        ev = with_session_key(ev, session_timeout_minutes or config.journey.session_timeout_minutes)
-        ev = ev.mutate(unit_key=ev.session_key)
-    elif unit == "people":
-        ev = ev.mutate(unit_key=ev.person_id)
-    else:
-        raise ValueError(f"unit must be people or sessions, got {unit!r}")
-    marks = {f"m{i + 1}": s.matches(ev) for i, s in enumerate(steps)}
-    marks |= {f"x{j}": x.step.matches(ev) for j, x in enumerate(exclusions)}
-    f = ev.select("unit_key", "person_id", "t", "event_id", "channel", "device", "touchpoint", **marks)
-    if order != "strict":
-        any_mark = ibis.literal(False)
-        for name in marks:
-            any_mark |= f[name]
-        f = f.filter(any_mark)
-    f = _levels(f, k, window_s, order, exclusions)
-    f = f.mutate(ttc=ibis.cases((f[f"v{k}"], f.t - f[f"a{k}"]), else_=ibis.null("int64")))
-    if order == "any" and k > 1:
-        f = f.mutate(ttc=ibis.cases((f[f"v{k}"], f[f"c{k}"] - f.t), else_=ibis.null("int64")))
-    return (
-        f.group_by("unit_key")
-        .aggregate(
-            person_id=f.person_id.min(),
-            first_t=ibis.cases((f.m1, f.t), else_=ibis.null("int64")).min(),
-            **{f"r{i}": f[f"v{i}"].any() for i in range(1, k + 1)},
-            ttc=f.ttc.min(),
-        )
-        .filter(lambda t: t.r1)
-    )
+    _check(len(steps), window_s, order, exclusions)
+    f = _marked(con, config, steps, order, unit, exclusions, session_timeout_minutes)
+    return _per_unit(f, len(steps), window_s, order, exclusions)
 
 
 def funnel(
@@ -298,7 +384,45 @@ def funnel(
     parsed = [s if isinstance(s, Step) else Step.parse(s) for s in steps]
     window_s = parse_duration(window) if isinstance(window, str) else int(window)
     k = len(parsed)
-    per = funnel_table(con, config, parsed, window_s, order, unit, exclusions, session_timeout_minutes)
+    _check(k, window_s, order, exclusions)
+    marked = _marked(con, config, parsed, order, unit, exclusions, session_timeout_minutes)
+    if order == "ordered" and k > 1:  # each step's pass reads the marked events: stitch people once
+        with marked.cache() as cached:
+            return _funnel(
+                con,
+                config,
+                cached,
+                parsed,
+                window_s,
+                order,
+                unit,
+                exclusions,
+                by,
+                experiment,
+                level,
+                correction,
+            )
+    return _funnel(
+        con, config, marked, parsed, window_s, order, unit, exclusions, by, experiment, level, correction
+    )
+
+
+def _funnel(
+    con: BaseBackend,
+    config: Config,
+    marked: ir.Table,
+    parsed: Sequence[Step],
+    window_s: int,
+    order: Order,
+    unit: Unit,
+    exclusions: Sequence[Exclusion],
+    by: str | None,
+    experiment: str | None,
+    level: float,
+    correction: Correction,
+) -> Funnel:
+    k = len(parsed)
+    per = _per_unit(marked, k, window_s, order, exclusions)
     per = (
         attach_breakdown(con, journey_events(con, config), per, by, experiment)
         if by
@@ -390,4 +514,4 @@ def _breakdown(res: pd.DataFrame, k: int, level: float, correction: Correction) 
         }
     )
     out["significant"] = out["p_adjusted"] < 1 - level
-    return out.sort_values("entered", ascending=False).reset_index(drop=True)
+    return out.sort_values(["entered", "value"], ascending=[False, True]).reset_index(drop=True)

