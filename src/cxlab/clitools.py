@@ -28,6 +28,9 @@ err = Console(stderr=True, highlight=False)
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+FigureOpt = Annotated[
+    Path | None, typer.Option("--figure", help="Also write the figure as a standalone HTML file.")
+]
 DEFAULT_DB = Path("cxlab.duckdb")
 
 BAD_INPUT = (IngestError, SourceError, ConfigError, FileNotFoundError, KeyError, ValueError)
@@ -96,3 +99,10 @@ def show_frame(df: pd.DataFrame, title: str, summary: str, limit: int = 60) -> N
         t.add_row(*[escape(cell(v)) for v in r])
     console.print(t)
     console.print(escape(summary))
+
+
+def write_figure(fig: Any, path: Path | None) -> None:
+    """Write a Plotly figure (if any) to ``path`` (if given) as a standalone HTML file."""
+    if path is not None and fig is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(str(path), include_plotlyjs=True, full_html=True)

@@ -12,12 +12,22 @@ from typing import Annotated, Any
 import ibis
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, err, errors_as_exit, fail
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    FigureOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    err,
+    errors_as_exit,
+    fail,
+    write_figure,
+)
 from cxlab.customers.fitting import FloatArray
 from cxlab.customers.gammagamma import GammaGamma
 from cxlab.customers.holdout import holdout_check
@@ -32,7 +42,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FigureOpt = Annotated[Path | None, typer.Option("--figure", help="Also write the figure to this HTML file.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the full per-customer table to this CSV.")]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows to show (and to put in the JSON document).")]
 ModelOpt = Annotated[str, typer.Option("--model", help=f"Purchase model: {', '.join(MODELS)}.")]
@@ -42,12 +51,6 @@ def _model_name(name: str) -> str:
     if name not in MODELS:
         fail(f"--model: unknown purchase model {name!r} (expected one of {', '.join(MODELS)})")
     return name
-
-
-def _write_figure(fig: go.Figure, path: Path | None) -> None:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.write_html(path, include_plotlyjs=True, full_html=True)
 
 
 def _print_frame(df: pd.DataFrame, title: str) -> None:
@@ -86,7 +89,7 @@ def rfm(
         con = store.ibis()
         seg = rfm_segments(con, as_of)
         move = rfm_movement(con, compare, as_of) if compare else None
-    _write_figure(move.figure() if move is not None else seg.figure(), figure)
+    write_figure(move.figure() if move is not None else seg.figure(), figure)
     if json_:
         emit_json({**seg.to_dict(), "movement": move.to_dict() if move is not None else None})
         return
@@ -117,7 +120,7 @@ def personas(
         res = run(store.ibis(), k=k, seed=seed)
     if out is not None:
         res.assignments.to_csv(out, index=False)
-    _write_figure(res.figure(), figure)
+    write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict())
         return
@@ -174,7 +177,7 @@ def clv(
         res = lifetime_value(store.ibis(), calibration_end=calibration_end, settings=settings)
     if out is not None:
         res.to_frame().to_csv(out, index=False)
-    _write_figure(res.figure(), figure)
+    write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict(top=top))
         return
@@ -298,7 +301,7 @@ def clv_fit(
             doc["holdout"] = check.to_dict()
     doc["data"] = info
     if check is not None:
-        _write_figure(check.figure(), figure)
+        write_figure(check.figure(), figure)
     elif figure is not None:
         err.print("warning: no figure without a holdout (--observation-end)")
     if json_:
@@ -337,7 +340,7 @@ def churn(
         res = churn_risk(store.ibis(), as_of=as_of, lookback=lookback, settings=settings)
     if out is not None:
         res.to_frame().to_csv(out, index=False)
-    _write_figure(res.figure(), figure)
+    write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict(top=top))
         return

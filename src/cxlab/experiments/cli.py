@@ -17,7 +17,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, err, errors_as_exit, fail
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    FigureOpt,
+    JsonOpt,
+    console,
+    emit_json,
+    err,
+    errors_as_exit,
+    fail,
+    write_figure,
+)
 from cxlab.experiments.analysis import ENGINES, ExperimentResult, analyze
 from cxlab.experiments.bayesian import GaussianPrior
 from cxlab.experiments.corrections import CORRECTIONS
@@ -38,9 +49,6 @@ EngineOpt = Annotated[
     ),
 ]
 AlphaOpt = Annotated[float, typer.Option("--alpha", help="Significance level; intervals are 1 - alpha.")]
-FigureOpt = Annotated[
-    Path | None, typer.Option("--figure", help="Also write the figure as a standalone HTML file.")
-]
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -69,14 +77,6 @@ def _clean(doc: Any) -> Any:
     if isinstance(doc, list | tuple):
         return [_clean(v) for v in doc]
     return doc
-
-
-def _write_figure(result: Any, path: Path | None) -> None:
-    if path is None:
-        return
-    fig = result.figure()
-    if fig is not None:
-        fig.write_html(str(path), include_plotlyjs=True, full_html=True)
 
 
 def _report(result: ExperimentResult, doc: dict[str, Any], json_: bool) -> None:
@@ -195,7 +195,8 @@ def analyze_cmd(
                     **options,
                 )
             doc = result.to_dict()
-        _write_figure(result, figure)
+        if figure is not None:
+            write_figure(result.figure(), figure)
     _report(result, doc, json_)
 
 
@@ -270,7 +271,8 @@ def power_cmd(
             ratio=ratio,
             daily_units=daily_traffic,
         )
-        _write_figure(result, figure)
+        if figure is not None:
+            write_figure(result.figure(), figure)
     if json_:
         emit_json(_clean(result.to_dict()))
     else:
@@ -377,8 +379,8 @@ def changes_impact(
             impacts = [change_impact(con, change_id, metrics, window_days=window, engine=engine, alpha=alpha)]
         else:
             impacts = change_impacts(con, metrics, window_days=window, engine=engine, alpha=alpha)
-        if impacts:
-            _write_figure(impacts[0], figure)
+        if impacts and figure is not None:
+            write_figure(impacts[0].figure(), figure)
     if json_:
         emit_json(_clean({"changes": [i.to_dict() for i in impacts]}))
         return

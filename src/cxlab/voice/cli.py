@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import typer
 
 from cxlab.clitools import (
     DEFAULT_DB,
     DbOpt,
+    FigureOpt,
     JsonOpt,
     console,
     emit_json,
@@ -19,6 +19,7 @@ from cxlab.clitools import (
     fail,
     progress_bar,
     show_frame,
+    write_figure,
 )
 from cxlab.config import Config
 from cxlab.store import Store
@@ -33,14 +34,6 @@ app = typer.Typer(
     help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone of the shop's messages.",
     no_args_is_help=True,
 )
-
-FigureOpt = Annotated[Path | None, typer.Option("--figure", help="Also write the figure to this HTML file.")]
-
-
-def _write_figure(fig: go.Figure, path: Path | None) -> None:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.write_html(path, include_plotlyjs=True, full_html=True)
 
 
 def _span(text: str | None, name: str) -> tuple[str, str] | None:
@@ -84,7 +77,7 @@ def _score_command(kind: Kind) -> Any:
                     console.print(change.summary(), markup=False)
                 return
             res = score(store.ibis(), kind, by=by, period=period, merge=merge, config=store.config)
-        _write_figure(res.figure(), figure)
+        write_figure(res.figure(), figure)
         if json_:
             emit_json(res.to_dict())
             return
@@ -155,7 +148,7 @@ def sentiment_cmd(
             res = touchpoint_sentiment(store.ibis())
     if res is None:
         fail("no feedback texts in the store")
-    _write_figure(res.figure(), figure)
+    write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict())
         return
@@ -179,7 +172,7 @@ def themes_cmd(
     with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
         analyze(store, progress=progress)
         res = find_themes(store)
-    _write_figure(res.figure(), figure)
+    write_figure(res.figure(), figure)
     if json_:
         doc = res.to_dict()
         doc["themes"] = doc["themes"][:top]
@@ -214,7 +207,7 @@ def tone_cmd(
     with errors_as_exit():
         config = Config.for_store(db) if db.exists() else Config.default()
         res = tone(read_messages(file, text_column, channel_column), config)
-    _write_figure(res.figure(), figure)
+    write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict())
         return
