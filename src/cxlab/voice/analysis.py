@@ -19,19 +19,24 @@ import pandas as pd
 import pyarrow as pa
 
 from cxlab.store import Store
+from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import Embedder, get_embedder
 from cxlab.voice.language import detect_languages
 from cxlab.voice.sentiment import (
     LABELS,
-    AnchorSentiment,
     LinearHead,
     ReviewSentiment,
-    anchors_digest,
-    default_anchors,
     shipped_anchor_head,
 )
 from cxlab.voice.settings import voice_settings
-from cxlab.voice.tables import ensure_tables, latest_head, load_embeddings, store_embeddings
+from cxlab.voice.tables import (
+    ensure_tables,
+    latest_head,
+    load_embeddings,
+    registered,
+    store_embeddings,
+    stored_vectors,
+)
 from cxlab.voice.text import clean_text, text_hash
 
 #: Refit the review head when the number of rated reviews moved by more than this share.
@@ -87,17 +92,9 @@ def _new_feedback(store: Store) -> pd.DataFrame:
 
 def anchor_head(store: Store, embedder: Embedder) -> LinearHead:
     """The shipped anchor head, or (another embedder, edited anchors) one fitted on stored anchor vectors."""
-    shipped = shipped_anchor_head(embedder.name)
-    if shipped is not None:
-        return shipped
-    anchors = default_anchors()
-    texts, y = AnchorSentiment.training_set(anchors)
-    clean = [clean_text(t) for t in texts]
-    hashes = [text_hash(t) for t in clean]
-    store_embeddings(store.con, embedder, hashes, clean)
-    X = load_embeddings(store.con, embedder.name, hashes, embedder.dim)
-    meta = {"model": embedder.name, "anchors": anchors_digest(anchors)}
-    return AnchorSentiment().fit(X, y, meta).head_
+    return shipped_anchor_head(embedder.name) or fit_anchor_head(
+        embedder, lambda texts: stored_vectors(store.con, embedder, texts)
+    )
 
 
 def _review_head(
@@ -157,11 +154,8 @@ def analyze(store: Store, *, refit: bool = False, progress: Progress | None = No
         {"feedback_id": new["feedback_id"], "text_hash": hashes, "language": lang, "label": None,
          "p_negative": np.nan, "p_neutral": np.nan, "p_positive": np.nan, "head": None, "model": embedder.name}
     )  # fmt: skip
-    store.con.register("_voice_new", pa.Table.from_pandas(rows, preserve_index=False))
-    try:
+    with registered(store.con, "_voice_new", pa.Table.from_pandas(rows, preserve_index=False)):
         store.con.execute("INSERT INTO voice_texts SELECT * FROM _voice_new")
-    finally:
-        store.con.unregister("_voice_new")
     head, refitted = _review_head(store, embedder, settings.min_reviews, refit)
     if head is None:
         head, refitted = anchor_head(store, embedder), False
@@ -192,12 +186,9 @@ def _label(store: Store, embedder: Embedder, head: LinearHead, where: str) -> No
             "p_positive": proba[:, 2],
         }
     )
-    store.con.register("_voice_labels", out)
-    try:
+    with registered(store.con, "_voice_labels", out):
         store.con.execute(
             f"""UPDATE voice_texts v SET label = l.label, p_negative = l.p_negative, p_neutral = l.p_neutral,
             p_positive = l.p_positive, head = '{head.kind}'
             FROM _voice_labels l WHERE v.feedback_id = l.feedback_id"""
         )
-    finally:
-        store.con.unregister("_voice_labels")

@@ -8,18 +8,20 @@ test checks the shipped file is what a fresh fit gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from cxlab.voice.embeddings import Embedder, get_embedder
+from cxlab.voice.embeddings import Embedder, Vectors, get_embedder
 from cxlab.voice.sentiment import SHIPPED_HEAD, AnchorSentiment, LinearHead, anchors_digest, default_anchors
 from cxlab.voice.text import clean_text
 
 
-def fit_anchor_head(embedder: Embedder) -> LinearHead:
-    """A fresh fit of the anchor head on the current ``anchors.toml``."""
+def fit_anchor_head(embedder: Embedder, embed: Callable[[list[str]], Vectors] | None = None) -> LinearHead:
+    """A fresh fit of the anchor head on the current ``anchors.toml``; ``embed`` (default: ``embedder``'s
+    own) turns the cleaned anchors into vectors, e.g. through the store's embedding cache."""
     anchors = default_anchors()
     texts, y = AnchorSentiment.training_set(anchors)
-    X = embedder.embed([clean_text(t) for t in texts])
+    X = (embed or embedder.embed)([clean_text(t) for t in texts])
     meta = {"model": embedder.name, "anchors": anchors_digest(anchors)}
     return AnchorSentiment().fit(X, y, meta).head_
 

@@ -37,7 +37,8 @@ def detector(codes: tuple[str, ...]) -> LanguageDetector:
 def detect_languages(
     texts: Sequence[str], languages: Sequence[str], fallback: Sequence[str | None] | None = None
 ) -> list[str | None]:
-    """ISO 639-1 code per text, one of ``languages``; ``fallback[i]`` (or None) where lingua is unsure."""
+    """ISO 639-1 code per text, one of ``languages``: where lingua is unsure, ``fallback[i]`` if it is one of
+    them, else lingua's best guess (None when it has none)."""
     codes = tuple(c.lower() for c in languages)
     if not codes:
         raise ValueError("no languages configured: set [shop] languages in cxlab.toml")
@@ -48,14 +49,8 @@ def detect_languages(
     out: list[str | None] = []
     for i, conf in enumerate(confidences):
         best = conf[0] if conf else None
-        if best is not None and best.value >= MIN_CONFIDENCE:
-            code = best.language.iso_code_639_1.name.lower()
-            out.append(code if code in codes else None)
-        else:
-            fb = fallback[i] if fallback is not None else None
-            out.append(
-                fb
-                if fb in codes
-                else (best.language.iso_code_639_1.name.lower() if best and best.value > 0 else None)
-            )
+        guess = best.language.iso_code_639_1.name.lower() if best is not None and best.value > 0 else None
+        sure = best is not None and best.value >= MIN_CONFIDENCE
+        fb = fallback[i] if fallback is not None else None
+        out.append(fb if not sure and fb in codes else guess)
     return out

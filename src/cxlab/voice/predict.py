@@ -13,7 +13,7 @@ from pathlib import Path
 from cxlab.config import Config
 from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
-from cxlab.voice.embeddings import get_embedder
+from cxlab.voice.embeddings import Embedder, get_embedder
 from cxlab.voice.language import detect_languages
 from cxlab.voice.sentiment import LABELS, LinearHead, shipped_anchor_head
 from cxlab.voice.settings import voice_settings
@@ -31,13 +31,13 @@ class TextSentiment:
     head: str
 
 
-def _head(model: str, db: Path | None) -> LinearHead:
+def _head(embedder: Embedder, db: Path | None) -> LinearHead:
     if db is not None:
         with Store(db, read_only=True) as store:
-            own = latest_head(store.con, model, "reviews")
+            own = latest_head(store.con, embedder.name, "reviews")
         if own is not None:
             return own
-    return shipped_anchor_head(model) or fit_anchor_head(get_embedder())
+    return shipped_anchor_head(embedder.name) or fit_anchor_head(embedder)
 
 
 def classify_texts(texts: Sequence[str], config: Config, db: Path | None = None) -> list[TextSentiment]:
@@ -48,7 +48,7 @@ def classify_texts(texts: Sequence[str], config: Config, db: Path | None = None)
             raise ValueError(f"text {i + 1}: empty (nothing left after removing control characters)")
     settings = voice_settings(config)
     embedder = get_embedder(settings.embedder)
-    head = _head(embedder.name, db)
+    head = _head(embedder, db)
     languages = detect_languages(clean, config.shop.languages)
     proba = head.predict_proba(embedder.embed(clean))
     return [

@@ -10,6 +10,7 @@ from cxlab.report.section import Section
 from cxlab.store import Store
 from cxlab.voice.emotion import touchpoint_sentiment
 from cxlab.voice.scores import KINDS, score
+from cxlab.voice.tables import has_table
 from cxlab.voice.themes import find_themes
 
 
@@ -69,7 +70,7 @@ def sentiment_section(store: Store) -> Section:
 
 
 def themes_section(store: Store) -> Section:
-    if touchpoint_sentiment(store.ibis()) is None:
+    if not has_table(store.con, "voice_texts"):
         return Section("voice-themes", "Feedback themes", "Not analysed: run `cxlab voice analyze`.")
     res = find_themes(store)
     t = res.table

@@ -112,6 +112,18 @@ def _head(
     return LinearHead(kind, coef, intercept, temperature, n, quality, meta)
 
 
+def _calibrated(
+    X: Vectors, y: NDArray[np.int64], C: float, folds: int, balanced: bool
+) -> tuple[LogisticRegression, float, FloatArray]:
+    """A logistic regression on all of ``X``, the temperature fitted on its out-of-fold logits, and those
+    logits (for the cross-validated accuracy)."""
+    cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+    oof = np.asarray(
+        cross_val_predict(_logistic(C, balanced), X, y, cv=cv, method="decision_function"), float
+    )
+    return _logistic(C, balanced).fit(X, y), fit_temperature(oof, y), oof
+
+
 def anchors_digest(anchors: Anchors) -> str:
     """A fingerprint of an anchor set: a head fitted on other anchors is stale."""
     return hashlib.blake2b(json.dumps(anchors, sort_keys=True).encode(), digest_size=12).hexdigest()
@@ -154,10 +166,8 @@ class AnchorSentiment:
 
     def fit(self, X: Vectors, y: NDArray[np.int64], meta: Mapping[str, Any] | None = None) -> AnchorSentiment:
         """Fit on the anchors' embeddings ``X`` and labels ``y``; temperature from out-of-fold logits."""
-        cv = StratifiedKFold(self.folds, shuffle=True, random_state=0)
-        oof = cross_val_predict(_logistic(self.C), X, y, cv=cv, method="decision_function")
-        model = _logistic(self.C).fit(X, y)
-        self.head_ = _head("anchors", model, fit_temperature(np.asarray(oof, float), y), len(y), None, meta)
+        model, temperature, _ = _calibrated(X, y, self.C, self.folds, balanced=False)
+        self.head_ = _head("anchors", model, temperature, len(y), None, meta)
         return self
 
     def predict_proba(self, X: Vectors) -> FloatArray:
@@ -188,9 +198,7 @@ class ReviewSentiment:
                 f"too few star-rated reviews to train a sentiment head: {len(y)} "
                 f"(need {self.min_reviews}, at least {self.min_per_label} of each of {', '.join(LABELS)})"
             )
-        cv = StratifiedKFold(self.folds, shuffle=True, random_state=0)
-        oof = cross_val_predict(_logistic(self.C, True), X, y, cv=cv, method="decision_function")
-        temperature = fit_temperature(np.asarray(oof, float), y)
+        model, temperature, oof = _calibrated(X, y, self.C, self.folds, balanced=True)
         ok = pd.Series(np.argmax(oof, axis=1) == y)
         lang = pd.Series([x or "(unknown)" for x in languages])
         polar = pd.Series(y != 1)
@@ -204,7 +212,6 @@ class ReviewSentiment:
             "polar_accuracy": by_lang(ok[polar], lang[polar]),
             "n": {str(k): int(v) for k, v in lang.value_counts().items()},
         }
-        model = _logistic(self.C, True).fit(X, y)
         self.head_ = _head("reviews", model, temperature, len(y), quality)
         return self
 

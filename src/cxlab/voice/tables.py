@@ -7,7 +7,8 @@ finished. ``voice_texts`` has one row per feedback row with text: language, sent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import duckdb
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from cxlab.voice.embeddings import Embedder, Vectors
 from cxlab.voice.sentiment import LinearHead
+from cxlab.voice.text import text_hash
 
 DDL = """
 CREATE TABLE IF NOT EXISTS voice_embeddings (model VARCHAR NOT NULL, text_hash VARCHAR NOT NULL, vector FLOAT[] NOT NULL);
@@ -32,18 +34,33 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database has table ``name`` (the voice tables exist once ``analyze`` has run)."""
+    ((n,),) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()
+    return bool(n)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` visible to SQL on ``con`` as ``name`` for the duration of the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
 def missing_hashes(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str]) -> set[str]:
     """Which of ``hashes`` have no stored embedding for ``model``."""
     wanted = pa.table({"h": pa.array(sorted(set(hashes)), pa.string())})
-    con.register("_voice_wanted", wanted)
-    try:
+    with registered(con, "_voice_wanted", wanted):
         rows = con.execute(
             "SELECT h FROM _voice_wanted ANTI JOIN (SELECT text_hash FROM voice_embeddings WHERE model = ?) e "
             "ON h = e.text_hash",
             [model],
         ).fetchall()
-    finally:
-        con.unregister("_voice_wanted")
     return {r[0] for r in rows}
 
 
@@ -66,7 +83,7 @@ def store_embeddings(
         chunk = pairs[start : start + BATCH]
         vectors = embedder.embed([t for _, t in chunk])
         flat = pa.array(vectors.astype(np.float32, copy=False).ravel(), pa.float32())
-        offsets = pa.array(np.arange(0, flat.__len__() + 1, embedder.dim, dtype=np.int32))
+        offsets = pa.array(np.arange(0, len(flat) + 1, embedder.dim, dtype=np.int32))
         batch = pa.table(
             {
                 "model": pa.array([embedder.name] * len(chunk), pa.string()),
@@ -74,11 +91,8 @@ def store_embeddings(
                 "vector": pa.ListArray.from_arrays(offsets, flat),
             }
         )
-        con.register("_voice_batch", batch)
-        try:
+        with registered(con, "_voice_batch", batch):
             con.execute("INSERT INTO voice_embeddings SELECT model, text_hash, vector FROM _voice_batch")
-        finally:
-            con.unregister("_voice_batch")
         if progress is not None:
             progress("embedding texts", 100.0 * min(start + BATCH, len(pairs)) / len(pairs))
     return len(pairs)
@@ -89,15 +103,13 @@ def load_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence
     if len(hashes) == 0:
         return np.empty((0, dim), np.float32)
     uniq = pd.unique(pd.Series(hashes, dtype=object))
-    con.register("_voice_wanted", pa.table({"h": pa.array(uniq, pa.string()), "i": np.arange(len(uniq))}))
-    try:
+    wanted = pa.table({"h": pa.array(uniq, pa.string()), "i": np.arange(len(uniq))})
+    with registered(con, "_voice_wanted", wanted):
         got = con.execute(
             "SELECT w.i, any_value(e.vector) AS vector FROM _voice_wanted w "
             "JOIN voice_embeddings e ON e.text_hash = w.h AND e.model = ? GROUP BY w.i ORDER BY w.i",
             [model],
         ).fetch_arrow_table()
-    finally:
-        con.unregister("_voice_wanted")
     if got.num_rows != len(uniq):
         raise RuntimeError(f"{len(uniq) - got.num_rows} texts have no stored embedding for {model}")
     matrix = np.asarray(got["vector"].combine_chunks().flatten(), dtype=np.float32).reshape(len(uniq), dim)
@@ -105,12 +117,16 @@ def load_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence
     return matrix[pos]
 
 
+def stored_vectors(con: duckdb.DuckDBPyConnection, embedder: Embedder, texts: Sequence[str]) -> Vectors:
+    """Vectors of (cleaned) ``texts`` through the store: embedded only when not stored yet."""
+    hashes = [text_hash(t) for t in texts]
+    store_embeddings(con, embedder, hashes, texts)
+    return load_embeddings(con, embedder.name, hashes, embedder.dim)
+
+
 def latest_head(con: duckdb.DuckDBPyConnection, model: str, kind: str) -> LinearHead | None:
     """The most recently fitted head of ``kind`` for embedding ``model``, if any was stored."""
-    ((n,),) = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'voice_heads'"
-    ).fetchall()
-    if not n:
+    if not has_table(con, "voice_heads"):
         return None
     rows = con.execute(
         "SELECT head FROM voice_heads WHERE model = ? AND kind = ? ORDER BY fitted_at DESC LIMIT 1",

@@ -37,7 +37,7 @@ from cxlab.stats.peers import adjust_pvalues
 from cxlab.store import Store
 from cxlab.voice.embeddings import Vectors, get_embedder
 from cxlab.voice.settings import Topic, VoiceSettings, voice_settings
-from cxlab.voice.tables import load_embeddings
+from cxlab.voice.tables import has_table, load_embeddings
 from cxlab.voice.text import clean_text
 
 CLASSES = ("negative", "positive", "neutral")
@@ -344,9 +344,7 @@ def negative_themes(themes: Themes, top: int = 3) -> dict[str, list[str]]:
 
 def touchpoint_evidence(store: Store, top: int = 3) -> dict[str, list[str]]:
     """:func:`negative_themes` of the store's analysed feedback; empty before ``cxlab voice analyze``."""
-    if not store.con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'voice_texts'"
-    ).fetchall()[0][0]:
+    if not has_table(store.con, "voice_texts"):
         return {}
     try:
         return negative_themes(find_themes(store), top)

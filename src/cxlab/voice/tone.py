@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 from cxlab.config import Config
 from cxlab.stats.peers import adjust_pvalues
+from cxlab.store.sources import SourceError, open_source
 from cxlab.voice.embeddings import Embedder, get_embedder
 from cxlab.voice.settings import voice_settings
 from cxlab.voice.text import clean_text
@@ -112,30 +113,22 @@ def modified_z(x: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def read_messages(path: Path, text: str = "text", channel: str | None = "channel") -> pd.DataFrame:
-    """Texts from a CSV, JSON Lines or Parquet file with a text column (and a channel column, unless None)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: file is empty")
-    name = path.name.lower()
-    reader = (
-        "read_parquet"
-        if name.endswith(".parquet")
-        else "read_json_auto"
-        if ".json" in name
-        else "read_csv_auto"
-    )
-    try:
-        df = duckdb.sql(f"SELECT * FROM {reader}(?)", params=[str(path)]).df()
-    except duckdb.Error as e:
-        raise ValueError(f"{path}: cannot read: {str(e).splitlines()[0]}") from e
-    for col in (text, channel) if channel is not None else (text,):
-        if col not in df.columns:
-            raise ValueError(f"{path}: no column {col!r} (columns: {', '.join(map(str, df.columns))})")
-    empty = df[text].isna() | (df[text].astype(str).str.strip() == "")
-    if empty.any():
-        row = int(np.flatnonzero(empty.to_numpy())[0]) + 2
-        raise ValueError(f"{path}:{row}: {text}: missing required value")
+    """Texts from a CSV, JSON Lines or Parquet file (optionally gzipped) with a text column (and a channel
+    column, unless None); read by the ingest's reader, so bad rows are named by file, row and field."""
+    with duckdb.connect() as con, open_source(con, path) as src:
+        df = con.execute(f"SELECT * FROM {src.sql}").df()
+        src.scanned()
+        if src.dropped:
+            d = src.dropped[0]
+            raise SourceError(f"{src.name}:{d.row}: {d.field}: {d.message}")
+        for col in (text, channel) if channel is not None else (text,):
+            if col not in df.columns:
+                raise SourceError(
+                    f"{src.name}: no column {col!r} (columns: {', '.join(map(str, df.columns))})"
+                )
+        empty = np.flatnonzero((df[text].isna() | (df[text].astype(str).str.strip() == "")).to_numpy())
+        if len(empty):
+            raise SourceError(f"{src.name}:{src.row_number(int(empty[0]))}: {text}: missing required value")
     if channel is None:
         return df.rename(columns={text: "text"})
     out = df.rename(columns={text: "text", channel: "channel"})
