@@ -10,10 +10,16 @@ import ibis
 import ibis.expr.types as ir
 
 
-def with_person_id(events: ir.Table) -> ir.Table:
-    """``events`` plus a ``person_id`` column (customer id when known, else ``anon:<anonymous_id>``)."""
+def with_person_id(events: ir.Table, links_from: ir.Table | None = None) -> ir.Table:
+    """``events`` plus a ``person_id`` column (customer id when known, else ``anon:<anonymous_id>``).
+
+    The anonymous-to-customer links come from ``links_from`` (default: ``events`` itself): pass the whole
+    ``events`` table there when ``events`` is a filtered part of it, so a link seen on any event counts and
+    only the rows that matter go through the join.
+    """
+    src = events if links_from is None else links_from
     links = (
-        events.filter(events.customer_id.notnull() & events.anonymous_id.notnull())
+        src.filter(src.customer_id.notnull() & src.anonymous_id.notnull())
         .group_by("anonymous_id")
         .aggregate(linked_customer=lambda t: t.customer_id.min())
     )

@@ -46,24 +46,29 @@ def test_staged_ordered_matches_brute_force(
     with make_store(rows) as s:
         res = funnel(s.ibis(), s.config, steps, "10h", exclusions=[excl] if excl else ())
     secs = [(p, h * 3600, e, j) for p, h, e, j in events]
-    expected = _reference(secs, steps, 10 * 3600, excl)
+    expected, durations = _reference(secs, steps, 10 * 3600, excl)
     assert res.to_frame()["units"].tolist() == expected
     assert 0 < expected[-1] < expected[0]
+    ttc = res.time_to_convert.set_index("quantile")["hours"]
+    assert ttc["mean"] == pytest.approx(np.mean(durations) / 3600)
+    assert ttc[0.5] == pytest.approx(np.quantile(durations, 0.5) / 3600)
 
 
 def _reference(
     events: list[tuple[str, int, str, int]], steps: list[str], w: int, excl: Exclusion | None
-) -> list[int]:
+) -> tuple[list[int], list[int]]:
     """Brute force over every chain of events: strictly increasing seconds, within ``w`` of its start, and
-    no excluded event in a gap the exclusion covers (between step ``after`` and step ``before``)."""
+    no excluded event in a gap the exclusion covers (between step ``after`` and step ``before``). Returns
+    the people per step and, per person who completes the funnel, the shortest complete chain (seconds)."""
     by: dict[str, list[tuple[int, int, str]]] = {}
     for p, t, e, i in events:
         by.setdefault(p, []).append((t, i, e))
     counts = [0] * len(steps)
     lo, hi = (excl.after, excl.before or len(steps)) if excl else (0, 0)
+    durations = []
     for evs in by.values():
         evs.sort()
-        best = 0
+        best, shortest = 0, None
         for k in range(1, len(steps) + 1):
             for idx in itertools.combinations(range(len(evs)), k):
                 ch = [evs[i] for i in idx]
@@ -75,10 +80,14 @@ def _reference(
                 if excl and any(e == excl.step.name and a <= t < b for t, _, e in evs for a, b in gaps):
                     continue
                 best = max(best, k)
-                break
+                if k < len(steps):
+                    break
+                shortest = min(shortest or w, ch[-1][0] - ch[0][0])
         for k in range(best):
             counts[k] += 1
-    return counts
+        if shortest is not None:
+            durations.append(shortest)
+    return counts, durations
 
 
 def test_sessions_as_units(make_store: MakeStore) -> None:

@@ -40,6 +40,9 @@ CASES: dict[str, Callable[[Any, Config], Any]] = {
     "funnel ordered, by channel": lambda c, cfg: funnel(
         c, cfg, ["page_view", "add_to_cart", "purchase"], "7d", by="channel"
     ),
+    "funnel ordered, sessions, touchpoint and event steps": lambda c, cfg: funnel(
+        c, cfg, ["touchpoint:product_page", "add_to_cart|quantity=1", "purchase"], "2d", unit="sessions"
+    ),
     "funnel strict, sessions": lambda c, cfg: funnel(
         c, cfg, ["page_view", "view_item", "add_to_cart"], "1h", order="strict", unit="sessions"
     ),

@@ -1,13 +1,17 @@
-"""Feedback rows for voice tests: a small store built from explicit answers."""
+"""Feedback rows for voice tests (a small store built from explicit answers), and the hand-labelled review set
+with the accuracy measures that the tests and ``bench/voice_accuracy.py`` share."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cxlab.store import Store
+
+LABELLED_REVIEWS = Path(__file__).parent / "data" / "labelled_reviews.csv"
 
 
 def feedback_frame(
@@ -42,3 +46,23 @@ def feedback_frame(
 
 def load(store: Store, frame: pd.DataFrame) -> None:
     store.ingest("feedback", frame, name="test feedback")
+
+
+def labelled_reviews() -> pd.DataFrame:
+    """The hand-labelled review set (``data/README.md``): id, language, split, label, kind, text."""
+    return pd.read_csv(LABELLED_REVIEWS, keep_default_na=False)
+
+
+def polar_accuracy(d: pd.DataFrame, proba: np.ndarray) -> dict[str, float]:
+    """Positive-vs-negative accuracy per language on the rows of ``d`` labelled positive or negative: the
+    prediction is whichever of p(positive) and p(negative) is larger (columns 2 and 0 of ``proba``)."""
+    pred = np.where(proba[:, 2] > proba[:, 0], "positive", "negative")
+    polar = d["label"] != "neutral"
+    hit = pd.Series(pred == d["label"].to_numpy())[polar.to_numpy()]
+    return hit.groupby(d["language"].to_numpy()[polar.to_numpy()]).mean().to_dict()
+
+
+def three_way_accuracy(d: pd.DataFrame, proba: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
+    """Accuracy per language over all rows of ``d``, the prediction being the most probable of ``labels``."""
+    pred = np.asarray(labels)[proba.argmax(axis=1)]
+    return pd.Series(pred == d["label"].to_numpy()).groupby(d["language"].to_numpy()).mean().to_dict()
