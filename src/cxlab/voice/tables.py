@@ -109,7 +109,7 @@ def load_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence
             "SELECT w.i, any_value(e.vector) AS vector FROM _voice_wanted w "
             "JOIN voice_embeddings e ON e.text_hash = w.h AND e.model = ? GROUP BY w.i ORDER BY w.i",
             [model],
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     if got.num_rows != len(uniq):
         raise RuntimeError(f"{len(uniq) - got.num_rows} texts have no stored embedding for {model}")
     matrix = np.asarray(got["vector"].combine_chunks().flatten(), dtype=np.float32).reshape(len(uniq), dim)
