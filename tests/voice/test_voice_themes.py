@@ -20,6 +20,14 @@ from cxlab.voice.themes import centre_by_language, emerging, find_themes, keywor
 
 DATA = Path(__file__).parent / "data" / "themes_multilingual.csv"
 COMPLAINTS = ["damaged_parcel", "late_delivery", "refund_slow", "rude_service", "wrong_size"]
+TOPIC = {  # the default taxonomy's topic each hand-written issue belongs to
+    "damaged_parcel": "packaging",
+    "late_delivery": "delivery",
+    "refund_slow": "returns",
+    "rude_service": "customer_service",
+    "wrong_size": "product_quality",
+    "helpful_service": "customer_service",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +66,20 @@ def test_themes_in_a_store(store: Store, texts: pd.DataFrame) -> None:
     rude = set(a.loc[a["truth"] == "rude_service", "theme"].mode())
     helpful = set(a.loc[a["truth"] == "helpful_service", "theme"].mode())
     assert rude.isdisjoint(helpful)
+    topic = res.table.set_index("theme")["topic"]
     for issue in COMPLAINTS:
         g = a[a["truth"] == issue]
         modal = g["theme"].mode().iloc[0]
         assert set(g.loc[g["theme"] == modal, "language"]) == {"nl", "da", "en"}, issue
+    mix = (
+        a[a["theme"] >= 0]
+        .groupby("theme")["truth"]
+        .agg(lambda x: (x.mode().iloc[0], x.eq(x.mode().iloc[0]).mean()))
+    )
+    pure = {th: issue for th, (issue, share) in mix.items() if share >= 0.8 and (a["theme"] == th).sum() >= 5}
+    assert len(pure) >= 3, mix
+    for th, issue in pure.items():  # a theme made of one hand-written issue maps to that issue's topic
+        assert topic[th] == TOPIC[issue], (issue, topic[th])
     t = res.table
     unclustered = int((res.assignments["theme"] == -1).sum())  # a class too small to cluster (neutral here)
     assert t["size"].sum() + unclustered == res.n_texts == len(texts) and unclustered <= 10

