@@ -357,7 +357,8 @@ def _marked(
     sessions and strict order need every event of a person, so they stitch first."""
     raw = con.table("events")
     matchers = [*steps, *(x.step for x in exclusions)]
-    if unit == "people" and order != "strict":
+    pick_first = unit == "people" and order != "strict"
+    if pick_first:
         ev = with_person_id(raw.filter(_any_match(raw, matchers)), links_from=raw)
     else:
         ev = with_person_id(raw)
@@ -369,26 +370,28 @@ def _marked(
         ev = ev.mutate(unit_key=ev.person_id)
     else:
         raise ValueError(f"unit must be people or sessions, got {unit!r}")
+    if order != "strict" and not pick_first:
+        ev = ev.filter(_any_match(ev, matchers))
     marks = {f"m{i + 1}": s.matches(ev) for i, s in enumerate(steps)}
     marks |= {f"x{j}": x.step.matches(ev) for j, x in enumerate(exclusions)}
     extra = (["person_id"] if unit == "sessions" else []) + (["event_id"] if order == "strict" else [])
-    f = ev.select("unit_key", "t", *extra, **marks)
-    if order == "strict":
-        return f
-    return f.filter(_any_match(f, [], marks=list(marks)))
+    return ev.select("unit_key", "t", *extra, **marks)
 
 
-def _any_match(t: ir.Table, steps: Sequence[Step], marks: Sequence[str] = ()) -> ir.BooleanValue:
-    """Rows matching any of ``steps`` or any boolean column in ``marks``; plain event steps as one ``IN``, which
-    the engine can push into its scan."""
+def _any_match(t: ir.Table, steps: Sequence[Step]) -> ir.BooleanValue:
+    """Rows matching any of ``steps``; plain event steps as one ``IN``, which the engine can push into its
+    scan."""
     plain = sorted({s.name for s in steps if s.field == "event" and not s.where})
     cond = t.event.isin(plain) if plain else ibis.literal(False)
     for s in steps:
         if s.field != "event" or s.where:
             cond |= s.matches(t)
-    for name in marks:
-        cond |= t[name]
     return cond
+
+
+def _uses_lists(con: BaseBackend, order: Order, exclusions: Sequence[Exclusion]) -> bool:
+    """Whether the funnel runs as :func:`_ordered_lists` (ordered, no exclusion steps, on DuckDB)."""
+    return order == "ordered" and not exclusions and con.name == "duckdb"
 
 
 def _per_unit(
@@ -397,11 +400,13 @@ def _per_unit(
     window_s: int,
     order: Order,
     exclusions: Sequence[Exclusion],
-    duckdb: bool = False,
+    lists: bool,
 ) -> ir.Table:
+    """One row per unit that did step 1: ``unit_key``, ``person_id``, ``first_t``, ``r1..rk``, ``ttc``;
+    ``lists``: the ordered funnel from per-unit lists (:func:`_uses_lists`)."""
     k = len(steps)
     person = f.person_id if "person_id" in f.columns else f.unit_key
-    if order == "ordered" and duckdb and not exclusions:
+    if lists:
         distinct = len({(s.field, s.name) for s in steps}) == k and len({s.field for s in steps}) == 1
         return _ordered_lists(f, k, window_s, overlap=not distinct)
     if order == "ordered":
@@ -452,11 +457,11 @@ def funnel(
     k = len(parsed)
     _check(k, window_s, order, exclusions)
     marked = _marked(con, config, parsed, order, unit, exclusions, session_timeout_minutes)
-    duckdb = con.name == "duckdb"
+    lists = _uses_lists(con, order, exclusions)
     with ExitStack() as stack:
-        if order == "ordered" and k > 1 and (exclusions or not duckdb):  # one window pass per step reads
-            marked = stack.enter_context(marked.cache())  # the marked events: stitch people once
-        per = _per_unit(marked, parsed, window_s, order, exclusions, duckdb)
+        if order == "ordered" and k > 1 and not lists:  # one window pass per step reads the marked events:
+            marked = stack.enter_context(marked.cache())  # stitch people once
+        per = _per_unit(marked, parsed, window_s, order, exclusions, lists)
         if by:  # read twice: per breakdown value and overall
             per = stack.enter_context(per.cache())
         return _funnel(
