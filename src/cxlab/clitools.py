@@ -6,7 +6,6 @@ progress goes to stderr; exit 0 on success, 1 when an analysis fails, 2 on bad i
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cxlab.config import ConfigError
+from cxlab.jsonable import dumps
 from cxlab.store import IngestError, SourceError
 
 console = Console(highlight=False)
@@ -56,7 +56,8 @@ def errors_as_exit() -> Iterator[None]:
 
 
 def emit_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    """Print ``doc`` as one strict JSON document (NaN and infinity as null) on stdout."""
+    sys.stdout.write(dumps(doc) + "\n")
 
 
 @contextmanager

@@ -5,6 +5,8 @@ The packaged ``default.toml`` is both the default and the file ``cxlab init`` wr
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -24,6 +26,19 @@ class Shop(BaseModel):
     currency: str = Field(default="EUR", pattern="^[A-Z]{3}$")
     languages: list[str] = ["en"]
     countries: list[str] = []
+    # Exchange rates into ``currency``: ``GBP = 1.17`` means one GBP is worth 1.17 of the shop's currency.
+    # Orders in another currency are converted with them; without a rate they are left out, with a warning.
+    rates: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _rates_are_currencies(self) -> Shop:
+        bad = sorted(c for c in self.rates if not re.fullmatch("[A-Z]{3}", c))
+        if bad:
+            raise ValueError(f"rates: {bad} are not ISO 4217 codes such as GBP")
+        nonpositive = sorted(c for c, r in self.rates.items() if not (r > 0 and math.isfinite(r)))
+        if nonpositive:
+            raise ValueError(f"rates: {nonpositive} must be positive numbers")
+        return self
 
 
 class Journey(BaseModel):

@@ -1,0 +1,62 @@
+"""How numbers read in every shell (CLI tables, report, summaries): one format per kind of number.
+
+A missing value (None, NaN) reads as an en dash everywhere, so a table never shows ``nan`` or ``EUR 0`` for
+"not measured".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+DASH = "–"
+
+
+def missing(x: Any) -> bool:
+    """True for None and for a float that is NaN or infinite (nothing meaningful to show)."""
+    if x is None:
+        return True
+    try:
+        return not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(x: Any, digits: int = 1, signed: bool = False) -> str:
+    """A share as a percentage: ``0.1234`` → ``12.3%`` (``+12.3%`` when ``signed``)."""
+    if missing(x):
+        return DASH
+    return f"{100 * float(x):{'+' if signed else ''}.{digits}f}%"
+
+
+def points(x: Any, digits: int = 1) -> str:
+    """A difference of two shares in percentage points: ``0.012`` → ``+1.2 points``."""
+    return DASH if missing(x) else f"{100 * float(x):+.{digits}f} points"
+
+
+def money(x: Any, currency: str, digits: int = 0, signed: bool = False) -> str:
+    """An amount with its currency: ``money(1234.5, "EUR")`` → ``EUR 1,235``."""
+    if missing(x):
+        return DASH
+    return f"{currency} {float(x):{'+' if signed else ''},.{digits}f}"
+
+
+def count(x: Any) -> str:
+    """A whole number with thousands separators."""
+    return DASH if missing(x) else f"{int(x):,}"
+
+
+def number(x: Any, digits: int = 4) -> str:
+    """A measurement to ``digits`` significant digits, whole numbers from 1,000 on (thousands separated)."""
+    if missing(x):
+        return DASH
+    v = float(x)
+    return f"{v:,.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def p_value(x: Any) -> str:
+    """A p-value as people read it: ``0.032``, ``< 0.001`` (never ``1.02e-32``)."""
+    if missing(x):
+        return DASH
+    v = float(x)
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
