@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from cxlab.experiments.analysis import analyze
-from cxlab.experiments.stats import Kind, SufficientStats
+from cxlab.experiments.sufficient import Kind, SufficientStats
 
 ENGINES = ("frequentist", "bayesian", "sequential")
 

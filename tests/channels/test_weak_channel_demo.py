@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cxlab.channels import attribute, build_journeys, channel_performance
-from cxlab.channels.report import section
+from cxlab.channels.report import SECTIONS
 from cxlab.demo import generate
 from cxlab.store import Store
 
@@ -62,10 +62,16 @@ def test_weak_channel_earns_least_per_visit(
     assert t["efficiency"].idxmin() == truth["weak_channel"]
 
 
-def test_report_section(demo: tuple[Store, dict[str, Any]]) -> None:
+def test_report_sections(demo: tuple[Store, dict[str, Any]]) -> None:
     store, truth = demo
-    s = section(store)
-    assert s.id == "channels" and len(s.figures) >= 4
-    shown = s.table.set_index("channel")
-    assert shown.loc[truth["weak_channel"], "lags peers"] == "yes"
-    assert "Markov" in s.summary
+    weak = truth["weak_channel"]
+    perf, markov, models = (make(store) for make in SECTIONS)
+    assert (perf.id, markov.id, models.id) == ("channels", "channels-attribution", "channels-models")
+    assert perf.table is not None and markov.table is not None and models.table is not None
+    assert perf.table.set_index("channel").loc[weak, "lags peers"] == "yes"
+    assert "amounts in EUR" in perf.summary
+    per_visit = markov.table.set_index("channel")["per visit"].astype(float)
+    assert per_visit.idxmin() == weak
+    assert "Markov" in markov.summary and len(markov.figures) == 2  # bars and the transition heatmap
+    assert list(models.table.columns) == ["channel", "first", "last", "linear", "position", "time decay",
+                                          "markov", "shapley"]  # fmt: skip

@@ -8,6 +8,7 @@ when lifetimes is not installed.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -39,3 +40,15 @@ def cdnow_transactions() -> pd.DataFrame:
     )
     t["date"] = pd.to_datetime(t["date"], format="%Y%m%d")
     return t
+
+
+@pytest.fixture(scope="session")
+def lf() -> ModuleType:
+    """The peer library ``lifetimes``: only the tests that compare with it are skipped without it."""
+    return pytest.importorskip("lifetimes")
+
+
+@pytest.fixture(scope="session")
+def cdnow_dir() -> Path:
+    """The folder of the CDNOW files (tests that read them are skipped without lifetimes)."""
+    return _data()

@@ -12,8 +12,6 @@ from scipy.optimize import approx_fprime
 from cxlab.customers import BetaGeo, ModifiedBetaGeo
 from cxlab.customers.fitting import compress
 
-lf = pytest.importorskip("lifetimes")
-
 
 @pytest.fixture(scope="module")
 def fitted(cdnow: pd.DataFrame) -> BetaGeo:
@@ -21,7 +19,7 @@ def fitted(cdnow: pd.DataFrame) -> BetaGeo:
 
 
 @pytest.fixture(scope="module")
-def peer(cdnow: pd.DataFrame) -> Any:
+def peer(lf: Any, cdnow: pd.DataFrame) -> Any:
     return lf.BetaGeoFitter().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
 
 
@@ -40,7 +38,9 @@ def test_matches_lifetimes_parameters_and_standard_errors(fitted: BetaGeo, peer:
         assert fitted.se_[k] == pytest.approx(peer.standard_errors_[k], rel=1e-3), k
 
 
-def test_loglik_is_lifetimes_likelihood_at_the_same_parameters(cdnow: pd.DataFrame, fitted: BetaGeo) -> None:
+def test_loglik_is_lifetimes_likelihood_at_the_same_parameters(
+    lf: Any, cdnow: pd.DataFrame, fitted: BetaGeo
+) -> None:
     p = np.log([fitted.params_[k] for k in ("r", "alpha", "a", "b")])
     x, t, tt = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     w = np.ones_like(x)
@@ -48,7 +48,9 @@ def test_loglik_is_lifetimes_likelihood_at_the_same_parameters(cdnow: pd.DataFra
     assert fitted.loglik_ == pytest.approx(-mean_nll * x.size, rel=1e-12)
 
 
-def test_predictions_match_lifetimes_at_the_same_parameters(cdnow: pd.DataFrame, fitted: BetaGeo) -> None:
+def test_predictions_match_lifetimes_at_the_same_parameters(
+    lf: Any, cdnow: pd.DataFrame, fitted: BetaGeo
+) -> None:
     peer = lf.BetaGeoFitter()
     peer.params_ = pd.Series(fitted.params_)
     x, t, tt = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
@@ -88,7 +90,7 @@ def test_analytic_gradient_equals_numerical_gradient(cdnow: pd.DataFrame, model:
         np.testing.assert_allclose(nll(lp)[1], numeric, rtol=1e-5, atol=1e-3)
 
 
-def test_mbgnbd_matches_lifetimes(cdnow: pd.DataFrame) -> None:
+def test_mbgnbd_matches_lifetimes(lf: Any, cdnow: pd.DataFrame) -> None:
     x, t, tt = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     m = ModifiedBetaGeo().fit(x, t, tt)
     peer = lf.ModifiedBetaGeoFitter().fit(x, t, tt)

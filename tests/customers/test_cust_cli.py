@@ -9,15 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 import typer
-from cust_helpers import DATA
 from typer.testing import CliRunner
 
 from cxlab.customers.cli import app as customers_app
 from cxlab.demo import generate
 from cxlab.store import Store, init_project
-
-lf = pytest.importorskip("lifetimes")
-assert DATA is not None
 
 root = typer.Typer()
 root.add_typer(customers_app, name="customers")  # as the main cxlab app mounts it
@@ -34,24 +30,43 @@ def one_line_error(stderr: str) -> str:
     return lines[0]
 
 
-def test_fit_summary_csv_matches_lifetimes() -> None:
-    summary = DATA / "cdnow_customers_summary_with_transactions.csv"
+def test_fit_summary_csv_matches_lifetimes(lf: Any, cdnow_dir: Path) -> None:
+    summary = cdnow_dir / "cdnow_customers_summary_with_transactions.csv"
     d = pd.read_csv(summary).rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-    r = run("clv", "fit", "--summary", str(DATA / "cdnow_customers_summary.csv"), "--json")
+    r = run(
+        "clv",
+        "fit",
+        "--summary",
+        str(cdnow_dir / "cdnow_customers_summary.csv"),
+        "--model",
+        "bgnbd",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc["bgnbd"]) == {"r", "alpha", "a", "b", "loglik", "n"} and doc["gamma_gamma"] is None
+    assert set(doc["bgnbd"]) == {
+        "r",
+        "alpha",
+        "a",
+        "b",
+        "loglik",
+        "n",
+        "n_new",
+        "degenerate",
+        "degenerate_reason",
+    }
+    assert doc["gamma_gamma"] is None and doc["bgnbd"]["degenerate"] is False and doc["bgnbd"]["n_new"] == 0
     peer = lf.BetaGeoFitter().fit(d["frequency"], d["recency"], d["T"])
     for k in ("r", "alpha", "a", "b"):
         assert doc["bgnbd"][k] == pytest.approx(peer.params_[k], rel=1e-4)
     assert doc["bgnbd"]["n"] == 2357 and doc["bgnbd"]["loglik"] == pytest.approx(-9582.43, abs=0.01)
 
 
-def test_fit_summary_with_monetary_value(tmp_path: Path) -> None:
-    d = pd.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
+def test_fit_summary_with_monetary_value(lf: Any, cdnow_dir: Path, tmp_path: Path) -> None:
+    d = pd.read_csv(cdnow_dir / "cdnow_customers_summary_with_transactions.csv")
     f = tmp_path / "s.csv"
     d.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"}).to_csv(f, index=False)
-    doc = json.loads(run("clv", "fit", "--summary", str(f), "--json").stdout)
+    doc = json.loads(run("clv", "fit", "--summary", str(f), "--model", "bgnbd", "--json").stdout)
     rep = d[d["x"] > 0]
     peer = lf.GammaGammaFitter().fit(rep["x"], rep["zbar"])
     assert set(doc["gamma_gamma"]) >= {"p", "q", "v", "n"} and doc["gamma_gamma"]["n"] == 946
@@ -60,7 +75,7 @@ def test_fit_summary_with_monetary_value(tmp_path: Path) -> None:
 
 
 def test_fit_transactions_csv_matches_lifetimes_weekly(
-    tmp_path: Path, cdnow_transactions: pd.DataFrame
+    lf: Any, tmp_path: Path, cdnow_transactions: pd.DataFrame
 ) -> None:
     f = tmp_path / "tx.csv"
     cdnow_transactions.assign(date=cdnow_transactions["date"].dt.strftime("%Y-%m-%d"))[
@@ -77,6 +92,8 @@ def test_fit_transactions_csv_matches_lifetimes_weekly(
         "1997-09-30",
         "--period",
         "week",
+        "--model",
+        "bgnbd",
         "--json",
     )
     assert r.exit_code == 0, r.stderr
@@ -111,7 +128,7 @@ def test_fit_transactions_with_holdout_writes_figure(
     r = run(
         "clv", "fit", "--transactions", str(f), "--customer-col", "customer", "--date-col", "date",
         "--date-format", "%Y%m%d", "--calibration-end", "1997-09-30", "--observation-end", "1998-06-30",
-        "--period", "day", "--time-unit", "week", "--figure", str(fig), "--json",
+        "--period", "day", "--time-unit", "week", "--figure", str(fig), "--model", "bgnbd", "--json",
     )  # fmt: skip
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -177,13 +194,14 @@ def test_store_commands_print_json(db: str, tmp_path: Path) -> None:
     doc = json.loads(r.stdout)
     assert set(doc["purchases"]) >= {"r", "alpha", "a", "b", "loglik", "n", "se"}
     assert len(doc["top"]) == 5 and doc["holdout"]["duration"] == pytest.approx(26)
+    assert doc["degenerate"] is False and doc["degenerate_reason"] is None and doc["currency"] == "EUR"
     table = pd.read_csv(out)
     assert len(table) == doc["customers"] and table["clv"].is_monotonic_decreasing
 
     r = run("churn", "--db", db, "--top", "3", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert [row["rank"] for row in doc["top"]] == [1, 2, 3]
+    assert [row["rank"] for row in doc["top"]] == [1, 2, 3] and doc["degenerate"] is False
     assert doc["top"][0]["value_at_risk"] >= doc["top"][1]["value_at_risk"] >= doc["top"][2]["value_at_risk"]
 
     r = run("personas", "--db", db, "--k", "4", "--json")
@@ -191,11 +209,25 @@ def test_store_commands_print_json(db: str, tmp_path: Path) -> None:
     assert len(json.loads(r.stdout)["personas"]) == 4
 
 
-def test_store_commands_print_tables(db: str) -> None:
-    for args in (["rfm"], ["clv", "--holdout", "0"], ["churn"], ["personas", "--k", "3"]):
-        r = run(*args, "--db", db)
-        assert r.exit_code == 0, (args, r.stderr)
-        assert r.stdout.strip()
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["rfm"], ["RFM segments on", "Champions", "revenue in EUR", "Lost"]),
+        (
+            ["clv", "--holdout", "0", "--top", "7"],
+            ["MBG/NBD", "top 7 customers by CLV", "total CLV EUR", "alpha"],
+        ),
+        (["churn", "--top", "4"], ["Churn risk", "top 4 customers by value at risk", "value at risk EUR"]),
+        (["personas", "--k", "3"], ["3 personas", "1. ", "2. ", "3. ", "channels:"]),
+    ],
+)
+def test_store_commands_print_tables(db: str, args: list[str], shown: list[str]) -> None:
+    r = run(*args, "--db", db)
+    assert r.exit_code == 0, (args, r.stderr)
+    text = " ".join(r.stdout.split())  # rich wraps long lines
+    for s in shown:
+        assert s in text, (s, r.stdout)
+    assert "nan" not in r.stdout.lower().split()
 
 
 def test_missing_store_exits_2(tmp_path: Path) -> None:
@@ -203,14 +235,48 @@ def test_missing_store_exits_2(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no such store" in one_line_error(r.stderr)
 
 
-def test_report_section_renders(db: str, tmp_path: Path) -> None:
-    from cxlab.customers.report import SECTIONS, section
+def test_report_sections_stand_alone(db: str, tmp_path: Path) -> None:
+    from cxlab.customers.report import SECTIONS
     from cxlab.report.html import render_report
 
     with Store(db, read_only=True) as store:
-        s = section(store)
-    assert s.id == "customers" and len(s.figures) == len(SECTIONS)
-    assert s.table is not None and len(s.table) >= 3  # one row per persona
-    assert "Champions" in s.summary and "BG/NBD" in s.summary and "Churn risk" in s.summary
-    html = render_report([s], tmp_path / "r.html").read_text()
-    assert "Customers: segments, lifetime value, personas and churn risk" in html
+        made = [make(store) for make in SECTIONS]
+    assert [m.id for m in made] == ["customers-rfm", "customers-clv", "customers-personas", "customers-churn"]
+    rfm, clv, personas, churn = made
+    assert "Champions" in rfm.summary and "revenue in EUR" in rfm.summary
+    assert "MBG/NBD" in clv.summary and "total CLV EUR " in clv.summary
+    assert personas.table is not None and len(personas.table) >= 3  # one row per persona
+    assert churn.table is not None and churn.table["value at risk"].str.startswith("EUR ").all()
+    assert all(len(m.figures) == 1 for m in made)
+    html = render_report(made, tmp_path / "r.html").read_text()
+    assert "Churn risk" in html and "Personas" in html
+
+
+def test_report_sections_need_orders(tmp_path: Path) -> None:
+    from cxlab.customers.report import SECTIONS
+    from cxlab.errors import MissingData
+
+    with Store(init_project(tmp_path)) as store:
+        for make in SECTIONS:
+            with pytest.raises(MissingData, match="needs orders"):
+                make(store)
+
+
+def test_fit_reads_files_as_ingest_does(tmp_path: Path) -> None:
+    rows = [("Søren", "2024-01-01"), ("Søren", "2024-02-05"), ("Zoë", "2024-01-10"), ("Zoë", "2024-03-01")]
+    rows += [(f"c{i}", f"2024-0{1 + i % 3}-1{i % 10}") for i in range(30)]
+    rows += [(f"c{i}", "2024-03-20") for i in range(0, 30, 3)]
+    f = tmp_path / "t.csv"
+    f.write_text("cid;day\n" + "".join(f"{c};{d}\n" for c, d in rows), encoding="cp1252")  # Excel on Windows
+    base = ["clv", "fit", "--transactions", str(f), "--customer-col", "cid", "--date-col", "day"]
+    r = run(*base, "--calibration-end", "2024-03-31", "--model", "bgnbd", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["data"]["customers"] == 32
+    j = tmp_path / "t.jsonl"
+    j.write_text("".join(json.dumps({"cid": c, "day": d}) + "\n" for c, d in rows), encoding="utf-8")
+    r = run(*[str(j) if a == str(f) else a for a in base], "--calibration-end", "2024-03-31", "--json")
+    assert r.exit_code == 0, r.stderr
+    bad = tmp_path / "q.csv"
+    bad.write_text('frequency,recency,T\n1,2,3\n"1,2,3\n2,2,3\n')
+    r = run("clv", "fit", "--summary", str(bad))
+    assert r.exit_code == 2 and "q.csv:3: " in one_line_error(r.stderr) and "quote" in r.stderr

@@ -11,8 +11,6 @@ from scipy.optimize import approx_fprime
 
 from cxlab.customers import BetaGeo, GammaGamma, customer_lifetime_value
 
-lf = pytest.importorskip("lifetimes")
-
 
 @pytest.fixture(scope="module")
 def repeaters(cdnow: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +23,7 @@ def fitted(repeaters: pd.DataFrame) -> GammaGamma:
 
 
 @pytest.fixture(scope="module")
-def peer(repeaters: pd.DataFrame) -> Any:
+def peer(lf: Any, repeaters: pd.DataFrame) -> Any:
     return lf.GammaGammaFitter().fit(repeaters["frequency"], repeaters["monetary_value"])
 
 
@@ -46,7 +44,7 @@ def test_matches_lifetimes(fitted: GammaGamma, peer: Any, repeaters: pd.DataFram
     assert fitted.loglik_ == pytest.approx(-peer._negative_log_likelihood_ * len(repeaters), rel=1e-9)
 
 
-def test_expected_spend_matches_lifetimes(fitted: GammaGamma, cdnow: pd.DataFrame) -> None:
+def test_expected_spend_matches_lifetimes(lf: Any, fitted: GammaGamma, cdnow: pd.DataFrame) -> None:
     same = lf.GammaGammaFitter()
     same.params_ = pd.Series(fitted.params_)
     x, m = cdnow["frequency"], cdnow["monetary_value"]
@@ -56,7 +54,7 @@ def test_expected_spend_matches_lifetimes(fitted: GammaGamma, cdnow: pd.DataFram
     assert fitted.expected_spend([0], [0])[0] == pytest.approx(fitted.mean_spend)
 
 
-def test_clv_matches_lifetimes(fitted: GammaGamma, cdnow: pd.DataFrame) -> None:
+def test_clv_matches_lifetimes(lf: Any, fitted: GammaGamma, cdnow: pd.DataFrame) -> None:
     bg = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     peer_bg = lf.BetaGeoFitter()
     peer_bg.params_ = pd.Series(bg.params_)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +13,6 @@ from scipy.special import gammaln
 
 from cxlab.customers import ParetoNBD
 from cxlab.customers.paretonbd import _integral_part
-
-lf = pytest.importorskip("lifetimes")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_reproduces_published_cdnow_estimates(fitted: ParetoNBD) -> None:
     assert round(fitted.loglik_, 1) == -9595.0
 
 
-def test_likelihood_matches_lifetimes_hypergeometric_form(cdnow: pd.DataFrame) -> None:
+def test_likelihood_matches_lifetimes_hypergeometric_form(lf: Any, cdnow: pd.DataFrame) -> None:
     x, t, tt = _arrays(cdnow)
     for p in (
         np.array([0.55, 10.58, 0.61, 11.67]),
@@ -70,7 +70,9 @@ def test_likelihood_integral_matches_adaptive_quadrature() -> None:
         assert ours == pytest.approx(direct, rel=1e-10), (x, t, tt)
 
 
-def test_fit_is_at_least_as_good_as_lifetimes_and_close(cdnow: pd.DataFrame, fitted: ParetoNBD) -> None:
+def test_fit_is_at_least_as_good_as_lifetimes_and_close(
+    lf: Any, cdnow: pd.DataFrame, fitted: ParetoNBD
+) -> None:
     # lifetimes fits Pareto/NBD with Nelder-Mead, so its optimum is only good to about 1e-4; it starts from
     # random numbers around 1 (numpy's global generator, unseeded), and from some it stops early (r 0.513):
     # start it at the centre of that distribution
@@ -82,7 +84,9 @@ def test_fit_is_at_least_as_good_as_lifetimes_and_close(cdnow: pd.DataFrame, fit
         assert fitted.params_[k] == pytest.approx(peer.params_[k], rel=1e-3), k
 
 
-def test_predictions_match_lifetimes_at_the_same_parameters(cdnow: pd.DataFrame, fitted: ParetoNBD) -> None:
+def test_predictions_match_lifetimes_at_the_same_parameters(
+    lf: Any, cdnow: pd.DataFrame, fitted: ParetoNBD
+) -> None:
     x, t, tt = _arrays(cdnow)
     peer = lf.ParetoNBDFitter()
     peer.params_ = pd.Series(fitted.params_)

@@ -11,7 +11,6 @@ import pytest
 
 from cxlab.customers import purchase_summary
 
-lf_utils = pytest.importorskip("lifetimes.utils")
 COLS = ["frequency", "recency", "T", "monetary_value"]
 
 
@@ -41,9 +40,9 @@ def test_cdnow_transactions_give_the_published_summary(
 
 @pytest.mark.parametrize(("period", "freq"), [("week", "W"), ("day", "D")])
 def test_matches_lifetimes_calibration_and_holdout(
-    cdnow_transactions: pd.DataFrame, period: str, freq: str
+    lf: Any, cdnow_transactions: pd.DataFrame, period: str, freq: str
 ) -> None:
-    ref: Any = lf_utils.calibration_and_holdout_data(
+    ref: Any = lf.utils.calibration_and_holdout_data(
         cdnow_transactions,
         "customer",
         "date",

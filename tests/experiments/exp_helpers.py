@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cxlab.experiments.stats import SufficientStats
+from cxlab.experiments.sufficient import SufficientStats
 
 Arm = dict[str, float]
 

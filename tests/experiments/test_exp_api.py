@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import special
 
+from cxlab.errors import MissingData
 from cxlab.experiments import SufficientStats, analyze
-from cxlab.experiments.report import section
+from cxlab.experiments.report import SECTIONS
 from cxlab.store import Store
 
 
@@ -125,7 +126,15 @@ def test_result_objects() -> None:
         r.row("metric", "zz")
 
 
-def test_report_section_on_an_empty_store(tmp_path: Path) -> None:
+def test_report_sections_on_an_empty_store_say_what_is_missing(tmp_path: Path) -> None:
     with Store(tmp_path / "cxlab.duckdb") as s:
-        sec = section(s)
-    assert sec.table is None and sec.figures == [] and sec.summary.startswith("No experiments")
+        reasons = []
+        for make in SECTIONS:
+            with pytest.raises(MissingData) as e:
+                make(s)
+            reasons.append(str(e.value))
+    assert reasons == [
+        "Experiment results needs exposures with experiment_id, variant: none stored "
+        "(load them with `cxlab ingest exposures FILE`)",
+        "The change log needs changes with change_id: none stored (load them with `cxlab ingest changes FILE`)",
+    ]

@@ -139,7 +139,7 @@ def test_informative_prior_and_inverse_equal_gbstats(
         "metric": {"type": "proportion", "inverse": inverse},
         "variants": [{"name": f"v{i}"} | a for i, a in enumerate(arms)],
     }
-    from cxlab.experiments.stats import SufficientStats
+    from cxlab.experiments.sufficient import SufficientStats
 
     ours = analyze(
         SufficientStats.from_json(doc),

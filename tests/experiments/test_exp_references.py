@@ -10,14 +10,12 @@ import numpy as np
 import pytest
 from exp_helpers import sums, to_stats
 from scipy import special, stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.proportion import test_proportions_2indep as sm_test_proportions
 
 from cxlab.experiments.bayesian import beta_binomial
 from cxlab.experiments.comparison import compare
-from cxlab.experiments.corrections import adjust, benjamini_hochberg, holm
 from cxlab.experiments.frequentist import welch
 from cxlab.experiments.power import (
     minimum_detectable_effect,
@@ -27,7 +25,7 @@ from cxlab.experiments.power import (
     sample_size_per_arm,
 )
 from cxlab.experiments.srm import srm_check, srm_p_values
-from cxlab.experiments.stats import moments
+from cxlab.experiments.sufficient import moments
 
 
 def test_welch_absolute_equals_scipy_on_raw_data(rng: np.random.Generator) -> None:
@@ -101,17 +99,16 @@ def test_srm_equals_scipy_chisquare() -> None:
     assert not srm_check([10_000, 9_900]).mismatch
 
 
-def test_holm_and_bh_equal_statsmodels(rng: np.random.Generator) -> None:
-    p = np.concatenate([rng.uniform(0, 0.05, 6), rng.uniform(0, 1, 14)]).reshape(4, 5)
-    assert holm(p) == pytest.approx(multipletests(p.ravel(), method="holm")[1].reshape(4, 5), rel=1e-12)
-    assert benjamini_hochberg(p) == pytest.approx(
-        multipletests(p.ravel(), method="fdr_bh")[1].reshape(4, 5), rel=1e-12
+def test_srm_reads_p_values_as_people_do_and_flags_units_in_an_unplanned_arm() -> None:
+    big = srm_check([10_000, 8_000])
+    assert big.p_value < 1e-40 and "p < 0.001" in big.message(("a", "b")) and "e-" not in big.message()
+    assert "p = 0.317" in srm_check([5_050, 4_950]).message()  # chi² = 2 · 50² / 5000 = 1
+    # a third arm planned to get no one received units: assignment is broken whatever the other two show
+    assert srm_p_values([5_000, 5_000, 30], [1, 1, 0])[0] == 0.0
+    # a weight-0 arm without units is left out of the statistic, the degrees of freedom stay arms - 1
+    assert srm_p_values([5_120, 4_880, 0], [1, 1, 0])[0] == pytest.approx(
+        stats.chi2.sf(stats.chisquare([5_120, 4_880], [5_000, 5_000]).statistic, 2), rel=1e-12
     )
-    with_nan = np.array([0.01, np.nan, 0.04, 0.03])
-    got = adjust(with_nan, "holm")
-    assert np.isnan(got[1])
-    assert got[[0, 2, 3]] == pytest.approx(multipletests([0.01, 0.04, 0.03], method="holm")[1])
-    assert adjust(with_nan, "none")[0] == 0.01
 
 
 def test_power_for_means_equals_statsmodels() -> None:

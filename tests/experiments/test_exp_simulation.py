@@ -12,9 +12,9 @@ import pytest
 
 from cxlab.experiments.analysis import analyze
 from cxlab.experiments.bayesian import beta_binomial
-from cxlab.experiments.corrections import adjust
 from cxlab.experiments.power import plan
-from cxlab.experiments.stats import SufficientStats
+from cxlab.experiments.sufficient import SufficientStats
+from cxlab.stats.multitest import adjust_pvalues
 
 ALPHA = 0.05
 
@@ -117,7 +117,7 @@ def test_aa_three_arms_holm_and_bh_control_family_errors() -> None:
             t = analyze(stats, correction=method).to_frame()  # type: ignore[arg-type]
             found[method].append(t["status"].isin(["win", "loss"]).any())
         rel = t[~t["is_control"]]["p_value"].to_numpy()
-        found["holm on relative p"].append((adjust(rel, "holm") < ALPHA).any())
+        found["holm on relative p"].append((adjust_pvalues(rel, "holm") < ALPHA).any())
     rate = {k: float(np.mean(v)) for k, v in found.items()}
     assert rate["none"] > 0.5  # twenty looks at noise: most experiments "find" something
     assert rate["holm"] <= ALPHA + band(experiments)

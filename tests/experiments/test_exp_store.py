@@ -21,7 +21,7 @@ from cxlab.experiments.definitions import (
 )
 from cxlab.experiments.experiment import analyze_experiment, list_experiments
 from cxlab.experiments.metrics import experiment_stats
-from cxlab.experiments.report import section
+from cxlab.experiments.report import changes_section, experiments_section
 from cxlab.store import Store, init_project
 
 METRICS = """
@@ -283,10 +283,13 @@ def test_demo_email_lift_recovered_within_its_interval(demo: tuple[Store, dict],
     assert rows.loc[("support_contact_rate", t["treatment"]), "role"] == "guardrail"
 
 
-def test_demo_report_section_and_change_log(demo: tuple[Store, dict]) -> None:
-    sec = section(demo[0])
-    assert sec.id == "experiments" and sec.table is not None
-    assert "SRM check passed" in sec.summary and "not causal" in sec.summary
+def test_demo_report_sections_experiments_and_change_log(demo: tuple[Store, dict]) -> None:
+    exp = experiments_section(demo[0])
+    assert exp.id == "experiments" and exp.table is not None and len(exp.figures) == 1
+    assert "SRM check passed" in exp.summary and set(exp.table["SRM"]) == {"ok"}
+    sec = changes_section(demo[0])
+    assert sec.id == "changes" and sec.table is not None
+    assert "not causal" in sec.summary
     by_change = sec.table.groupby("change")["evidence"].first().to_dict()
     assert by_change == {
         "CH001": "experiment",
@@ -296,4 +299,4 @@ def test_demo_report_section_and_change_log(demo: tuple[Store, dict]) -> None:
     }
     checkout = sec.table[(sec.table["change"] == "CH003") & (sec.table["metric"] == "purchase per checkout")]
     assert checkout["result"].iloc[0] == "better"  # the planted redesign: fewer abandoned checkouts
-    assert len(sec.figures) == 2
+    assert len(sec.figures) == 1

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import duckdb
@@ -122,7 +123,7 @@ def test_skip_bad_stores_good_rows_and_writes_rejects(store: Store, tmp_path: Pa
     assert [x["_row"] for x in rejects] == ["3", "4"]
     assert rejects[0]["_errors"] == (
         "ts: unparseable timestamp 'never' (expected ISO 8601, e.g. "
-        "2024-05-01T13:45:00Z); revenue: negative revenue: '-1'"
+        "2024-05-01T13:45:00Z; see --date-format); revenue: negative revenue: '-1'"
     )
     assert rejects[0]["ts"] == "never" and rejects[0]["event_id"] == "n2"
     assert rejects[1]["_errors"] == "event_id: duplicate key 'n1' within the file (first at row 2)"
@@ -214,3 +215,65 @@ def test_killed_ingest_leaves_store_unchanged(tmp_path: Path) -> None:
         assert s.counts()["events"] == 3
         r = s.ingest("events", big)  # the store still works, and the file loads in full
         assert r.stored == 4_000_000
+
+
+def _parquet_events(path: Path, n: int) -> Path:
+    duckdb.execute(
+        f"COPY (SELECT 'k' || i AS event_id, TIMESTAMP '2024-01-01' + to_seconds(i) AS ts, "
+        f"'a' || (i % 1000) AS anonymous_id, 'page_view' AS event, repeat('x', 40) || i AS campaign "
+        f"FROM range({n}) t(i)) TO '{path}' (FORMAT parquet)"
+    )
+    return path
+
+
+@pytest.mark.slow
+def test_killed_at_commit_the_log_and_the_data_agree(tmp_path: Path) -> None:
+    """Killed the instant DuckDB writes the commit to its WAL: the rows that arrived are in the log."""
+    db = tmp_path / "cxlab.duckdb"
+    Store(db).close()
+    big = _parquet_events(tmp_path / "big.parquet", 1_000_000)
+    wal = db.with_name(db.name + ".wal")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(db), str(big)],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    # The commit of a million rows writes ~16 kB of WAL at once; a pending log row, under 1 kB.
+    while proc.poll() is None and (wal.stat().st_size if wal.exists() else 0) < 1000:
+        time.sleep(0.0001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
+    with Store(db) as s:
+        events = s.counts()["events"]
+        log = s.con.execute("SELECT stored, rows_read FROM _cxlab_ingests WHERE stored > 0").fetchall()
+        assert events in (0, 1_000_000)
+        assert sum(stored for stored, _ in log) == events
+        assert all(read == 1_000_000 for _, read in log)
+        statuses = s.con.execute("SELECT status FROM _cxlab_ingests").fetchall()
+    assert statuses in ([], [("done",)], [("recovered",)], [("interrupted",)])
+
+
+def test_pending_log_rows_of_a_killed_process_are_settled(tmp_path: Path) -> None:
+    """What the store holds after a kill at commit decides: rows arrived → recovered, none → interrupted."""
+    db = tmp_path / "cxlab.duckdb"
+    with Store(db) as s:
+        s.ingest("events", write(tmp_path / "events.csv", EVENTS_CSV))
+        s.con.execute(
+            'INSERT INTO _cxlab_ingests (ts, "table", file, rows_read, rejected, id, status, rows_before, pid) '
+            "VALUES (now(), 'events', 'landed.csv', 5, 1, 'a', 'pending', 1, -1), "
+            "(now(), 'orders', 'lost.csv', 7, 0, 'b', 'pending', 0, -1)"
+        )
+    with Store(db, read_only=True) as s:  # reading settles nothing
+        assert s.con.execute("SELECT count(*) FROM _cxlab_ingests WHERE status = 'pending'").fetchone() == (
+            2,
+        )
+    with Store(db) as s:
+        rows = s.con.execute(
+            "SELECT file, status, stored, duplicate FROM _cxlab_ingests ORDER BY file"
+        ).fetchall()
+    assert rows == [
+        (str(tmp_path / "events.csv"), "done", 3, 0),
+        ("landed.csv", "recovered", 2, 2),
+        ("lost.csv", "interrupted", 0, 0),
+    ]

@@ -85,7 +85,7 @@ def test_enums_patterns_and_rules_of_other_tables(store: Store, tmp_path: Path) 
     )
     assert refused(store, "customers", path) == [
         f"{path}:2: country: 'Netherlands' is not an ISO 3166 two-letter country code such as NL",
-        f"{path}:2: birthday: wrong type: expected a date (YYYY-MM-DD), got '1990-13-01'",
+        f"{path}:2: birthday: unparseable date '1990-13-01' (expected ISO 8601, e.g. 2024-05-01; see --date-format)",
         f"{path}:2: consent_email: wrong type: expected true or false, got 'maybe'",
     ]
 
@@ -180,6 +180,6 @@ def test_gzipped_parquet_with_wrong_types(store: Store, tmp_path: Path) -> None:
     gz = tmp_path / "events.parquet.gz"
     gz.write_bytes(gzip.compress(plain.read_bytes()))
     assert refused(store, "events", gz) == [
-        f"{gz}:2: ts: unparseable timestamp 'later' (expected ISO 8601, e.g. 2024-05-01T13:45:00Z)",
+        f"{gz}:2: ts: unparseable timestamp 'later' (expected ISO 8601, e.g. 2024-05-01T13:45:00Z; see --date-format)",
         f"{gz}:2: revenue: negative revenue: '-2.0'",
     ]

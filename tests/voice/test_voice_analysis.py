@@ -8,7 +8,7 @@ import pandas as pd
 from voice_helpers import feedback_frame, load
 
 from cxlab.store import Store
-from cxlab.voice.analysis import analyze
+from cxlab.voice.analysis import analyze_feedback
 from cxlab.voice.emotion import touchpoint_sentiment
 
 TEXTS = [
@@ -48,7 +48,7 @@ def _fill(store: Store) -> pd.DataFrame:
 
 def test_analyze_labels_every_text_once_and_reruns_cheaply(store: Store) -> None:
     _fill(store)
-    first = analyze(store)
+    first = analyze_feedback(store)
     assert first.new_texts == len(TEXTS) + len(HOSTILE)
     assert first.head == "anchors"  # 17 reviews are far too few for a head of the shop's own
     # every distinct non-empty text embedded once (the whitespace-only one has nothing to embed)
@@ -64,14 +64,14 @@ def test_analyze_labels_every_text_once_and_reruns_cheaply(store: Store) -> None
     assert (labelled["label"] == expected).mean() >= 11 / 12
     assert pd.isna(got.iloc[-1]["label"])  # whitespace only: nothing to label
 
-    again = analyze(store)
+    again = analyze_feedback(store)
     assert (again.new_texts, again.embedded) == (0, 0)
 
     more = feedback_frame(
         "ticket", [np.nan, np.nan], texts=[TEXTS[0][0], "Waar blijft mijn bestelling?"], prefix="G"
     )
     load(store, more)
-    third = analyze(store)
+    third = analyze_feedback(store)
     assert third.new_texts == 2 and third.embedded == 1  # the repeated text reuses its stored vector
     ((n,),) = store.con.execute("SELECT count(*) FROM voice_embeddings").fetchall()
     ((anchors,),) = store.con.execute("SELECT count(*) FROM voice_texts WHERE head = 'anchors'").fetchall()
@@ -82,7 +82,7 @@ def test_analyze_labels_every_text_once_and_reruns_cheaply(store: Store) -> None
 def test_touchpoint_sentiment_counts(store: Store) -> None:
     _fill(store)
     assert touchpoint_sentiment(store.ibis()) is None  # before analysis
-    analyze(store)
+    analyze_feedback(store)
     res = touchpoint_sentiment(store.ibis())
     assert res is not None
     t = res.table.set_index("touchpoint")

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from voice_helpers import feedback_frame, load
 
 from cxlab.store import Store
-from cxlab.voice.analysis import analyze
+from cxlab.voice.analysis import analyze_feedback
 from cxlab.voice.embeddings import get_embedder
 from cxlab.voice.text import clean_text
 from cxlab.voice.themes import centre_by_language, emerging, find_themes, keywords
@@ -57,7 +57,7 @@ def test_themes_in_a_store(store: Store, texts: pd.DataFrame) -> None:
         touchpoints=[None] * len(texts), days=list(np.arange(len(texts)) % 28),
     )  # fmt: skip
     load(store, f)
-    analyze(store)
+    analyze_feedback(store)
     res = find_themes(store, k_range=(3, 8), min_texts=10)
     a = res.assignments.merge(f[["feedback_id"]].assign(truth=texts["theme"], language=texts["language"]))
     sentiment = res.table.set_index("theme")["sentiment"]

@@ -9,6 +9,7 @@ across channels of very different reach), removal effects for Markov, and bootst
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -23,8 +24,8 @@ from cxlab.channels import heuristics as H
 from cxlab.channels.bootstrap import bootstrap_intervals
 from cxlab.channels.markov import MarkovChain, MarkovFit, build_chain, markov
 from cxlab.channels.paths import Paths
-from cxlab.channels.records import records
 from cxlab.channels.shapley import shapley
+from cxlab.jsonable import jsonable
 
 MODELS = ("first", "last", "last_non_direct", "linear", "position", "time_decay", "markov", "shapley")
 Model = Literal["first", "last", "last_non_direct", "linear", "position", "time_decay", "markov", "shapley"]
@@ -37,7 +38,8 @@ METHODS = {
     "position": "position-based: {first:.0%} first touch, {last:.0%} last touch, the rest over the middle",
     "time_decay": "time decay: touch weight halves every {half_life} before the conversion",
     "markov": "Markov chain of order {order}, removal effects computed exactly from the absorbing chain",
-    "shapley": "Shapley values over channel sets (Zhao et al. 2018, simplified), exact over all coalitions",
+    "shapley": "Shapley values over channel sets (Zhao et al. 2018, simplified): each journey split equally over "
+    "its distinct channels (exact closed form)",
 }
 
 
@@ -119,6 +121,10 @@ class Attribution:
     """Markov: the chain's probability that a journey converts."""
     transition_chain: Callable[[], MarkovChain] | None = field(default=None, repr=False)
     """Markov: gives the order-1 chain behind :attr:`transitions` (built on first use above order 1)."""
+    currency: str | None = None
+    """The currency of ``value`` (store journeys; a paths file's value has none stated)."""
+    notes: tuple[str, ...] = ()
+    """What the reader must know about the value (currency conversions, orders left out)."""
 
     @cached_property
     def transitions(self) -> pd.DataFrame | None:
@@ -136,7 +142,9 @@ class Attribution:
             "total_conversions": self.total_conversions,
             "total_value": self.total_value,
             "journeys": self.journeys,
-            "channels": records(self.table),
+            "currency": self.currency,
+            "notes": list(self.notes),
+            "channels": jsonable(self.table.to_dict(orient="records")),
         }
         if self.p_conversion is not None:
             doc["p_conversion"] = self.p_conversion
@@ -150,10 +158,12 @@ class Attribution:
 
     def summary(self) -> str:
         ci = f"; {self.level:.0%} bootstrap intervals ({self.bootstrap} replicates)" if self.bootstrap else ""
-        return (
+        value = f"; value in {self.currency}" if self.currency else ""
+        text = (
             f"{self.method}; {self.total_conversions:,.0f} conversions over {self.journeys:,.0f} journeys "
-            f"and {len(self.table)} channels{ci}."
+            f"and {len(self.table)} channels{ci}{value}."
         )
+        return " ".join([text, *(f"Note: {n}." for n in self.notes)])
 
     def figure(self) -> go.Figure:
         """Attributed conversions per channel (bars, with bootstrap intervals when computed)."""
@@ -169,7 +179,7 @@ class Attribution:
         fig = go.Figure(
             go.Bar(
                 x=t["conversions"],
-                y=t["channel"],
+                y=[html.escape(str(c)) for c in t["channel"]],
                 orientation="h",
                 error_x=err,
                 hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
@@ -191,8 +201,8 @@ class Attribution:
         fig = go.Figure(
             go.Heatmap(
                 z=m.to_numpy(),
-                x=list(m.columns),
-                y=list(m.index),
+                x=[html.escape(str(c)) for c in m.columns],
+                y=[html.escape(str(c)) for c in m.index],
                 colorscale="Blues",
                 zmin=0,
                 zmax=1,
@@ -267,6 +277,8 @@ def attribute(
         bootstrap=bootstrap,
         p_conversion=p_conv,
         transition_chain=transition_chain,
+        currency=paths.meta.get("currency"),
+        notes=tuple(paths.meta.get("notes", ())),
     )
 
 

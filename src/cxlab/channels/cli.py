@@ -21,6 +21,8 @@ from cxlab.channels.journeys import JourneyOptions, build_journeys
 from cxlab.channels.paths_file import read_paths
 from cxlab.channels.performance import ChannelPerformance, Freq, channel_performance
 from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail
+from cxlab.display import count, money, number, pct
+from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
 app = typer.Typer(
@@ -48,6 +50,13 @@ SepOpt = Annotated[str, typer.Option("--sep", help="Separator between channels i
 def _store(db: Path) -> Iterator[Store]:
     with Store(db, read_only=True) as store:
         yield store
+
+
+def _options(
+    store: Store, lookback_days: float, start: datetime | None, end: datetime | None
+) -> JourneyOptions:
+    timeout = store.config.journey.session_timeout_minutes
+    return JourneyOptions(lookback_days, start, end, session_timeout_minutes=timeout)
 
 
 def _max_steps(text: str | None) -> int | Literal["ca"] | None:
@@ -114,7 +123,7 @@ def attribution(
             )
         else:
             with _store(db) as store:
-                paths = build_journeys(store.ibis(), JourneyOptions(lookback_days, start, end))
+                paths = build_journeys(store.ibis(), _options(store, lookback_days, start, end), store.config)
                 res = attribute(paths, model, options, bootstrap=bootstrap, level=level, seed=seed)
     if json_:
         emit_json(_contract(res))
@@ -134,7 +143,8 @@ def _contract(res: Attribution) -> dict[str, Any]:
 
 def _print_attribution(res: Attribution) -> None:
     t = Table(title=escape(f"attribution: {res.model}"))
-    cols = ["channel", "conversions", "share", "value", "efficiency"]
+    value = f"value ({res.currency})" if res.currency else "value"
+    cols = ["channel", "conversions", "share", value, "efficiency"]
     if res.model == "markov":
         cols.append("removal_effect")
     if res.bootstrap:
@@ -144,15 +154,15 @@ def _print_attribution(res: Attribution) -> None:
     for r in res.table.to_dict(orient="records"):
         row = [
             escape(str(r["channel"])),
-            f"{r['conversions']:,.1f}",
-            f"{r['share']:.1%}",
-            f"{r['value']:,.0f}",
-            f"{r['efficiency']:.4f}",
+            number(r["conversions"]),
+            pct(r["share"]),
+            number(r["value"]),
+            number(r["efficiency"]),
         ]
         if res.model == "markov":
-            row.append(f"{r['removal_effect']:.3f}")
+            row.append(number(r["removal_effect"], 3))
         if res.bootstrap:
-            row.append(f"{r['conversions_low']:,.1f} – {r['conversions_high']:,.1f}")
+            row.append(f"{number(r['conversions_low'])} – {number(r['conversions_high'])}")
         t.add_row(*row)
     console.print(t)
     console.print(escape(res.summary()), soft_wrap=True)
@@ -175,7 +185,7 @@ def compare(
             table = compare_models(read_paths(paths_file, sep=sep), options=Options(order=order))
         else:
             with _store(db) as store:
-                paths = build_journeys(store.ibis(), JourneyOptions(lookback_days, start, end))
+                paths = build_journeys(store.ibis(), _options(store, lookback_days, start, end), store.config)
                 table = compare_models(paths, options=Options(order=order))
     if json_:
         emit_json({"models": list(table.columns), "channels": table.reset_index().to_dict(orient="records")})
@@ -185,7 +195,7 @@ def compare(
     for m in table.columns:
         t.add_column(m.replace("_", " "), justify="right")
     for ch, row in table.iterrows():
-        t.add_row(escape(str(ch)), *(f"{x:,.1f}" for x in row))
+        t.add_row(escape(str(ch)), *(number(x) for x in row))
     console.print(t)
 
 
@@ -200,13 +210,13 @@ def journeys(
 ) -> None:
     """Build the journeys from the store and write them as a ChannelAttribution-style paths file."""
     with errors_as_exit(), _store(db) as store:
-        paths = build_journeys(store.ibis(), JourneyOptions(lookback_days, start, end))
+        paths = build_journeys(store.ibis(), _options(store, lookback_days, start, end), store.config)
         frame = paths.to_frame()
-        out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".parquet":
+            out.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(out, index=False)
         else:
-            frame.to_csv(out, index=False)
+            write_csv(frame, out)
     doc = {"out": str(out), **paths.summary()}
     if json_:
         emit_json(doc)
@@ -258,33 +268,27 @@ def performance(
 
 def _print_performance(res: ChannelPerformance) -> None:
     t = Table(title="channel performance")
-    cols = [*res.by, "visitors", "sessions", "session conv.", "95% CI", "orders", "revenue", "AOV"]
+    cur = res.currency
+    cols = [*res.by, "visitors", "sessions", "session conv.", "95% CI", "orders", f"revenue ({cur})"]
+    cols.append(f"AOV ({cur})")
     if res.has_spend:
-        cols += ["cost", "CPA", "ROAS"]
+        cols += [f"cost ({cur})", f"CPA ({cur})", "ROAS"]
     cols.append("lagging")
     for c in cols:
         t.add_column(c, justify="left" if c in (*res.by, "95% CI", "lagging") else "right")
     for r in res.table.to_dict(orient="records"):
         row = [escape(str(r[k])) for k in res.by] + [
-            f"{r['visitors']:,}",
-            f"{r['sessions']:,}",
-            _pct(r["session_conversion_rate"]),
-            f"{_pct(r['session_ci_low'])} – {_pct(r['session_ci_high'])}",
-            f"{r['orders']:,}",
-            f"{r['revenue']:,.0f}",
-            _num(r["aov"]),
+            count(r["visitors"]),
+            count(r["sessions"]),
+            pct(r["session_conversion_rate"], 2),
+            f"{pct(r['session_ci_low'], 2)} – {pct(r['session_ci_high'], 2)}",
+            count(r["orders"]),
+            money(r["revenue"], cur),
+            money(r["aov"], cur, 2),
         ]
         if res.has_spend:
-            row += [f"{r['cost']:,.0f}", _num(r["cpa"]), _num(r["roas"], "{:.2f}")]
+            row += [money(r["cost"], cur), money(r["cpa"], cur, 2), number(r["roas"], 3)]
         row.append("LAGGING" if r["lagging"] else "")
         t.add_row(*row)
     console.print(t)
     console.print(escape(res.summary()), soft_wrap=True)
-
-
-def _pct(x: float) -> str:
-    return "–" if x != x else f"{100 * x:.2f}%"
-
-
-def _num(x: float, fmt: str = "{:,.2f}") -> str:
-    return "–" if x != x else fmt.format(x)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlab.channels.records import records
+from cxlab.jsonable import jsonable
 from cxlab.stats.peers import adjust_pvalues, compare_with_peers
 
 
@@ -46,7 +46,7 @@ class Lagging:
             f"{self.correction} adjustment; difference with Newcombe {self.level:.0%} interval",
             "alpha": self.alpha,
             "lagging": self.lagging,
-            "groups": records(self.table),
+            "groups": jsonable(self.table.to_dict(orient="records")),
         }
 
     def summary(self) -> str:

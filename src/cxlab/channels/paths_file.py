@@ -2,10 +2,10 @@
 
 Columns: ``path`` (channels joined by ``>``, spaces around it optional), ``total_conversions``, and
 optionally ``total_conversion_value`` and ``total_null`` (a missing count is 0). CSV (any delimiter
-DuckDB detects, e.g. the ``;`` of ChannelAttribution's sample data; optionally gzipped) or Parquet, or a
-data frame. Rows may be unique paths with counts or one row per journey.
+DuckDB detects, e.g. the ``;`` of ChannelAttribution's sample data), JSON Lines or Parquet, optionally
+gzipped, or a data frame. Rows may be unique paths with counts or one row per journey.
 
-DuckDB reads a file into Arrow (a data frame is converted directly). When the rows repeat paths a lot
+The store's one reader (:func:`cxlab.store.sources.open_source`) reads the input into Arrow. When the rows repeat paths a lot
 (one row per journey), equal path strings are first summed by Arrow's hash kernel (``dictionary_encode``)
 and ``bincount``, so only the distinct strings are split; rows of unique paths are split as they are,
 which saves hashing every string twice. Whether rows repeat is judged on an evenly spaced sample of
@@ -30,6 +30,8 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from cxlab.channels.paths import EmptyPathError, Paths
+from cxlab.schema.tables import quote_ident
+from cxlab.store.sources import open_source
 
 PATH, CONVERSIONS, VALUE, NULLS = "path", "total_conversions", "total_conversion_value", "total_null"
 
@@ -46,60 +48,36 @@ def _cursor() -> duckdb.DuckDBPyConnection:
         return _db.cursor()
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _load(source: Any, columns: list[str]) -> tuple[pa.Table, str, Callable[[int], int]]:
+    """The input as Arrow (its columns as read), its name for messages, and the row number of a record.
 
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _reader(source: Any) -> tuple[str, str, int]:
-    """(DuckDB FROM item, name for messages, row number of the first record) of a file."""
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: file is empty")
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    kind = suffixes[-1] if suffixes else ""
-    if kind in (".parquet", ".pq"):
-        return f"read_parquet({_lit(str(path))})", str(path), 1
-    if kind in (".csv", ".tsv", ".txt"):
-        return f"read_csv({_lit(str(path))}, header = true)", str(path), 2
-    raise ValueError(f"{path}: unknown file type (expected .csv or .parquet, optionally .csv.gz)")
-
-
-def _load(source: Any, columns: list[str]) -> tuple[pa.Table, str, int]:
-    """The input as Arrow (its columns as read), its name for messages, and its first row number."""
-    if isinstance(source, pd.DataFrame):
-        missing = [c for c in columns[:2] if c not in source.columns]
-        if missing:
-            _missing("<data frame>", missing, [str(c) for c in source.columns])
-        present = [c for c in columns if c in source.columns]
-        table = pa.Table.from_pandas(source, columns=present, preserve_index=False, nthreads=1)
-        return table, "<data frame>", 1
-    src, name, first_row = _reader(source)
+    Read by :func:`cxlab.store.sources.open_source` (CSV as text, so every bad value is ours to report); a
+    row the CSV reader could not split (an unterminated quote, too many fields) is an error naming it."""
+    name = "<data frame>" if isinstance(source, pd.DataFrame) else str(source)
+    if not isinstance(source, pd.DataFrame) and not Path(source).is_file():
+        raise FileNotFoundError(f"{source}: no such file")
     con = _cursor()
     try:
-        try:
-            cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        with open_source(con, source if isinstance(source, pd.DataFrame) else Path(source), name) as src:
+            cols = list(src.types)
             missing = [c for c in columns[:2] if c not in cols]
             if missing:
-                _missing(name, missing, cols)
-            select = ", ".join(_q(c) for c in columns if c in cols)
-            table = con.execute(f"SELECT {select} FROM {src}").to_arrow_table()
-        except duckdb.Error as e:
-            raise ValueError(f"{name}: cannot read: {str(e).strip().splitlines()[0]}") from e
+                raise ValueError(
+                    f"{name}: missing required column {', '.join(map(repr, missing))} "
+                    f"(columns are: {', '.join(cols)})"
+                )
+            select = ", ".join(quote_ident(c) for c in columns if c in cols)
+            try:
+                table = con.execute(f"SELECT {select} FROM {src.sql}").to_arrow_table()
+            except duckdb.Error as e:
+                raise ValueError(f"{name}: cannot read: {str(e).strip().splitlines()[0]}") from e
+            src.scanned()
+            if src.dropped:
+                d = src.dropped[0]
+                raise ValueError(f"{name}:{d.row}: {d.field}: {d.message}")
+            return table, name, src.row_number
     finally:
         con.close()
-    return table, name, first_row
-
-
-def _missing(name: str, missing: list[str], cols: list[str]) -> None:
-    raise ValueError(
-        f"{name}: missing required column {', '.join(map(repr, missing))} (columns are: {', '.join(cols)})"
-    )
 
 
 def read_paths(
@@ -114,14 +92,16 @@ def read_paths(
     """Load paths from a file or data frame into :class:`Paths` (equal paths summed)."""
     if not sep.strip():
         raise ValueError("the path separator must not be blank")
-    table, name, first_row = _load(source, [path, conversions, value, nulls])
+    table, name, row_number = _load(source, [path, conversions, value, nulls])
     if table.num_rows == 0:
         raise ValueError(f"{name}: no paths")
 
     def bad_row(index: int, fld: str, message: str) -> ValueError:
-        return ValueError(f"{name}:{index + first_row}: {fld}: {message}")
+        return ValueError(f"{name}:{row_number(index)}: {fld}: {message}")
 
     paths_col = table.column(path)
+    if not pa.types.is_string(paths_col.type) and not pa.types.is_large_string(paths_col.type):
+        paths_col = pc.cast(paths_col, pa.string())
     if paths_col.null_count:
         i = int(np.flatnonzero(np.asarray(paths_col.is_null()))[0])
         raise bad_row(i, path, "missing value: a journey needs a path")

@@ -1,29 +1,27 @@
-"""The report's channel section: performance per channel, lagging channels, and attribution by model."""
+"""The report's channel sections, one analysis each (see :data:`SECTIONS`): performance per channel with
+lagging channels, Markov attribution, and attributed conversions under every model."""
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from cxlab.channels.attribution import attribute, compare_models
-from cxlab.channels.journeys import build_journeys
+from cxlab.channels.journeys import JourneyOptions, build_journeys
+from cxlab.channels.paths import Paths
 from cxlab.channels.performance import channel_performance
+from cxlab.display import count, money, number, pct
+from cxlab.errors import MissingData
 from cxlab.report.section import Section
 
 if TYPE_CHECKING:
     from cxlab.store import Store
 
 SHOWN_MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley")
-
-
-def _pct(x: float) -> str:
-    return "–" if pd.isna(x) else f"{100 * x:.2f}%"
-
-
-def _money(x: float, currency: str) -> str:
-    return "–" if pd.isna(x) else f"{currency} {x:,.0f}"
 
 
 def models_figure(compared: pd.DataFrame) -> go.Figure:
@@ -34,7 +32,7 @@ def models_figure(compared: pd.DataFrame) -> go.Figure:
         [
             go.Bar(
                 x=shares.loc[order, m] * 100,
-                y=list(order),
+                y=[html.escape(str(c)) for c in order],
                 name=m.replace("_", " "),
                 orientation="h",
                 hovertemplate="%{y}: %{x:.1f}%<extra>" + m + "</extra>",
@@ -52,49 +50,85 @@ def models_figure(compared: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def section(store: Store) -> Section:
-    """Channel performance (Wilson intervals, lagging channels, CPA/ROAS when spend is known) and Markov
-    attribution with the heuristic models beside it."""
-
-    con = store.ibis()
-    cur = store.config.shop.currency
-    perf = channel_performance(con, store.config)
-    paths = build_journeys(con)
-    markov = attribute(paths, "markov")
-    compared = compare_models(paths, SHOWN_MODELS)
-    t = perf.table.set_index("channel")
-    att = markov.table.set_index("channel")
+def performance_section(store: Store) -> Section:
+    """Channel performance: Wilson intervals, lagging channels, CPA/ROAS when spend is known."""
+    perf = channel_performance(store.ibis(), store.config)
+    t, cur = perf.table, perf.currency
     shown = pd.DataFrame(
         {
-            "channel": t.index,
-            "visitors": t["visitors"].map("{:,}".format),
-            "sessions": t["sessions"].map("{:,}".format),
-            "session conversion": t["session_conversion_rate"].map(_pct),
+            "channel": t["channel"].astype(str),
+            "visitors": t["visitors"].map(count),
+            "sessions": t["sessions"].map(count),
+            "session conversion": t["session_conversion_rate"].map(lambda x: pct(x, 2)),
             "95% CI": [
-                f"{_pct(lo)} – {_pct(hi)}"
+                f"{pct(lo, 2)} – {pct(hi, 2)}"
                 for lo, hi in zip(t["session_ci_low"], t["session_ci_high"], strict=True)
             ],
-            "orders": t["orders"].map("{:,}".format),
-            "revenue": t["revenue"].map(lambda x: _money(x, cur)),
-            "AOV": t["aov"].map(lambda x: _money(x, cur)),
-            "new customers": t["new_customer_orders"].map("{:,}".format),
-            "Markov conversions": [
-                f"{att.loc[c, 'conversions']:,.0f}" if c in att.index else "–" for c in t.index
-            ],
-            "per visit": [f"{att.loc[c, 'efficiency']:.3f}" if c in att.index else "–" for c in t.index],
+            "orders": t["orders"].map(count),
+            "revenue": t["revenue"].map(lambda x: money(x, cur)),
+            "AOV": t["aov"].map(lambda x: money(x, cur)),
+            "new customers": t["new_customer_orders"].map(count),
             "lags peers": ["yes" if x else "" for x in t["lagging"]],
         }
     )
     if perf.has_spend:
-        shown["CPA"] = t["cpa"].map(lambda x: _money(x, cur)).to_numpy()
-        shown["ROAS"] = t["roas"].map(lambda x: "–" if pd.isna(x) else f"{x:.2f}").to_numpy()
-    figures = [perf.figure(), markov.figure(), models_figure(compared)]
+        shown["CPA"] = t["cpa"].map(lambda x: money(x, cur)).to_numpy()
+        shown["ROAS"] = t["roas"].map(lambda x: number(x, 3)).to_numpy()
+    return Section(
+        "channels",
+        "Channel performance",
+        perf.summary(),
+        [perf.figure(), perf.trend_figure()],
+        shown,
+    )
+
+
+def _journeys(store: Store, purpose: str) -> Paths:
+    timeout = store.config.journey.session_timeout_minutes
+    paths = build_journeys(store.ibis(), JourneyOptions(session_timeout_minutes=timeout), store.config)
+    if paths.total_conversions == 0:
+        raise MissingData(
+            f"{purpose} needs purchase events after a visit through a channel: none found in the last "
+            f"{paths.meta.get('lookback_days', 30):g} days before any purchase"
+        )
+    return paths
+
+
+def attribution_section(store: Store) -> Section:
+    """Markov attribution (order 1) with its transition heatmap."""
+    markov = attribute(_journeys(store, "Channel attribution"), "markov")
+    t = markov.table
+    shown = pd.DataFrame(
+        {
+            "channel": t["channel"].astype(str),
+            "Markov conversions": t["conversions"].map(lambda x: number(x, 4)),
+            "share": t["share"].map(pct),
+            "removal effect": t["removal_effect"].map(lambda x: number(x, 3)),
+            "per visit": t["efficiency"].map(lambda x: number(x, 3)),
+        }
+    )
+    figures = [markov.figure()]
     heat = markov.heatmap()
     if heat is not None:
         figures.append(heat)
-    figures.append(perf.trend_figure())
     summary = (
-        f"{perf.summary()} Attribution: {markov.summary()} 'Per visit' is the Markov-attributed conversions "
-        "per visit through the channel within the journeys (30-day lookback)."
+        f"{markov.summary()} 'Per visit' is the Markov-attributed conversions per visit through the channel "
+        "within the journeys (30-day lookback)."
     )
-    return Section("channels", "Channel performance and attribution", summary, figures, shown)
+    return Section("channels-attribution", "Channel attribution (Markov)", summary, figures, shown)
+
+
+def models_section(store: Store) -> Section:
+    """Attributed conversions per channel under every model, side by side."""
+    compared = compare_models(_journeys(store, "Attribution by model"), SHOWN_MODELS)
+    shown = compared.map(lambda x: number(x, 4)).reset_index()
+    shown.columns = ["channel", *(m.replace("_", " ") for m in compared.columns)]
+    summary = (
+        f"Conversions attributed to each channel by {len(compared.columns)} models over the same journeys "
+        f"({number(compared.iloc[:, 0].sum(), 6)} conversions, 30-day lookback): where they disagree, "
+        "the channel's credit depends on the model."
+    )
+    return Section("channels-models", "Attribution by model", summary, [models_figure(compared)], shown)
+
+
+SECTIONS: list[Callable[[Store], Section]] = [performance_section, attribution_section, models_section]

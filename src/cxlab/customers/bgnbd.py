@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import ClassVar, Self
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import digamma, gammaln, hyp2f1
 
 from cxlab.customers.fitting import FloatArray, MLEModel, NllGrad, as_float, unique_inverse, wsum
@@ -21,17 +21,33 @@ from cxlab.customers.fitting import FloatArray, MLEModel, NllGrad, as_float, uni
 def check_rft(
     frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Validated (frequency, recency, T) arrays: whole non-negative x, ``0 <= recency <= T``."""
+    """Validated (frequency, recency, T) arrays: whole non-negative x, ``0 <= recency <= T``.
+
+    ``T = 0`` (first purchase at the end of calibration) is allowed with no repeat purchase: such a
+    customer is new, carries no information for a purchase model (likelihood 1) and is predicted as new."""
     x, t, tt = as_float(frequency, "frequency"), as_float(recency, "recency"), as_float(T, "T")
     if not x.size == t.size == tt.size:
         raise ValueError(f"frequency, recency and T differ in length ({x.size}, {t.size}, {tt.size})")
-    if (x < 0).any() or (x != np.round(x)).any():
-        raise ValueError("frequency must be a whole number of repeat purchases, 0 or more")
-    if (t < 0).any() or (tt <= 0).any():
-        raise ValueError("recency must be >= 0 and T > 0")
-    if (t > tt * (1 + 1e-12)).any():
-        i = int(np.flatnonzero(t > tt)[0])
-        raise ValueError(f"recency exceeds T for customer {i} ({t[i]} > {tt[i]})")
+
+    def refuse(mask: NDArray[np.bool_], what: str) -> None:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            more = f" (and {int(mask.sum()) - 1:,} more)" if mask.sum() > 1 else ""
+            raise ValueError(
+                f"customer in row {i + 1} (frequency {x[i]:g}, recency {t[i]:g}, T {tt[i]:g}){more}: {what}"
+            )
+
+    refuse((x < 0) | (x != np.round(x)), "frequency must be a whole number of repeat purchases, 0 or more")
+    refuse((t < 0) | (tt < 0), "recency and T must be >= 0 (durations since the first purchase)")
+    refuse(
+        t > tt * (1 + 1e-12),
+        "recency exceeds T: the last purchase is after the end of calibration; cut the history at the "
+        "calibration end",
+    )
+    refuse(
+        (tt == 0) & (x > 0),
+        "repeat purchases with T = 0: repeats can only follow the first purchase; check the summary",
+    )
     return x, np.minimum(t, tt), tt
 
 

@@ -1,7 +1,7 @@
 """Churn risk: customers ranked by the value at risk of losing them.
 
-For each customer, from a purchase model fitted on the store's orders (MBG/NBD by default: unlike BG/NBD it
-lets a one-order customer be gone already) and Gamma-Gamma spend:
+For each customer, from a purchase model fitted on the store's orders (in the shop's reporting currency;
+MBG/NBD by default, as for lifetime value) and Gamma-Gamma spend:
 
 * ``p_alive`` now, and ``p_alive_before`` from their history ``lookback`` time units earlier (same
   fitted parameters; 1 for customers whose first order came later), so ``p_alive_change`` shows who is
@@ -15,8 +15,9 @@ lets a one-order customer be gone already) and Gamma-Gamma spend:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import html
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
-from cxlab.customers.lifetime import Settings, fit_models, predict_customers
+from cxlab.config import Config
+from cxlab.currency import shop_orders
+from cxlab.customers.lifetime import MIN_REPEAT_BUYERS, Settings, fit_models, fit_warning, predict_customers
 from cxlab.customers.summary import UNIT_SECONDS, Cutoff, last_order_time, purchase_summary
+from cxlab.display import count, money, pct
+from cxlab.errors import MissingData, require_rows
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,17 @@ class ChurnRisk:
     lookback: float
     settings: Settings
     method: str
+    currency: str = ""
+    notes: list[str] = field(default_factory=list)
+    """Currency notes (conversions, orders left out) to show with the money figures."""
+    new_customers: int = 0
+    """Customers whose first order is on the churn date (T = 0): left out of the fit, predicted as new."""
+    degenerate_reason: str | None = None
+    """Why the purchase model's fit cannot be trusted (then the ranking is not reliable), or None."""
+
+    @property
+    def degenerate(self) -> bool:
+        return self.degenerate_reason is not None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -53,6 +69,11 @@ class ChurnRisk:
             "time_unit": self.settings.time_unit,
             "months": self.settings.months,
             "customers": len(t),
+            "new_customers": self.new_customers,
+            "currency": self.currency,
+            "notes": list(self.notes),
+            "degenerate": self.degenerate,
+            "degenerate_reason": self.degenerate_reason,
             "value_at_risk_total": float(t["value_at_risk"].sum()),
             "top": t.head(top).to_dict(orient="records"),
         }
@@ -61,10 +82,18 @@ class ChurnRisk:
         t = self.table
         total = t["value_at_risk"].sum()
         top = t["value_at_risk"].head(max(1, len(t) // 10)).sum()
+        new = (
+            f" {count(self.new_customers)} customers placed their first order on that day (T = 0): left out "
+            "of the model's fit, predicted as new customers."
+            if self.new_customers
+            else ""
+        )
+        warn = f" Warning: {self.degenerate_reason}." if self.degenerate else ""
+        notes = "".join(f" Note: {n}." for n in self.notes)
         return (
             f"Churn risk ({self.method}) on {self.as_of}; n = {len(t):,} customers; value at risk "
-            f"{total:,.0f} over {self.settings.months} months, {top / total if total else 0:.0%} of it in the "
-            f"top 10% of customers."
+            f"{money(total, self.currency)} over {self.settings.months} months, "
+            f"{pct(top / total if total else 0, 0)} of it in the top 10% of customers.{new}{warn}{notes}"
         )
 
     def figure(self, n: int = 500) -> go.Figure:
@@ -75,14 +104,16 @@ class ChurnRisk:
                 y=t["value_if_alive"],
                 mode="markers",
                 marker={"size": 6, "color": t["value_at_risk"], "colorscale": "Reds", "showscale": True},
-                text=t["customer_id"],
-                hovertemplate="%{text}<br>P(alive) %{x:.2f}<br>value if alive %{y:,.0f}<extra></extra>",
+                text=[html.escape(str(c)) for c in t["customer_id"]],  # Plotly renders hover text as HTML
+                hovertemplate="%{text}<br>P(alive) %{x:.2f}<br>value if alive %{y:,.0f} "
+                + self.currency
+                + "<extra></extra>",
             )
         )
         fig.update_layout(
             title=f"The {len(t):,} customers with the most value at risk",
             xaxis_title="probability alive",
-            yaxis_title="value if still active",
+            yaxis_title=f"value if still active ({self.currency})",
             height=420,
         )
         return fig
@@ -94,19 +125,25 @@ def churn_risk(
     as_of: str | date | datetime | None = None,
     lookback: float = 13.0,
     settings: Settings | None = None,
+    config: Config | None = None,
 ) -> ChurnRisk:
-    """Rank the store's customers by value at risk on ``as_of`` (default: the last order)."""
-    s = settings or Settings(model="mbgnbd", holdout=0)
-    orders = con.table("orders")
+    """Rank the store's customers by value at risk on ``as_of`` (default: the last order); amounts in the
+    shop's reporting currency (``config``)."""
+    s = settings or Settings(holdout=0)
+    require_rows(con, "orders", "Churn risk", ["customer_id"])
+    shop = shop_orders(con, config)
+    orders = shop.table
     end = as_of if as_of is not None else last_order_time(orders)
     now = purchase_summary(orders, end, time_unit=s.time_unit, period=s.time_unit, exact=s.exact)
     if now.frame.empty:
-        raise ValueError("no orders with a customer id before the churn date")
-    model, spend = fit_models(now, s.model)
+        raise MissingData(f"churn risk needs orders with a customer id up to {now.calibration_end}")
+    model, spend = fit_models(now.frame, s.model)
     if spend is None:
-        raise ValueError("churn risk needs order values and at least 10 repeat buyers to model spend")
+        raise MissingData(
+            f"churn risk needs order values and at least {MIN_REPEAT_BUYERS} repeat buyers to model spend"
+        )
     pred = predict_customers(now, model, spend, s)
-    before_end = Cutoff.parse(end).limit - timedelta(seconds=lookback * UNIT_SECONDS[s.time_unit])
+    before_end = Cutoff.parse(end).earlier(lookback * UNIT_SECONDS[s.time_unit])
     before = purchase_summary(
         orders, before_end, time_unit=s.time_unit, period=s.time_unit, exact=s.exact, value_col=None
     ).frame
@@ -141,4 +178,14 @@ def churn_risk(
         f"{model.method} and {spend.method}; value at risk = fall in P(alive) over the last {lookback:g} "
         f"{s.time_unit}s × discounted expected spend over {s.months} months if active"
     )
-    return ChurnRisk(t[cols], now.calibration_end, lookback, s, method)
+    return ChurnRisk(
+        t[cols],
+        now.calibration_end,
+        lookback,
+        s,
+        method,
+        currency=shop.currency,
+        notes=shop.notes,
+        new_customers=model.n_new_,
+        degenerate_reason=fit_warning(model, t["p_alive"]),
+    )

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import ibis
-import numpy as np
 import pandas as pd
 import typer
 from rich.markup import escape
@@ -28,23 +27,30 @@ from cxlab.clitools import (
     fail,
     write_figure,
 )
-from cxlab.customers.fitting import FloatArray
-from cxlab.customers.gammagamma import GammaGamma
 from cxlab.customers.holdout import holdout_check
 from cxlab.customers.inputs import read_summary_csv, read_transactions_csv
-from cxlab.customers.lifetime import Settings
+from cxlab.customers.lifetime import MIN_REPEAT_BUYERS, Settings, fit_models
 from cxlab.customers.summary import purchase_summary
-from cxlab.customers.value import MODELS, make_model
+from cxlab.customers.value import DEFAULT_MODEL, MODELS
+from cxlab.display import count, money, number, pct
+from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
 app = typer.Typer(
-    help="Customers: RFM segments, personas, lifetime value (BG/NBD, Gamma-Gamma) and churn risk.",
+    help="Customers: RFM segments, personas, lifetime value (MBG/NBD, BG/NBD, Pareto/NBD, Gamma-Gamma) and "
+    "churn risk.",
     no_args_is_help=True,
 )
 
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the full per-customer table to this CSV.")]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows to show (and to put in the JSON document).")]
-ModelOpt = Annotated[str, typer.Option("--model", help=f"Purchase model: {', '.join(MODELS)}.")]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help=f"Purchase model: {', '.join(MODELS)} (default {DEFAULT_MODEL}: a one-order customer may be gone).",
+    ),
+]
 
 
 def _model_name(name: str) -> str:
@@ -58,15 +64,12 @@ def _print_frame(df: pd.DataFrame, title: str) -> None:
     for c in df.columns:
         t.add_column(escape(str(c)), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
     for row in df.itertuples(index=False):
-        t.add_row(*(escape(_fmt(v)) for v in row))
+        t.add_row(*(escape(_cell(v)) for v in row))
     console.print(t)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float | np.floating):
-        x = float(v)
-        return "–" if np.isnan(x) else f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
-    return str(v)
+def _cell(v: Any) -> str:
+    return number(v) if isinstance(v, float) or pd.api.types.is_float(v) else str(v)
 
 
 @app.command()
@@ -87,8 +90,8 @@ def rfm(
 
     with errors_as_exit(), Store(db, read_only=True) as store:
         con = store.ibis()
-        seg = rfm_segments(con, as_of)
-        move = rfm_movement(con, compare, as_of) if compare else None
+        seg = rfm_segments(con, as_of, config=store.config)
+        move = rfm_movement(con, compare, as_of, config=store.config) if compare else None
     write_figure(move.figure() if move is not None else seg.figure(), figure)
     if json_:
         emit_json({**seg.to_dict(), "movement": move.to_dict() if move is not None else None})
@@ -117,9 +120,9 @@ def personas(
     from cxlab.customers.personas import personas as run
 
     with errors_as_exit(), Store(db, read_only=True) as store:
-        res = run(store.ibis(), k=k, seed=seed)
+        res = run(store.ibis(), k=k, seed=seed, config=store.config)
     if out is not None:
-        res.assignments.to_csv(out, index=False)
+        write_csv(res.assignments, out)
     write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict())
@@ -127,8 +130,9 @@ def personas(
     console.print(escape(res.summary()))
     for c in res.cards:
         console.print(
-            f"\n[bold]{c.persona}. {escape(c.name)}[/]  {c.customers:,} customers ({c.share:.0%}), "
-            f"{c.revenue_share:.0%} of revenue; {c.mean_orders:.1f} orders of {c.mean_order_value:,.0f} on average"
+            f"\n[bold]{c.persona}. {escape(c.name)}[/]  {count(c.customers)} customers ({pct(c.share, 0)}), "
+            f"{pct(c.revenue_share, 0)} of revenue; {c.mean_orders:.1f} orders of "
+            f"{escape(money(c.mean_order_value, res.currency))} on average"
         )
         for label, items, sep in (
             ("channels", c.channels, "; "),
@@ -142,7 +146,7 @@ def personas(
 
 
 clv_app = typer.Typer(
-    help="Lifetime value: fit BG/NBD (or MBG/NBD, Pareto/NBD) and Gamma-Gamma on the store's orders, "
+    help="Lifetime value: fit MBG/NBD (or BG/NBD, Pareto/NBD) and Gamma-Gamma on the store's orders, "
     "predict and check on a holdout. `clv fit` fits a summary or transactions CSV instead.",
 )
 app.add_typer(clv_app, name="clv")
@@ -161,7 +165,7 @@ def clv(
     ] = 26.0,
     months: Annotated[int, typer.Option(min=1, help="CLV horizon in months.")] = 12,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
-    model: ModelOpt = "bgnbd",
+    model: ModelOpt = DEFAULT_MODEL,
     top: TopOpt = 20,
     out: OutOpt = None,
     figure: FigureOpt = None,
@@ -174,9 +178,11 @@ def clv(
 
     settings = Settings(model=_model_name(model), months=months, discount_rate=discount_rate, holdout=holdout)
     with errors_as_exit(), Store(db, read_only=True) as store:
-        res = lifetime_value(store.ibis(), calibration_end=calibration_end, settings=settings)
+        res = lifetime_value(
+            store.ibis(), calibration_end=calibration_end, settings=settings, config=store.config
+        )
     if out is not None:
-        res.to_frame().to_csv(out, index=False)
+        write_csv(res.to_frame(), out)
     write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict(top=top))
@@ -190,25 +196,28 @@ def clv(
     _print_frame(res.to_frame().head(top), f"top {top} customers by CLV")
 
 
-def _fit_result(
-    x: FloatArray, t: FloatArray, tt: FloatArray, m: FloatArray | None, model: str
-) -> tuple[dict[str, Any], Any, GammaGamma | None]:
-    purchases = make_model(model)
-    purchases.fit(x, t, tt)
+def _fit_doc(frame: pd.DataFrame, model: str) -> tuple[dict[str, Any], Any, Any]:
+    """Fit with :func:`fit_models` (as ``customers clv`` does) and describe the fit as a JSON document."""
+    purchases, spend = fit_models(frame, model)
     p = purchases.to_dict()
-    doc: dict[str, Any] = {model: {k: p[k] for k in (*purchases.params_, "loglik", "n")}}
+    doc: dict[str, Any] = {
+        model: {
+            k: p[k] for k in (*purchases.params_, "loglik", "n", "n_new", "degenerate", "degenerate_reason")
+        }
+    }
     ses: dict[str, Any] = {model: p["se"]}
-    spend = None
-    if m is not None:
-        rep = (x > 0) & (m > 0)
-        if rep.sum() >= 2:
-            spend = GammaGamma().fit(x[rep], m[rep])
-            g = spend.to_dict()
-            doc["gamma_gamma"] = {k: g[k] for k in ("p", "q", "v", "loglik", "n")}
-            ses["gamma_gamma"] = g["se"]
-        else:
-            err.print("warning: fewer than 2 repeat buyers with a monetary value: no Gamma-Gamma fit")
-    doc.setdefault("gamma_gamma", None)
+    if spend is not None:
+        g = spend.to_dict()
+        doc["gamma_gamma"] = {
+            k: g[k] for k in ("p", "q", "v", "loglik", "n", "degenerate", "degenerate_reason")
+        }
+        ses["gamma_gamma"] = g["se"]
+    else:
+        doc["gamma_gamma"] = None
+        if "monetary_value" in frame:
+            err.print(
+                f"warning: fewer than {MIN_REPEAT_BUYERS} repeat buyers with a monetary value: no Gamma-Gamma fit"
+            )
     doc["standard_errors"] = ses
     doc["method"] = purchases.method + (f"; {spend.method}" if spend is not None else "")
     return doc, purchases, spend
@@ -244,7 +253,7 @@ def clv_fit(
     exact: Annotated[
         bool, typer.Option("--exact", help="Count every purchase time, exact durations (no periods).")
     ] = False,
-    model: ModelOpt = "bgnbd",
+    model: ModelOpt = DEFAULT_MODEL,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -258,8 +267,11 @@ def clv_fit(
             if observation_end is not None:
                 raise ValueError("--observation-end needs --transactions (a summary has no holdout)")
             s = read_summary_csv(summary)
-            x, t, tt, m = s.frequency, s.recency, s.T, s.monetary_value
-            info: dict[str, Any] = {"input": str(summary), "customers": int(x.size)}
+            cols = {"frequency": s.frequency, "recency": s.recency, "T": s.T}
+            if s.monetary_value is not None:
+                cols["monetary_value"] = s.monetary_value
+            f = pd.DataFrame(cols)
+            info: dict[str, Any] = {"input": str(summary), "customers": len(f)}
         else:
             assert transactions is not None
             if calibration_end is None:
@@ -277,23 +289,21 @@ def clv_fit(
             f = ps.frame
             if f.empty:
                 raise ValueError(f"{transactions}: no transactions on or before {calibration_end}")
-            x, t, tt = (f[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-            m = f["monetary_value"].to_numpy(float) if value_col else None
             info = {
                 "input": str(transactions),
-                "customers": int(x.size),
+                "customers": len(f),
                 "calibration_end": ps.calibration_end,
                 "observation_end": ps.observation_end,
                 "clock": ps.clock,
                 "time_unit": ps.time_unit,
             }
-        doc, purchases, _spend = _fit_result(x, t, tt, m, model)
+        doc, purchases, spend = _fit_doc(f, model)
         if transactions is not None and observation_end is not None:
             check = holdout_check(
                 purchases,
-                x,
-                t,
-                tt,
+                f["frequency"],
+                f["recency"],
+                f["T"],
                 f["frequency_holdout"],
                 float(f["duration_holdout"].iloc[0]),
                 time_unit=ps.time_unit,
@@ -308,8 +318,8 @@ def clv_fit(
         emit_json(doc)
         return
     console.print(escape(purchases.summary()))
-    if _spend is not None:
-        console.print(escape(_spend.summary()))
+    if spend is not None:
+        console.print(escape(spend.summary()))
     if check is not None:
         console.print(escape(check.summary()))
         _print_frame(check.to_frame(), "holdout check: mean purchases per customer")
@@ -326,7 +336,7 @@ def churn(
     ] = 13.0,
     months: Annotated[int, typer.Option(min=1, help="Value horizon in months.")] = 12,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
-    model: ModelOpt = "mbgnbd",
+    model: ModelOpt = DEFAULT_MODEL,
     top: TopOpt = 20,
     out: OutOpt = None,
     figure: FigureOpt = None,
@@ -337,9 +347,9 @@ def churn(
 
     settings = Settings(model=_model_name(model), months=months, discount_rate=discount_rate, holdout=0)
     with errors_as_exit(), Store(db, read_only=True) as store:
-        res = churn_risk(store.ibis(), as_of=as_of, lookback=lookback, settings=settings)
+        res = churn_risk(store.ibis(), as_of=as_of, lookback=lookback, settings=settings, config=store.config)
     if out is not None:
-        res.to_frame().to_csv(out, index=False)
+        write_csv(res.to_frame(), out)
     write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict(top=top))

@@ -9,13 +9,15 @@ the total log-likelihood, by central differences of the analytic gradient) with 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 from threadpoolctl import threadpool_limits
+
+from cxlab.display import number
 
 FloatArray = NDArray[np.float64]
 NllGrad = Callable[[FloatArray], tuple[float, FloatArray]]
@@ -25,6 +27,11 @@ NllGrad = Callable[[FloatArray], tuple[float, FloatArray]]
 def wsum(weights: NDArray[Any], values: NDArray[Any]) -> float:
     """``Σ weights · values`` without BLAS (a dot product wakes BLAS threads, costly on small vectors)."""
     return float(np.multiply(weights, values).sum())
+
+
+FLAT_VARIANCE = 25.0
+"""Variance of a log-parameter's estimate above which the data do not determine it (a standard error of 5 on
+the log scale: the 95% interval spans a factor of about e^20)."""
 
 
 class ConvergenceError(RuntimeError):
@@ -103,6 +110,11 @@ class MLEModel:
     n_unique_: int
     """Distinct histories actually evaluated."""
     iterations_: int
+    n_new_: int = 0
+    """Customers left out of a purchase-model fit because their first purchase is at the end of calibration
+    (T = 0: no information; they are predicted as new customers)."""
+    degenerate_reason_: str | None
+    """Why the fit is degenerate (a parameter the data do not determine), or None for a regular optimum."""
 
     def __init__(self, penalizer: float = 0.0, level: float = 0.95, tol: float = 1e-10, max_iter: int = 1000):
         self.penalizer = penalizer
@@ -196,24 +208,44 @@ class MLEModel:
         lp, polish = self._newton(safe, lp, h, steps=10, until=1e-10)
         iterations += polish
         f, g = safe(lp)
-        if f >= 1e100 or np.max(np.abs(g)) > 1e-5:
-            raise ConvergenceError(
-                f"{type(self).__name__}: no maximum of the likelihood found (gradient {np.max(np.abs(g)):.2g})"
-            )
         try:
             cov_log = np.linalg.inv(h * n)  # observed information of the total log-likelihood (log scale)
         except np.linalg.LinAlgError:
             cov_log = np.full_like(h, np.nan)
+        flat = self._flat_directions(lp, cov_log)
+        if f >= 1e100 or (np.max(np.abs(g)) > 1e-5 and not flat):
+            raise ConvergenceError(
+                f"{type(self).__name__}: no maximum of the likelihood found (gradient {np.max(np.abs(g)):.2g}); "
+                "try another model (--model) or a longer history"
+            )
+        self.degenerate_reason_ = (
+            f"degenerate fit: the data do not determine {', '.join(flat)} (the likelihood is flat along "
+            f"{'it' if len(flat) == 1 else 'them'}: estimate drifting to 0 or infinity, standard error undefined "
+            "or huge); P(alive) and the predictions built on it are not reliable — try another --model or a "
+            "longer history"
+            if flat
+            else None
+        )
         th = np.exp(lp)
         self.cov_ = cov_log * np.outer(th, th)
         self.params_ = dict(zip(self.param_names, map(float, th), strict=True))
-        self.se_ = dict(zip(self.param_names, map(float, np.sqrt(np.diag(self.cov_))), strict=True))
+        with np.errstate(invalid="ignore"):  # a negative variance (flat direction) has no standard error
+            se = np.sqrt(np.diag(self.cov_))
+        self.se_ = dict(zip(self.param_names, map(float, se), strict=True))
         self._cov_log = cov_log
         self.loglik_ = -float(nll(lp)[0]) if self.penalizer else -f * n
         self.n_ = round(n)
         self.n_unique_ = n_unique
         self.iterations_ = iterations
         return lp
+
+    def _flat_directions(self, lp: FloatArray, cov_log: NDArray[np.floating[Any]]) -> list[str]:
+        """Parameters the likelihood does not pin down: at the optimiser's bounds, or with an undefined or
+        huge standard error on the log scale (the likelihood is flat along them)."""
+        with np.errstate(invalid="ignore"):
+            var = np.diag(cov_log)
+            bad = (np.abs(lp) > 25.0) | ~np.isfinite(var) | (var < 0) | (var > FLAT_VARIANCE)
+        return [n for n, b in zip(self.param_names, bad, strict=True) if b]
 
     def _subsample(
         self, columns: tuple[FloatArray, ...], w: FloatArray, size: int = 20_000
@@ -239,10 +271,15 @@ class MLEModel:
         Times are fitted in units of the longest history (scale parameters near 1, well conditioned); the
         parameters named in ``time_params`` and the likelihood (a density in the x purchase times) are put
         back on the original clock afterwards."""
-        w = None if weights is None else as_float(weights, "weights")
-        (x, t, tt), w = compress(x, t, tt, weights=w)
+        w = np.ones(x.size) if weights is None else as_float(weights, "weights")
+        new = tt == 0  # first purchase at the end of calibration: likelihood 1 in every model, no information
+        self.n_new_ = round(float(w[new].sum()))
+        (x, t, tt), w = compress(x[~new], t[~new], tt[~new], weights=w[~new])
         if w.sum() <= 0:
-            raise ValueError("no customers to fit")
+            raise ValueError(
+                "no customers to fit: every customer's first purchase is at the end of calibration (T = 0); "
+                "choose a later calibration end"
+            )
         scale = 1.0 / float(tt.max())
         t, tt = t * scale, tt * scale
         x0 = np.zeros(len(self.param_names))
@@ -273,6 +310,12 @@ class MLEModel:
 
     # -- reporting --------------------------------------------------------------------------------------
 
+    @property
+    def degenerate(self) -> bool:
+        """True when a parameter is not determined by the data (see ``degenerate_reason_``)."""
+        self._check_fitted()
+        return self.degenerate_reason_ is not None
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit() first")
@@ -286,14 +329,16 @@ class MLEModel:
         self._check_fitted()
         z = float(stats.norm.ppf(0.5 + self.level / 2))
         est = np.array([self.params_[n] for n in self.param_names])
-        se_log = np.sqrt(np.diag(self._cov_log))
+        with np.errstate(invalid="ignore", over="ignore"):  # degenerate fits: undefined or infinite bounds
+            se_log = np.sqrt(np.diag(self._cov_log))
+            low, high = est * np.exp(-z * se_log), est * np.exp(z * se_log)
         return pd.DataFrame(
             {
                 "param": list(self.param_names),
                 "estimate": est,
                 "se": [self.se_[n] for n in self.param_names],
-                "ci_low": est * np.exp(-z * se_log),
-                "ci_high": est * np.exp(z * se_log),
+                "ci_low": low,
+                "ci_high": high,
             }
         )
 
@@ -305,34 +350,29 @@ class MLEModel:
             "n": self.n_,
             "se": dict(self.se_),
             "n_unique": self.n_unique_,
+            "n_new": self.n_new_,
             "method": self.method,
             "level": self.level,
+            "degenerate": self.degenerate,
+            "degenerate_reason": self.degenerate_reason_,
         }
 
     def summary(self) -> str:
         """Method, sample size and each parameter with its standard error and confidence interval."""
         t = self.to_frame()
         rows = "; ".join(
-            f"{p} = {e:.4g} (SE {s:.2g}, {self.level:.0%} CI {lo:.4g}–{hi:.4g})"
+            f"{p} = {number(e)} (SE {number(s, 2)}, {self.level:.0%} CI {number(lo)} to {number(hi)})"
             for p, e, s, lo, hi in t.itertuples(index=False)
         )
+        warn = (
+            f" {self.n_new_:,} customers whose first purchase is at the end of calibration (T = 0) carry no "
+            "information for the model: left out of the fit, predicted as new customers."
+            if self.n_new_
+            else ""
+        )
+        warn += f" Warning: {self.degenerate_reason_}." if self.degenerate_reason_ else ""
         return (
             f"{self.method}; maximum likelihood with analytic gradients, standard errors from the observed "
             f"information; n = {self.n_:,} customers ({self.n_unique_:,} distinct histories); "
-            f"log-likelihood {self.loglik_:.2f}. {rows}."
+            f"log-likelihood {self.loglik_:.2f}. {rows}.{warn}"
         )
-
-    def fit_params(self, **params: float) -> Self:
-        """Set the parameters directly (e.g. published values) to predict without fitting."""
-        if set(params) != set(self.param_names):
-            raise ValueError(f"expected parameters {', '.join(self.param_names)}")
-        self.params_ = {n: float(params[n]) for n in self.param_names}
-        self.se_ = dict.fromkeys(self.param_names, float("nan"))
-        k = len(self.param_names)
-        self.cov_ = np.full((k, k), np.nan)
-        self._cov_log = np.full((k, k), np.nan)
-        self.loglik_ = float("nan")
-        self.n_ = 0
-        self.n_unique_ = 0
-        self.iterations_ = 0
-        return self

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
 from cxlab.customers.fitting import as_float
+from cxlab.display import pct
 
 if TYPE_CHECKING:
     from cxlab.customers.value import PurchaseModel
@@ -61,7 +62,7 @@ class HoldoutCheck:
         return (
             f"Holdout check of {self.method}: {self.duration:g} {self.time_unit}s after calibration, "
             f"n = {self.customers:,} customers; predicted {self.predicted_total:,.0f} purchases, actual "
-            f"{self.actual_total:,.0f} ({self.relative_error:+.1%})."
+            f"{self.actual_total:,.0f} ({pct(self.relative_error, signed=True)})."
         )
 
     def figure(self) -> go.Figure:

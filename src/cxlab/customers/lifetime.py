@@ -1,14 +1,21 @@
 """Lifetime value of a store's customers: fit the purchase and spend models on the orders, predict, check.
 
-The engine turns ``orders`` into one (frequency, recency, T, monetary value) row per customer; the models
-are fitted on the distinct histories; every customer gets P(alive), expected purchases and CLV. With a
-holdout, a second fit on the history before it is checked against the purchases made in it.
+The engine turns ``orders`` (in the shop's reporting currency, see :mod:`cxlab.currency`) into one
+(frequency, recency, T, monetary value) row per customer; the models are fitted on the distinct histories;
+every customer gets P(alive), expected purchases and CLV. Customers whose first purchase is at the end of
+calibration (T = 0) carry no information for the purchase model: they are left out of its fit and predicted
+as new customers. With a holdout, a second fit on the history before it is checked against the purchases
+made in it.
+
+The default purchase model is MBG/NBD (for ``clv`` and ``churn`` alike): unlike BG/NBD it lets a customer
+with a single order be gone already, so one-off buyers from long ago do not keep P(alive) = 1, which is what
+real shops, with many one-off buyers, need.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -16,23 +23,34 @@ import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
+from cxlab.config import Config
+from cxlab.currency import shop_orders
+from cxlab.customers.fitting import ConvergenceError
 from cxlab.customers.gammagamma import GammaGamma
 from cxlab.customers.holdout import HoldoutCheck, holdout_check
 from cxlab.customers.summary import UNIT_SECONDS, Cutoff, PurchaseSummary, last_order_time, purchase_summary
 from cxlab.customers.value import (
+    DEFAULT_MODEL,
     UNITS_PER_MONTH,
     PurchaseModel,
     customer_lifetime_value,
     discounted_purchases,
     make_model,
 )
+from cxlab.display import count, money
+from cxlab.errors import MissingData, require_rows
+
+MIN_REPEAT_BUYERS = 10
+"""Repeat buyers with a positive spend needed to fit the Gamma-Gamma spend model."""
+ALIVE_FLAT = 0.99
+"""P(alive) at or above this for every customer means the fit sees no drop-out: flagged as degenerate."""
 
 
 @dataclass(frozen=True)
 class Settings:
     """How the lifetime value was computed."""
 
-    model: str = "bgnbd"
+    model: str = DEFAULT_MODEL
     months: int = 12
     discount_rate: float = 0.01
     time_unit: str = "week"
@@ -52,11 +70,31 @@ class LifetimeValue:
     settings: Settings
     holdout: HoldoutCheck | None = None
     clock: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    currency: str = ""
+    notes: list[str] = field(default_factory=list)
+    """Currency notes (conversions, orders left out) to show with the money figures."""
 
     def to_frame(self) -> pd.DataFrame:
         """Customers, highest CLV first."""
         return self.customers.copy()
+
+    @property
+    def new_customers(self) -> int:
+        """Customers whose first purchase is at the calibration end (T = 0), predicted as new."""
+        return self.purchases.n_new_
+
+    @property
+    def degenerate_reason(self) -> str | None:
+        """Why the purchase model's fit cannot be trusted, or None."""
+        reason = fit_warning(self.purchases, self.customers["p_alive"])
+        if self.spend is not None and self.spend.degenerate_reason_:
+            spend = f"spend model: {self.spend.degenerate_reason_}"
+            reason = f"{reason}; {spend}" if reason else spend
+        return reason
+
+    @property
+    def degenerate(self) -> bool:
+        return self.degenerate_reason is not None
 
     def to_dict(self, top: int = 20) -> dict[str, Any]:
         c = self.customers
@@ -68,9 +106,14 @@ class LifetimeValue:
             "clock": self.clock,
             "months": s.months,
             "discount_rate": s.discount_rate,
+            "currency": self.currency,
+            "notes": list(self.notes),
+            "degenerate": self.degenerate,
+            "degenerate_reason": self.degenerate_reason,
             "purchases": self.purchases.to_dict(),
             "spend": self.spend.to_dict() if self.spend is not None else None,
             "customers": len(c),
+            "new_customers": self.new_customers,
             "expected_purchases_total": float(c["expected_purchases"].sum()),
             "clv_total": float(c["clv"].sum()) if "clv" in c else None,
             "holdout": self.holdout.to_dict() if self.holdout is not None else None,
@@ -88,12 +131,22 @@ class LifetimeValue:
 
     def summary(self) -> str:
         c = self.customers
-        total = f"; total CLV {c['clv'].sum():,.0f}" if "clv" in c else ""
+        total = f"; total CLV {money(c['clv'].sum(), self.currency)}" if "clv" in c else ""
         check = f" {self.holdout.summary()}" if self.holdout is not None else ""
+        new = (
+            f" {count(self.new_customers)} customers made their first purchase at the calibration end (T = 0): "
+            "they carry no information for the purchase model, so they were left out of its fit and are "
+            "predicted as new customers."
+            if self.new_customers
+            else ""
+        )
+        warn = f" Warning: {self.degenerate_reason}." if self.degenerate else ""
+        notes = "".join(f" Note: {n}." for n in self.notes)
         return (
-            f"{self.method}; fitted on {len(c):,} customers up to {self.calibration_end} ({self.clock}); "
+            f"{self.method}; fitted on {count(self.purchases.n_)} customers up to {self.calibration_end} "
+            f"({self.clock}), {count(len(c))} predicted; "
             f"{c['expected_purchases'].sum():,.0f} purchases expected in the next {self.settings.months} months"
-            f"{total}.{check}"
+            f"{total}.{new}{check}{warn}{notes}"
         )
 
     def figure(self) -> go.Figure:
@@ -107,8 +160,16 @@ class LifetimeValue:
         return fig
 
 
-def _end(con: BaseBackend, calibration_end: str | date | datetime | None) -> str | date | datetime:
-    return calibration_end if calibration_end is not None else last_order_time(con.table("orders"))
+def fit_warning(model: PurchaseModel, p_alive: pd.Series) -> str | None:
+    """The purchase model's degenerate-fit reason, or that P(alive) is about 1 for every customer."""
+    if model.degenerate_reason_:
+        return model.degenerate_reason_
+    if len(p_alive) > 1 and bool((p_alive >= ALIVE_FLAT).all()):
+        return (
+            f"degenerate fit: P(alive) >= {ALIVE_FLAT} for every customer, the model sees no drop-out; "
+            "churn and CLV figures are not reliable — try another --model or a longer history"
+        )
+    return None
 
 
 def predict_customers(
@@ -157,15 +218,16 @@ def predict_customers(
     return out.sort_values(["expected_purchases", "customer_id"], ascending=[False, True], ignore_index=True)
 
 
-def fit_models(summary: PurchaseSummary, model: str) -> tuple[PurchaseModel, GammaGamma | None]:
-    """Fit the purchase model on every customer and Gamma-Gamma on the repeat buyers with spend."""
-    f = summary.frame
+def fit_models(frame: pd.DataFrame, model: str) -> tuple[PurchaseModel, GammaGamma | None]:
+    """Fit the purchase model on the customers of ``frame`` (``frequency, recency, T`` [``monetary_value``];
+    those with T = 0 are left out, see the module docstring) and Gamma-Gamma on the repeat buyers with
+    spend, when there are at least :data:`MIN_REPEAT_BUYERS` of them."""
     purchases = make_model(model)
-    purchases.fit(f["frequency"], f["recency"], f["T"])
+    purchases.fit(frame["frequency"], frame["recency"], frame["T"])
     spend: GammaGamma | None = None
-    if "monetary_value" in f:
-        rep = f[(f["frequency"] > 0) & (f["monetary_value"] > 0)]
-        if len(rep) >= 10:
+    if "monetary_value" in frame:
+        rep = frame[(frame["frequency"] > 0) & (frame["monetary_value"] > 0)]
+        if len(rep) >= MIN_REPEAT_BUYERS:
             spend = GammaGamma().fit(rep["frequency"], rep["monetary_value"])
     return purchases, spend
 
@@ -175,22 +237,31 @@ def lifetime_value(
     *,
     calibration_end: str | date | datetime | None = None,
     settings: Settings | None = None,
+    config: Config | None = None,
 ) -> LifetimeValue:
     """Fit on the store's ``orders`` up to ``calibration_end`` (default: the last order) and predict.
 
+    Amounts are in the shop's reporting currency (``config``; see :func:`cxlab.currency.shop_orders`).
     With ``settings.holdout > 0`` the model is also fitted on the history up to ``holdout`` time units
     before the end and its predictions for those last units are compared with the purchases made.
     """
     s = settings or Settings()
-    orders = con.table("orders")
-    end = _end(con, calibration_end)
+    require_rows(con, "orders", "Customer lifetime value", ["customer_id"])
+    shop = shop_orders(con, config)
+    orders = shop.table
+    end = calibration_end if calibration_end is not None else last_order_time(orders)
     summary = purchase_summary(orders, end, time_unit=s.time_unit, period=s.time_unit, exact=s.exact)
     if summary.frame.empty:
-        raise ValueError("no orders with a customer id before the calibration end")
-    purchases, spend = fit_models(summary, s.model)
-    check = None
+        raise MissingData(
+            f"customer lifetime value needs orders with a customer id up to {summary.calibration_end}"
+        )
+    purchases, spend = fit_models(summary.frame, s.model)
+    check, notes = None, list(shop.notes)
     if s.holdout > 0:
-        check = holdout_for(orders, end, s)
+        try:
+            check = holdout_for(orders, end, s)
+        except (MissingData, ConvergenceError, ValueError) as e:  # the check is extra: CLV stands without it
+            notes.append(f"holdout check not run: {e}")
     return LifetimeValue(
         purchases=purchases,
         spend=spend,
@@ -199,19 +270,23 @@ def lifetime_value(
         settings=s,
         holdout=check,
         clock=summary.clock,
+        currency=shop.currency,
+        notes=notes,
     )
 
 
 def holdout_for(orders: Any, end: str | date | datetime, s: Settings) -> HoldoutCheck:
     """Fit on the history up to ``s.holdout`` units before ``end`` and check against the rest."""
-    cut = Cutoff.parse(end)
-    split = cut.limit - timedelta(seconds=s.holdout * UNIT_SECONDS[s.time_unit])
+    split = Cutoff.parse(end).earlier(s.holdout * UNIT_SECONDS[s.time_unit])
     cal = purchase_summary(
         orders, split, observation_end=end, time_unit=s.time_unit, period=s.time_unit, exact=s.exact
     )
     f = cal.frame
     if f.empty:
-        raise ValueError(f"no customers before the holdout period (split at {split:%Y-%m-%d %H:%M})")
+        raise MissingData(
+            f"the holdout check needs customers before the holdout period (split at {split}); "
+            "use a shorter --holdout or 0"
+        )
     model = make_model(s.model)
     model.fit(f["frequency"], f["recency"], f["T"])
     duration = float(f["duration_holdout"].iloc[0])

@@ -1,11 +1,12 @@
 """Behavioural personas: k-means clusters of customers on engine-computed features, described as cards.
 
-Features per customer (computed by the engine from ``orders``, ``events`` and ``feedback``): orders
-(log), mean order value (log), share of orders with a discount, share of orders refunded, support
+Features per customer (computed by the engine from ``orders`` in the shop's reporting currency,
+``events`` and ``feedback``): orders (log), mean order value (log), share of orders with a discount, share of orders refunded, support
 contacts per order, satisfaction (feedback scores on a -1..1 scale: review/CSAT (s-3)/2, NPS (s-5)/5,
 CES (s-4)/3; the mean where absent), the share of the customer's channel-tagged events per channel
 and of their category page views per category. Standardised, clustered by scikit-learn's ``KMeans``
-with ``k`` from 3 to 8 chosen by the highest mean silhouette on a seeded sample (the stated criterion),
+with ``k`` from 3 to 8 chosen by the highest mean silhouette on a seeded sample (the stated criterion;
+:func:`cxlab.stats.silhouette.choose_k`),
 so the same seed gives the same personas. Each persona is named after its two most distinctive traits
 (largest standardised difference from all customers, at least 0.25 SD) and described by its size, value
 share, channels, touchpoints, typical journey (the touchpoints at least half of its members reach, in order
@@ -15,6 +16,7 @@ member; support contacts per order).
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
@@ -25,10 +27,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
+from cxlab.config import Config
+from cxlab.currency import shop_orders
+from cxlab.display import money, pct
+from cxlab.errors import MissingData, require_rows
 from cxlab.identity import with_person_id
+from cxlab.stats.silhouette import choose_k, sample_rows, silhouette
 
 MAX_CHANNELS = 8
 MAX_CATEGORIES = 6
@@ -87,6 +93,9 @@ class Personas:
     """Standardised mean of each feature per persona (rows) — what the names are derived from."""
     assignments: pd.DataFrame = field(repr=False)
     """``customer_id, persona``."""
+    currency: str = ""
+    notes: list[str] = field(default_factory=list)
+    """Currency notes (conversions, orders left out) to show with the money figures."""
 
     @property
     def method(self) -> str:
@@ -111,6 +120,8 @@ class Personas:
             "k": self.k,
             "silhouette": {str(k): v for k, v in self.silhouette.items()},
             "customers": self.customers,
+            "currency": self.currency,
+            "notes": list(self.notes),
             "seed": self.seed,
             "features": self.features,
             "personas": [c.to_dict() for c in self.cards],
@@ -118,18 +129,21 @@ class Personas:
 
     def summary(self) -> str:
         big = max(self.cards, key=lambda c: c.revenue_share)
+        notes = "".join(f" Note: {n}." for n in self.notes)
         return (
             f"{self.k} personas over n = {self.customers:,} customers ({self.method}); "
-            f"'{big.name}' bring {big.revenue_share:.0%} of revenue with {big.share:.0%} of customers."
+            f"'{big.name}' bring {pct(big.revenue_share, 0)} of revenue with {pct(big.share, 0)} of customers "
+            f"(orders of {money(big.mean_order_value, self.currency)} on average).{notes}"
         )
 
     def figure(self) -> go.Figure:
         p = self.profile
-        names = [f"{c.persona}. {c.name}" for c in self.cards]
+        # names and labels hold channel and category names from the data: Plotly renders them as HTML
+        names = [html.escape(f"{c.persona}. {c.name}") for c in self.cards]
         fig = go.Figure(
             go.Heatmap(
                 z=p.to_numpy(),
-                x=[_label(c) for c in p.columns],
+                x=[html.escape(_label(c)) for c in p.columns],
                 y=names,
                 zmid=0,
                 colorscale="RdBu",
@@ -152,9 +166,9 @@ def _top_values(col: ir.Column, limit: int) -> list[str]:
     return [str(v) for v in counts.execute()["v"]]
 
 
-def customer_features(con: BaseBackend) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Per customer with orders: the raw features (one engine query); also the channels and categories."""
-    orders = con.table("orders")
+def customer_features(con: BaseBackend, orders: ir.Table) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Per customer with ``orders`` (amounts in one currency): the raw features (one engine query); also the
+    channels and categories."""
     o = orders.filter(orders.customer_id.notnull())
     per = o.group_by("customer_id").aggregate(
         orders=o.count(),
@@ -228,24 +242,6 @@ def _model_matrix(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([x, df[extra].astype(float)], axis=1)
 
 
-def _choose_k(z: np.ndarray, seed: int, ks: range) -> tuple[int, dict[int, float]]:
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(z), size=min(SAMPLE, len(z)), replace=False)
-    sample = z[np.sort(idx)]
-    scores: dict[int, float] = {}
-    for k in ks:
-        if k >= len(sample):
-            break
-        labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(sample)
-        if len(set(labels)) < 2:
-            continue
-        scores[k] = float(silhouette_score(sample, labels, random_state=seed))
-    if not scores:
-        raise ValueError("too few customers to form personas (need at least 4)")
-    best = max(scores, key=lambda k: (scores[k], -k))
-    return best, scores
-
-
 def _trait_phrase(feature: str, z: float) -> str | None:
     if feature in BASE_TRAITS:
         hi, lo = BASE_TRAITS[feature]
@@ -306,25 +302,29 @@ def _journeys(con: BaseBackend, labels: ir.Table) -> tuple[pd.DataFrame, pd.Data
     return tp, pains
 
 
-def personas(con: BaseBackend, *, k: int | None = None, seed: int = 42) -> Personas:
-    """Cluster the store's customers into personas (``k`` fixed, or chosen by silhouette from 3 to 8)."""
-    raw, channels, categories = customer_features(con)
+def personas(
+    con: BaseBackend, *, k: int | None = None, seed: int = 42, config: Config | None = None
+) -> Personas:
+    """Cluster the store's customers into personas (``k`` fixed, or chosen by silhouette from 3 to 8);
+    money in the shop's reporting currency (``config``)."""
+    require_rows(con, "orders", "Personas", ["customer_id"])
+    shop = shop_orders(con, config)
+    raw, channels, categories = customer_features(con, shop.table)
     if len(raw) < 4:
-        raise ValueError(f"too few customers with orders to form personas ({len(raw)})")
+        raise MissingData(f"personas need at least 4 customers with orders; this store has {len(raw)}")
     x = _model_matrix(raw).round(9)  # engine sums may differ in the last bits from run to run
     z = StandardScaler().fit_transform(x.to_numpy())
     z = np.nan_to_num(z)
     if k is None:
-        k, scores = _choose_k(z, seed, range(3, 9))
+        chosen = choose_k(z, range(3, 9), seed=seed, sample=SAMPLE)
+        k, scores = chosen.k, chosen.scores
     else:
         if not 2 <= k <= len(raw) - 1:
             raise ValueError(f"k must be between 2 and {len(raw) - 1}, got {k}")
         scores = {}
     km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(z)
     if k not in scores:
-        rng = np.random.default_rng(seed)
-        idx = np.sort(rng.choice(len(z), size=min(SAMPLE, len(z)), replace=False))
-        scores[k] = float(silhouette_score(z[idx], km.labels_[idx], random_state=seed))
+        scores[k] = silhouette(z, km.labels_, sample_rows(len(z), SAMPLE, seed))
     revenue = raw["revenue"].to_numpy(float)
     by_cluster = pd.Series(revenue).groupby(km.labels_).sum()
     order = by_cluster.sort_values(ascending=False, kind="stable").index.tolist()
@@ -402,4 +402,6 @@ def personas(con: BaseBackend, *, k: int | None = None, seed: int = 42) -> Perso
         features=list(x.columns),
         profile=profile,
         assignments=assignments,
+        currency=shop.currency,
+        notes=shop.notes,
     )

@@ -1,5 +1,6 @@
-"""The customers part of the HTML report: RFM segments, lifetime value with its holdout check, personas and
-churn risk. ``section(store)`` is the one section the report registers; ``SECTIONS`` has them one by one."""
+"""The customers' sections of the report, one analysis each: RFM segments, lifetime value with its holdout
+check, personas and churn risk. A section that can't run on the store raises :class:`cxlab.errors.MissingData`
+(no orders with a customer); money is in the shop's reporting currency, with its notes in the summary."""
 
 from __future__ import annotations
 
@@ -11,38 +12,32 @@ from cxlab.customers.churn import churn_risk
 from cxlab.customers.lifetime import lifetime_value
 from cxlab.customers.personas import personas
 from cxlab.customers.rfm import rfm_segments
+from cxlab.display import DASH, count, money, number, pct
 from cxlab.report.section import Section
 from cxlab.store import Store
 
 
-def _pct(x: float) -> str:
-    return "–" if pd.isna(x) else f"{100 * x:.1f}%"
-
-
-def _money(x: float, currency: str) -> str:
-    return "–" if pd.isna(x) else f"{currency} {x:,.0f}"
-
-
 def rfm_section(store: Store) -> Section:
-    res = rfm_segments(store.ibis())
+    """Customers and revenue per RFM segment."""
+    res = rfm_segments(store.ibis(), config=store.config)
     t = res.to_frame()
-    cur = store.config.shop.currency
     shown = pd.DataFrame(
         {
             "segment": t["segment"],
-            "customers": t["customers"].map("{:,}".format),
-            "% of customers": t["share"].map(_pct),
-            "% of revenue": t["revenue_share"].map(_pct),
-            "days since last order": t["recency_days"].map(lambda x: "–" if pd.isna(x) else f"{x:,.0f}"),
-            "orders": t["frequency"].map(lambda x: "–" if pd.isna(x) else f"{x:.1f}"),
-            "revenue per customer": t["monetary"].map(lambda x: _money(x, cur)),
+            "customers": t["customers"].map(count),
+            "% of customers": t["share"].map(pct),
+            "% of revenue": t["revenue_share"].map(pct),
+            "days since last order": t["recency_days"].map(lambda x: number(x, 3)),
+            "orders": t["frequency"].map(lambda x: number(x, 2)),
+            "revenue per customer": t["monetary"].map(lambda x: money(x, res.currency)),
         }
     )
     return Section("customers-rfm", "RFM segments", res.summary(), [res.figure()], shown)
 
 
 def clv_section(store: Store) -> Section:
-    res = lifetime_value(store.ibis())
+    """The purchase and spend models' parameters, the holdout check and the lifetime value."""
+    res = lifetime_value(store.ibis(), config=store.config)
     rows = [res.purchases.to_frame().assign(model=res.purchases.method)]
     if res.spend is not None:
         rows.append(res.spend.to_frame().assign(model=res.spend.method))
@@ -51,22 +46,27 @@ def clv_section(store: Store) -> Section:
         {
             "model": t["model"],
             "parameter": t["param"],
-            "estimate": t["estimate"].map("{:.4g}".format),
-            "standard error": t["se"].map("{:.2g}".format),
-            "95% CI": [f"{lo:.4g} – {hi:.4g}" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+            "estimate": t["estimate"].map(number),
+            "standard error": t["se"].map(lambda x: number(x, 2)),
+            "95% CI": [
+                DASH if pd.isna(lo) else f"{number(lo)} – {number(hi)}"
+                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+            ],
         }
     )
     return Section("customers-clv", "Customer lifetime value", res.summary(), [res.figure()], shown)
 
 
 def personas_section(store: Store) -> Section:
-    res = personas(store.ibis())
+    """Behavioural personas as cards."""
+    res = personas(store.ibis(), config=store.config)
     t = res.to_frame()
     shown = pd.DataFrame(
         {
             "persona": [f"{p}. {n}" for p, n in zip(t["persona"], t["name"], strict=True)],
-            "customers": t["customers"].map("{:,}".format),
-            "% of revenue": t["revenue_share"].map(_pct),
+            "customers": t["customers"].map(count),
+            "% of revenue": t["revenue_share"].map(pct),
+            "order value": t["mean_order_value"].map(lambda x: money(x, res.currency)),
             "channels": t["channels"],
             "touchpoints": t["touchpoints"],
             "typical journey": t["journey"],
@@ -77,34 +77,21 @@ def personas_section(store: Store) -> Section:
 
 
 def churn_section(store: Store) -> Section:
-    res = churn_risk(store.ibis())
+    """The customers with the most value at risk."""
+    res = churn_risk(store.ibis(), config=store.config)
     t = res.top(15)
-    cur = store.config.shop.currency
     shown = pd.DataFrame(
         {
             "rank": t["rank"],
             "customer": t["customer_id"],
-            "orders": t["orders"],
-            "P(alive)": t["p_alive"].map("{:.2f}".format),
-            "change": t["p_alive_change"].map("{:+.2f}".format),
-            "value if active": t["value_if_alive"].map(lambda x: _money(x, cur)),
-            "value at risk": t["value_at_risk"].map(lambda x: _money(x, cur)),
+            "orders": t["orders"].map(count),
+            "P(alive)": t["p_alive"].map(lambda x: number(x, 2)),
+            "change": t["p_alive_change"].map(lambda x: DASH if pd.isna(x) else f"{x:+.2f}"),
+            "value if active": t["value_if_alive"].map(lambda x: money(x, res.currency)),
+            "value at risk": t["value_at_risk"].map(lambda x: money(x, res.currency)),
         }
     )
     return Section("customers-churn", "Churn risk", res.summary(), [res.figure()], shown)
 
 
 SECTIONS: list[Callable[[Store], Section]] = [rfm_section, clv_section, personas_section, churn_section]
-
-
-def section(store: Store) -> Section:
-    """One report section for customers: every summary, every figure, and the persona cards as the table."""
-    parts = [make(store) for make in SECTIONS]
-    personas_part = parts[2]
-    return Section(
-        "customers",
-        "Customers: segments, lifetime value, personas and churn risk",
-        " ".join(p.summary for p in parts),
-        [f for p in parts for f in p.figures],
-        personas_part.table,
-    )

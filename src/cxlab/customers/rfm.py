@@ -1,7 +1,7 @@
 """RFM: recency, frequency and monetary quintile scores, the standard named segments, and their movement.
 
 Computed in the engine. Per customer at a date (orders up to and including it): recency = days since the
-last order, frequency = orders, monetary = revenue. Each becomes a score 1-5 from its percentile rank among
+last order, frequency = orders, monetary = revenue in the shop's reporting currency (:mod:`cxlab.currency`). Each becomes a score 1-5 from its percentile rank among
 that date's customers (``1 + floor(5 · percent_rank)``, capped at 5; more recent, more frequent and higher
 spend score higher; ties share the lower score, so e.g. all one-order customers have F = 1). The segment
 comes from R and ``FM = round((F + M) / 2)`` through a fixed 5 × 5 grid (:data:`SEGMENT_GRID`), a partition
@@ -10,7 +10,7 @@ of the usual segment definitions (Champions: R 4-5 with FM 4-5; Can't lose them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +20,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
+from cxlab.config import Config
+from cxlab.currency import ShopOrders, shop_orders
 from cxlab.customers.summary import Cutoff, last_order_time
+from cxlab.display import pct
+from cxlab.errors import require_rows
 
 SEGMENTS = (
     "Champions",
@@ -76,8 +80,8 @@ def rfm_scores(orders: ir.Table, as_of: str | date | datetime) -> ir.Table:
     return j.select("customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "fm", "segment")
 
 
-def _as_of(con: BaseBackend, as_of: str | date | datetime | None) -> str | date | datetime:
-    return as_of if as_of is not None else last_order_time(con.table("orders"))
+def _as_of(shop: ShopOrders, as_of: str | date | datetime | None) -> str | date | datetime:
+    return as_of if as_of is not None else last_order_time(shop.table)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ class RFMSegments:
     table: pd.DataFrame
     as_of: str
     customers: int
+    currency: str = ""
+    notes: list[str] = field(default_factory=list)
+    """Currency notes (conversions, orders left out) to show with the revenue figures."""
     method: str = "RFM quintile scores from percentile ranks; segments from R × round((F+M)/2)"
 
     def to_frame(self) -> pd.DataFrame:
@@ -96,15 +103,19 @@ class RFMSegments:
         return {
             "as_of": self.as_of,
             "customers": self.customers,
+            "currency": self.currency,
+            "notes": list(self.notes),
             "method": self.method,
             "segments": self.table.to_dict(orient="records"),
         }
 
     def summary(self) -> str:
         top = self.table.sort_values("revenue_share", ascending=False).iloc[0]
+        notes = "".join(f" Note: {n}." for n in self.notes)
         return (
-            f"{self.method}; n = {self.customers:,} customers with orders up to {self.as_of}; "
-            f"{top['segment']} hold {top['revenue_share']:.0%} of revenue with {top['share']:.0%} of customers."
+            f"{self.method}; n = {self.customers:,} customers with orders up to {self.as_of}; revenue in "
+            f"{self.currency}; {top['segment']} hold {pct(top['revenue_share'], 0)} of revenue with "
+            f"{pct(top['share'], 0)} of customers.{notes}"
         )
 
     def figure(self) -> go.Figure:
@@ -126,10 +137,15 @@ class RFMSegments:
         return fig
 
 
-def rfm_segments(con: BaseBackend, as_of: str | date | datetime | None = None) -> RFMSegments:
-    """Sizes, revenue and mean R/F/M of each segment on ``as_of`` (default: the last order's day)."""
-    when = _as_of(con, as_of)
-    s = rfm_scores(con.table("orders"), when)
+def rfm_segments(
+    con: BaseBackend, as_of: str | date | datetime | None = None, *, config: Config | None = None
+) -> RFMSegments:
+    """Sizes, revenue and mean R/F/M of each segment on ``as_of`` (default: the last order's day); revenue
+    in the shop's reporting currency (``config``)."""
+    require_rows(con, "orders", "RFM segments", ["customer_id"])
+    shop = shop_orders(con, config)
+    when = _as_of(shop, as_of)
+    s = rfm_scores(shop.table, when)
     agg = s.group_by("segment").aggregate(
         customers=s.count(),
         revenue=s.monetary.sum(),
@@ -158,7 +174,7 @@ def rfm_segments(con: BaseBackend, as_of: str | date | datetime | None = None) -
         "frequency",
         "monetary",
     ]
-    return RFMSegments(df[cols], str(Cutoff.parse(when)), n)
+    return RFMSegments(df[cols], str(Cutoff.parse(when)), n, shop.currency, shop.notes)
 
 
 @dataclass(frozen=True)
@@ -216,13 +232,19 @@ class RFMMovement:
 
 
 def rfm_movement(
-    con: BaseBackend, start: str | date | datetime, end: str | date | datetime | None = None
+    con: BaseBackend,
+    start: str | date | datetime,
+    end: str | date | datetime | None = None,
+    *,
+    config: Config | None = None,
 ) -> RFMMovement:
     """Segment of every customer at ``end`` against their segment at ``start`` (scored separately)."""
-    when = _as_of(con, end)
+    require_rows(con, "orders", "RFM movement", ["customer_id"])
+    shop = shop_orders(con, config)
+    when = _as_of(shop, end)
     if Cutoff.parse(start).limit >= Cutoff.parse(when).limit:
         raise ValueError(f"start {start} is not before end {Cutoff.parse(when)}")
-    orders = con.table("orders")
+    orders = shop.table
     a = rfm_scores(orders, start).select("customer_id", from_segment="segment")
     b = rfm_scores(orders, when).select("customer_id", to_segment="segment")
     j = b.left_join(a, "customer_id")

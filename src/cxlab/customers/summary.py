@@ -26,6 +26,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from cxlab.errors import MissingData
+
 UNIT_SECONDS = {"day": 86_400.0, "week": 604_800.0}
 TRUNCATE = {"day": "D", "week": "W"}
 
@@ -41,7 +43,9 @@ class Cutoff:
     """The date or time as given: what period-mode durations are measured to (after truncation)."""
 
     @classmethod
-    def parse(cls, value: str | date | datetime) -> Cutoff:
+    def parse(cls, value: str | date | datetime | Cutoff) -> Cutoff:
+        if isinstance(value, Cutoff):
+            return value
         if isinstance(value, str):
             text = value.strip()
             try:
@@ -55,6 +59,12 @@ class Cutoff:
             return cls(naive, True, naive)
         start = datetime(value.year, value.month, value.day)
         return cls(start + timedelta(days=1), False, start)
+
+    def earlier(self, seconds: float) -> Cutoff:
+        """The same kind of end ``seconds`` earlier (the end of a day stays exclusive: a purchase at the
+        new limit belongs to the later period, as at this one)."""
+        d = timedelta(seconds=seconds)
+        return Cutoff(self.limit - d, self.inclusive, self.anchor - d)
 
     def includes(self, ts: ir.TimestampValue) -> ir.BooleanValue:
         lim = ibis.timestamp(self.limit)
@@ -79,9 +89,9 @@ def _check_units(period: str, time_unit: str | None) -> tuple[str, str]:
 
 def summary_table(
     transactions: ir.Table,
-    calibration_end: str | date | datetime,
+    calibration_end: str | date | datetime | Cutoff,
     *,
-    observation_end: str | date | datetime | None = None,
+    observation_end: str | date | datetime | Cutoff | None = None,
     customer_col: str = "customer_id",
     ts_col: str = "ts",
     value_col: str | None = "revenue",
@@ -181,9 +191,9 @@ class PurchaseSummary:
 
 def purchase_summary(
     transactions: ir.Table,
-    calibration_end: str | date | datetime,
+    calibration_end: str | date | datetime | Cutoff,
     *,
-    observation_end: str | date | datetime | None = None,
+    observation_end: str | date | datetime | Cutoff | None = None,
     customer_col: str = "customer_id",
     ts_col: str = "ts",
     value_col: str | None = "revenue",
@@ -221,8 +231,19 @@ def compressed(summary: ir.Table, columns: list[str]) -> pd.DataFrame:
 
 
 def last_order_time(orders: ir.Table, ts_col: str = "ts") -> datetime:
-    """The time of the latest order (the default end of calibration for a store)."""
-    value = orders[ts_col].max().execute()
-    if value is None or pd.isna(value):
-        raise ValueError("the store has no orders")
-    return pd.Timestamp(value).to_pydatetime()
+    """The time of the latest order (the default end of calibration for a store).
+
+    An order dated beyond year 9999 (a typo such as 10000 for 2000, in a store filled by other means than
+    ``cxlab ingest``) cannot be the end of an analysis: the error says so and how to get past it."""
+    latest = orders[ts_col].max()
+    year = latest.year().execute()
+    if year is None or pd.isna(year):
+        raise MissingData(
+            "this analysis needs orders: none stored (load them with `cxlab ingest orders FILE`)"
+        )
+    if not 1 <= int(year) <= 9999:
+        raise ValueError(
+            f"orders.{ts_col}: the latest order is dated in year {int(year)}, not a plausible date; correct or "
+            "delete that order, or give the end date yourself (--as-of / --calibration-end)"
+        )
+    return pd.Timestamp(latest.execute()).to_pydatetime()

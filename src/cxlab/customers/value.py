@@ -26,6 +26,8 @@ MODELS: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
     "paretonbd": ParetoNBD,
 }
 """Purchase models by their CLI name."""
+DEFAULT_MODEL = "mbgnbd"
+"""The purchase model ``clv`` and ``churn`` use unless told otherwise (why: :mod:`cxlab.customers.lifetime`)."""
 
 
 class PurchaseModel(Protocol):
@@ -33,6 +35,9 @@ class PurchaseModel(Protocol):
 
     params_: dict[str, float]
     method: ClassVar[str]
+    n_: int
+    n_new_: int
+    degenerate_reason_: str | None
 
     def fit(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None

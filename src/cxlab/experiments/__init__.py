@@ -40,7 +40,7 @@ from cxlab.experiments.experiment import analyze_experiment, list_experiments
 from cxlab.experiments.metrics import experiment_stats
 from cxlab.experiments.power import PowerPlan, minimum_detectable_effect, plan, power_at, sample_size_per_arm
 from cxlab.experiments.srm import srm_check
-from cxlab.experiments.stats import SufficientStats
+from cxlab.experiments.sufficient import SufficientStats
 
 __all__ = [
     "ENGINES",

@@ -7,6 +7,7 @@ figure. No loop runs per metric: every step is a numpy operation over the ``(met
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,16 +18,20 @@ import pandas as pd
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
+from cxlab import display
 from cxlab.experiments.bayesian import GaussianPrior, Posterior, beta_binomial, gaussian
 from cxlab.experiments.comparison import Comparison, compare
-from cxlab.experiments.corrections import CORRECTIONS, Correction, adjust
 from cxlab.experiments.frequentist import Dist, Interval, welch
 from cxlab.experiments.sequential import DEFAULT_TUNING, mixture_sprt
 from cxlab.experiments.srm import SRM_THRESHOLD, SrmCheck, srm_check
-from cxlab.experiments.stats import Array, SufficientStats
+from cxlab.experiments.sufficient import Array, SufficientStats
+from cxlab.stats.multitest import adjust_pvalues
 
 Engine = Literal["frequentist", "bayesian", "sequential"]
 ENGINES: tuple[Engine, ...] = ("frequentist", "bayesian", "sequential")
+Correction = Literal["none", "holm", "bh"]
+"""Over goal metrics × arms: none, Holm (family-wise error) or Benjamini–Hochberg (false discovery rate)."""
+CORRECTIONS: tuple[Correction, ...] = ("none", "holm", "bh")
 
 
 def _method(engine: Engine, dist: Dist, exact: bool, prior: GaussianPrior, tuning: float) -> str:
@@ -196,18 +201,18 @@ class ExperimentResult:
         lines += ["", cols + "  status", "-" * (len(cols) + 8)]
         for r in self.table.to_dict(orient="records"):
             name = str(r["metric"])[: w - 2]
-            base = f"{name:<{w}}{str(r['arm'])[:13]:<14}{int(r['n']):>9,}{_fmt(r['mean']):>12}"
+            base = f"{name:<{w}}{str(r['arm'])[:13]:<14}{int(r['n']):>9,}{display.number(r['mean']):>12}"
             if r["is_control"]:
                 lines.append(base + f"{'control':>10}")
                 continue
-            ci = f"[{_pct(r['ci_relative_low'])}, {_pct(r['ci_relative_high'])}]"
+            ci = f"[{_lift(r['ci_relative_low'])}, {_lift(r['ci_relative_high'])}]"
             extra = (
-                f"{_prob(r['chance_to_win']):>8}{_pct(r['risk']):>9}"
+                f"{display.pct(r['chance_to_win']):>8}{_lift(r['risk']):>9}"
                 if bayes
-                else f"{_p(r['p_value']):>9}{_p(r['p_value_adjusted']):>9}"
+                else f"{display.p_value(r['p_value']):>9}{display.p_value(r['p_value_adjusted']):>9}"
             )
             status = r["status"] if r["role"] == "goal" else f"{r['role']}: {r['status']}"
-            lines.append(base + f"{_pct(r['lift_relative']):>10}  {ci:<22}{extra}  {status}")
+            lines.append(base + f"{_lift(r['lift_relative']):>10}  {ci:<22}{extra}  {status}")
             if r["error"]:
                 lines.append(f"    ! {r['error']}")
         lines += [f"Note: {n}" for n in self.notes]
@@ -216,7 +221,7 @@ class ExperimentResult:
     def figure(self) -> go.Figure:
         """Relative lift of each treatment arm on each metric, with its interval (a forest plot)."""
         t = self.table[~self.table["is_control"]].iloc[::-1]
-        labels = [f"{m} · {a}" for m, a in zip(t["metric"], t["arm"], strict=True)]
+        labels = [html.escape(f"{m} · {a}") for m, a in zip(t["metric"], t["arm"], strict=True)]
         colours = {"win": "#1a7f37", "loss": "#cf222e", "fail": "#cf222e", "warn": "#bf8700"}
         fig = go.Figure(
             go.Scatter(
@@ -235,7 +240,7 @@ class ExperimentResult:
         )
         fig.add_vline(x=0, line_dash="dot")
         fig.update_layout(
-            title=f"Relative lift vs {self.control} ({1 - self.alpha:.0%} {self.engine} interval)",
+            title=f"Relative lift vs {html.escape(self.control)} ({1 - self.alpha:.0%} {self.engine} interval)",
             xaxis_title="% change vs control",
             height=140 + 30 * len(t),
             margin={"l": 220, "r": 30, "t": 50, "b": 40},
@@ -243,24 +248,13 @@ class ExperimentResult:
         return fig
 
 
+def _lift(x: Any) -> str:
+    """A relative lift (or risk, in lift units) in the summary table: ``+12.34%``."""
+    return display.pct(x, 2, signed=True)
+
+
 def _num(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
-def _fmt(x: float) -> str:
-    return "–" if pd.isna(x) else f"{x:.4g}"
-
-
-def _pct(x: float) -> str:
-    return "–" if pd.isna(x) else f"{100 * x:+.2f}%"
-
-
-def _prob(x: float) -> str:
-    return "–" if pd.isna(x) else f"{100 * x:.1f}%"
-
-
-def _p(x: float) -> str:
-    return "–" if pd.isna(x) else (f"{x:.4f}" if x >= 1e-4 else f"{x:.1e}")
 
 
 def _engine_results(
@@ -372,7 +366,7 @@ def analyze(
         if goal.sum() > 1 and correction != "none":
             # corrections act in the far tail, where the delta-method relative p-value is anti-conservative
             # (its two tails are unequal); the absolute difference's p-value tests the same null, accurately
-            p_adj[goal] = adjust(p_abs[goal], correction)
+            p_adj[goal] = adjust_pvalues(p_abs[goal], correction)
         better, worse = (p_adj < alpha) & (direction > 0), (p_adj < alpha) & (direction < 0)
     labels = ("win", "loss", "inconclusive") if randomised else ("better", "worse", "no clear change")
     status = np.where(better, labels[0], np.where(worse, labels[1], labels[2])).astype(object)

@@ -7,21 +7,22 @@ control, the credible interval and the risk (expected loss) of shipping either a
 
 Beta-binomial: for conversion metrics with few units the normal approximation is rough; each arm's rate
 gets a ``Beta(a + k, b + n - k)`` posterior and every quantity is an exact one-dimensional integral over
-the control's posterior, done by Gauss–Legendre quadrature on its quantile scale.
+the control's posterior, done by Gauss–Legendre quadrature on its quantile scale; the credible interval's
+ends are the roots of that integral's distribution function (SciPy ``find_root``, vectorised).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as st
+from scipy.optimize.elementwise import find_root
 
 from cxlab.experiments.comparison import Comparison
-from cxlab.experiments.stats import Array
+from cxlab.experiments.sufficient import Array
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def gaussian(
     inv = _column(inverse, rows, bool).astype(bool)
     win = special.ndtr(z)
     q = special.ndtri(1 - alpha / 2)
-    pdf = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+    pdf = st.norm.pdf(z)
     loss_keep = mean * special.ndtr(z) + sd * pdf  # E[max(lift, 0)]
     loss_ship = sd * pdf - mean * special.ndtr(-z)  # E[max(-lift, 0)]
     return Posterior(
@@ -100,7 +101,7 @@ def gaussian(
 
 NODES, SPAN = 400, 9.0
 _T, _W = np.polynomial.legendre.leggauss(NODES)
-_T, _W = _T * SPAN, _W * SPAN * np.exp(-0.5 * (_T * SPAN) ** 2) / np.sqrt(2 * np.pi)
+_T, _W = _T * SPAN, _W * SPAN * st.norm.pdf(_T * SPAN)
 _U = special.ndtr(_T)
 """Quadrature over the control's posterior on the normal-score scale: its rate at ``Φ(t)``, weights ``φ(t)``
 (about 1e-11 accurate against the closed-form chance to win, even for very unequal arms)."""
@@ -151,9 +152,13 @@ def beta_binomial(
         mean = mu_b - mu_a
         sd = np.sqrt(aa * ba / ((aa + ba) ** 2 * (aa + ba + 1)) + ab * bb / ((ab + bb) ** 2 * (ab + bb + 1)))
 
-    def cdf(t: Array) -> Array:
-        arg = x * (1 + t[e]) if relative else x + t[e]
-        return (_W * st.beta.cdf(arg, ab[e], bb[e])).sum(-1)
+    nodes, b_shape, b_rate = x.reshape(-1, NODES), ab.ravel(), bb.ravel()
+
+    def cdf_gap(t: Array, i: Array, q: Array) -> Array:
+        """P(lift ≤ t) − q for the comparisons ``i`` (find_root passes only those not yet solved)."""
+        j = i.astype(np.intp)
+        arg = nodes[j] * (1 + t[..., None]) if relative else nodes[j] + t[..., None]
+        return (_W * st.beta.cdf(arg, b_shape[j][..., None], b_rate[j][..., None])).sum(-1) - q
 
     lo_b, hi_b = st.beta.ppf(1e-12, ab, bb), st.beta.ppf(1 - 1e-12, ab, bb)
     lo_a, hi_a = st.beta.ppf(1e-12, aa, ba), st.beta.ppf(1 - 1e-12, aa, ba)
@@ -161,7 +166,11 @@ def beta_binomial(
         start_lo, start_hi = lo_b / hi_a - 1, hi_b / np.maximum(lo_a, 1e-300) - 1
     else:
         start_lo, start_hi = lo_b - hi_a, hi_b - lo_a
-    bounds = [_bisect(cdf, q, start_lo, start_hi) for q in (alpha / 2, 1 - alpha / 2)]
+    index = np.arange(ka.size, dtype=float).reshape(ka.shape)
+    bounds = [
+        find_root(cdf_gap, (start_lo, start_hi), args=(index, np.full(ka.shape, q))).x
+        for q in (alpha / 2, 1 - alpha / 2)
+    ]
     inv = np.broadcast_to(np.asarray(inverse, dtype=bool), win.shape)
     return Posterior(
         mean=mean,
@@ -172,13 +181,3 @@ def beta_binomial(
         risk=np.where(inv, loss_keep, loss_ship),
         risk_control=np.where(inv, loss_ship, loss_keep),
     )
-
-
-def _bisect(cdf: Callable[[Array], Array], q: float, lo: Array, hi: Array, iterations: int = 52) -> Array:
-    """The ``q`` quantile of a monotone vectorised ``cdf`` between ``lo`` and ``hi``."""
-    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        below = cdf(mid) < q
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return (lo + hi) / 2

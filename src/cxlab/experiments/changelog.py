@@ -14,6 +14,7 @@ intervals; and for each feedback source on the touchpoint (CES, CSAT, review, NP
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,10 +28,11 @@ import plotly.graph_objects as go
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from cxlab.config import Config
 from cxlab.experiments.analysis import ExperimentResult, analyze
 from cxlab.experiments.definitions import MetricDef
 from cxlab.experiments.experiment import analyze_experiment
-from cxlab.experiments.stats import Kind, SufficientStats
+from cxlab.experiments.sufficient import Kind, SufficientStats
 from cxlab.identity import with_person_id
 from cxlab.schema import TABLES
 from cxlab.store import Store
@@ -112,16 +114,16 @@ class ChangeLog:
         fig = go.Figure(
             go.Scatter(
                 x=t["ts"],
-                y=t["touchpoint"],
+                y=[html.escape(str(v)) for v in t["touchpoint"]],
                 mode="markers+text",
-                text=t["change_id"],
+                text=[html.escape(str(v)) for v in t["change_id"]],
                 textposition="top center",
                 marker={
                     "size": 12,
                     "color": ["#cf222e" if o else "#0969da" for o in t["overlaps"]],
                     "symbol": ["diamond" if isinstance(e, str) else "circle" for e in t["experiment_id"]],
                 },
-                hovertext=t["description"],
+                hovertext=[html.escape(str(v)) for v in t["description"]],  # Plotly renders hover as HTML
             )
         )
         fig.update_layout(title="Change log (◆ tested by an experiment, red: overlapping)", height=320)
@@ -298,9 +300,11 @@ def change_impact(
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
     log: ChangeLog | None = None,
+    config: Config | None = None,
     **options: Any,
 ) -> ChangeImpact:
-    """The measured effect of one change (``options`` go to the analysis: engine, alpha, ...)."""
+    """The measured effect of one change (``options`` go to the analysis: engine, alpha, ...; ``config``
+    sets the reporting currency of revenue metrics)."""
     log = log or change_log(con, window_days)
     rows = log.table[log.table["change_id"] == change_id]
     if rows.empty:
@@ -314,7 +318,7 @@ def change_impact(
         x = con.table("exposures")
         has = x.filter(x.experiment_id == exp).count().execute() > 0
         if has:
-            result = analyze_experiment(con, exp, metrics, **options)
+            result = analyze_experiment(con, exp, metrics, config=config, **options)
             return ChangeImpact(change, "experiment", result, overlaps, window_days)
         note = f"experiment {exp} has no exposures in the store; falling back to before/after"
     else:
@@ -346,11 +350,12 @@ def change_impacts(
     metrics: Mapping[str, MetricDef],
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    config: Config | None = None,
     **options: Any,
 ) -> list[ChangeImpact]:
     """The measured effect of every change in the log, in time order."""
     log = change_log(con, window_days)
     return [
-        change_impact(con, cid, metrics, window_days=window_days, log=log, **options)
+        change_impact(con, cid, metrics, window_days=window_days, log=log, config=config, **options)
         for cid in log.table["change_id"]
     ]

@@ -8,7 +8,6 @@ default, one JSON document with ``--json``, exit 0 / 1 (analysis failed) / 2 (ba
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,10 +28,9 @@ from cxlab.clitools import (
     fail,
     write_figure,
 )
-from cxlab.experiments.analysis import ENGINES, ExperimentResult, analyze
+from cxlab.experiments.analysis import CORRECTIONS, ENGINES, ExperimentResult, analyze
 from cxlab.experiments.bayesian import GaussianPrior
-from cxlab.experiments.corrections import CORRECTIONS
-from cxlab.experiments.stats import SufficientStats
+from cxlab.experiments.sufficient import SufficientStats
 
 experiment_app = typer.Typer(
     help="A/B tests: analyse (frequentist, Bayesian, sequential; CUPED, SRM), plan sample sizes.",
@@ -68,22 +66,11 @@ def _weights(text: str | None) -> list[float] | None:
     return w
 
 
-def _clean(doc: Any) -> Any:
-    """NaN and infinities → null, so the document is valid JSON."""
-    if isinstance(doc, float) and not math.isfinite(doc):
-        return None
-    if isinstance(doc, dict):
-        return {k: _clean(v) for k, v in doc.items()}
-    if isinstance(doc, list | tuple):
-        return [_clean(v) for v in doc]
-    return doc
-
-
 def _report(result: ExperimentResult, doc: dict[str, Any], json_: bool) -> None:
     if result.srm.mismatch:
         err.print(f"[bold red]WARNING: {escape(result.srm.message(result.arms))}[/]", soft_wrap=True)
     if json_:
-        emit_json(_clean(doc))
+        emit_json(doc)
     else:
         console.print(escape(result.summary()), soft_wrap=True)
 
@@ -192,6 +179,7 @@ def analyze_cmd(
                     goals=goal or None,
                     control=control,
                     cuped=cuped,
+                    config=store.config,
                     **options,
                 )
             doc = result.to_dict()
@@ -274,7 +262,7 @@ def power_cmd(
         if figure is not None:
             write_figure(result.figure(), figure)
     if json_:
-        emit_json(_clean(result.to_dict()))
+        emit_json(result.to_dict())
     else:
         console.print(escape(result.summary()), soft_wrap=True)
 
@@ -376,13 +364,25 @@ def changes_impact(
         metrics = metrics_from_config(store.config)
         con = store.ibis()
         if change_id is not None:
-            impacts = [change_impact(con, change_id, metrics, window_days=window, engine=engine, alpha=alpha)]
+            impacts = [
+                change_impact(
+                    con,
+                    change_id,
+                    metrics,
+                    window_days=window,
+                    config=store.config,
+                    engine=engine,
+                    alpha=alpha,
+                )
+            ]
         else:
-            impacts = change_impacts(con, metrics, window_days=window, engine=engine, alpha=alpha)
+            impacts = change_impacts(
+                con, metrics, window_days=window, config=store.config, engine=engine, alpha=alpha
+            )
         if impacts and figure is not None:
             write_figure(impacts[0].figure(), figure)
     if json_:
-        emit_json(_clean({"changes": [i.to_dict() for i in impacts]}))
+        emit_json({"changes": [i.to_dict() for i in impacts]})
         return
     for i in impacts:
         console.print(escape(i.summary()), soft_wrap=True)

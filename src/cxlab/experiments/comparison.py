@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxlab.experiments.cuped import adjust
-from cxlab.experiments.stats import Array, SufficientStats, moments
+from cxlab.experiments.sufficient import Array, SufficientStats, moments
+from cxlab.stats.welch import welch_dof
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,9 +47,7 @@ class Comparison:
 
     def welch_dof(self) -> Array:
         """Welch–Satterthwaite degrees of freedom (from the unit variances, as GrowthBook)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            va, vb = self.var_a / self.n_a, self.var_b / self.n_b
-            return (va + vb) ** 2 / (vb**2 / (self.n_b - 1) + va**2 / (self.n_a - 1))
+        return welch_dof(self.var_a, self.n_a, self.var_b, self.n_b)
 
     def problems(self) -> np.ndarray:
         """Why a comparison can't be analysed ('' where it can), as an object array of messages."""

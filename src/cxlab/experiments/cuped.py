@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxlab.experiments.stats import Array, Moments, SufficientStats, sample_covariance, sample_variance
+from cxlab.experiments.sufficient import Array, Moments, SufficientStats, sample_covariance, sample_variance
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cxlab.config import Config
 from cxlab.experiments.analysis import ExperimentResult, analyze
 from cxlab.experiments.definitions import MetricDef
 from cxlab.experiments.metrics import experiment_stats
@@ -66,9 +67,12 @@ def analyze_experiment(
     goals: Sequence[str] | None = None,
     control: str | None = None,
     cuped: bool = True,
+    config: Config | None = None,
     **options: Any,
 ) -> ExperimentResult:
-    """Analyse ``experiment_id`` on the store behind ``con``; ``options`` go to :func:`analyze`."""
+    """Analyse ``experiment_id`` on the store behind ``con``; ``options`` go to :func:`analyze`. Revenue
+    metrics read orders in ``config``'s reporting currency (the result's notes say which, and what was
+    converted or left out)."""
     names = list(metrics) if names is None else list(names)
     unknown = [n for n in names if n not in metrics]
     if unknown:
@@ -82,11 +86,11 @@ def analyze_experiment(
         rule = "goal metrics: as given"
     secondary = [n for n in names if n not in goals and not metrics[n].guardrail]
     data = experiment_stats(
-        con, experiment_id, metrics, names, control=control, cuped=cuped, secondary=secondary
+        con, experiment_id, metrics, names, control=control, cuped=cuped, secondary=secondary, config=config
     )
     result = analyze(data.stats, units=data.units, experiment_id=experiment_id, cuped=cuped, **options)
     return dataclasses.replace(
         result,
-        notes=(data.control_note, rule, *result.notes),
+        notes=(data.control_note, rule, *data.currency_notes, *result.notes),
         period=(data.first_exposure, data.last_exposure),
     )

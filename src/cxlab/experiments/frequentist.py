@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats as st
 
 from cxlab.experiments.comparison import Comparison
-from cxlab.experiments.stats import Array
+from cxlab.experiments.sufficient import Array
 
 Dist = Literal["t", "z"]
 

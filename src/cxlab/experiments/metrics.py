@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from cxlab.config import Config
+from cxlab.currency import shop_orders
 from cxlab.experiments.definitions import MetricDef, parse_window
-from cxlab.experiments.stats import Kind, SufficientStats
+from cxlab.experiments.sufficient import Kind, SufficientStats
 from cxlab.identity import with_person_id
 
 CONTROL_NAMES = ("control", "baseline", "original", "default", "a", "0", "off", "old")
@@ -36,6 +38,8 @@ class ExperimentData:
     first_exposure: datetime
     last_exposure: datetime
     control_note: str
+    currency_notes: tuple[str, ...] = ()
+    """Revenue metrics: the reporting currency and any conversion or orders left out (``shop_orders``)."""
 
 
 def _interval(td: timedelta) -> ir.IntervalScalar:
@@ -138,8 +142,11 @@ def experiment_stats(
     control: str | None = None,
     cuped: bool = True,
     secondary: Sequence[str] = (),
+    config: Config | None = None,
 ) -> ExperimentData:
-    """Sufficient statistics of ``names`` (default: every metric) for one experiment, in one query."""
+    """Sufficient statistics of ``names`` (default: every metric) for one experiment, in one query.
+
+    Orders are read in the reporting currency of ``config`` (:func:`cxlab.currency.shop_orders`)."""
     names = list(metrics) if names is None else list(names)
     unknown = [n for n in names if n not in metrics]
     if unknown:
@@ -186,9 +193,13 @@ def experiment_stats(
             )
         values.append(_source_values(units, events, "person_id", ev_defs, cuped, exposure_props))
     ord_defs = {n: metrics[n] for n in base if metrics[n].source == "orders"}
+    currency_notes: tuple[str, ...] = ()
     if ord_defs:
-        o = con.table("orders")
+        shop = shop_orders(con, config)
+        o = shop.table
         orders = o.select(customer_id=o.customer_id, ts=o.ts, revenue=o.revenue)
+        if any(m.aggregate == "revenue" for m in ord_defs.values()):
+            currency_notes = (f"revenue metrics in {shop.currency}", *shop.notes)
         values.append(_source_values(units, orders, "customer_id", ord_defs, cuped, None))
 
     per_unit = units
@@ -236,6 +247,7 @@ def experiment_stats(
         first_exposure=pd.Timestamp(df["first"].iloc[0]).to_pydatetime(),
         last_exposure=pd.Timestamp(df["last"].iloc[0]).to_pydatetime(),
         control_note=control_note,
+        currency_notes=currency_notes,
     )
 
 

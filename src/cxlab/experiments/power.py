@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from scipy import special
+from scipy.optimize.elementwise import find_root
 
-from cxlab.experiments.stats import Array
+from cxlab.display import number, pct
+from cxlab.experiments.sufficient import Array
 
 PowerKind = Literal["proportion", "mean"]
 
@@ -143,13 +145,16 @@ def minimum_detectable_effect(
     else:
         v0, _ = _effective_variances(kind, base, 0 * base, sdev, False)
         hi = 20 * z * np.sqrt(v0 / n + v0 / (ratio * n)) + 0 * n
-    lo = np.zeros_like(hi)
-    for _ in range(80):  # the variances depend on the effect: solve δ = z·se(δ) by bisection
-        mid = (lo + hi) / 2
-        v0, v1 = _effective_variances(kind, base, mid, sdev, relative)
-        short = z * np.sqrt(v0 / n + v1 / (ratio * n)) > mid
-        lo, hi = np.where(short, mid, lo), np.where(short, hi, mid)
-    delta = (lo + hi) / 2
+    sd_arg = np.zeros_like(hi) if sdev is None else sdev + 0 * hi
+
+    def short(d: Array, b: Array, units: Array, sd_: Array) -> Array:
+        """``z·se(δ) − δ``: positive while δ is too small to detect (the variances depend on δ)."""
+        v0, v1 = _effective_variances(kind, b, d, sd_ if kind == "mean" else None, relative)
+        return cast(Array, z * np.sqrt(v0 / units + v1 / (ratio * units)) - d)
+
+    args = np.broadcast_arrays(base + 0 * hi, n + 0 * hi, sd_arg)
+    res = find_root(short, (np.zeros_like(hi), hi), args=tuple(args))
+    delta = np.where(res.success, res.x, hi)  # no root below hi: not detectable in range, as before
     result: Array = delta / base if relative else delta
     return result
 
@@ -191,12 +196,14 @@ class PowerPlan:
         return pd.DataFrame([self.to_dict()])
 
     def summary(self) -> str:
-        effect = f"{self.mde:+.2%} relative" if self.relative else f"{self.mde:+.4g} absolute"
-        base = f"rate {self.baseline:.2%}" if self.kind == "proportion" else f"mean {self.baseline:.4g}"
+        effect = f"{pct(self.mde, 2, signed=True)} relative" if self.relative else f"{self.mde:+.4g} absolute"
+        base = (
+            f"rate {pct(self.baseline, 2)}" if self.kind == "proportion" else f"mean {number(self.baseline)}"
+        )
         lines = [
             f"Power plan ({self.method}); {self.kind} metric, baseline {base}"
             + (f", sd {self.sd:.4g}" if self.sd is not None else ""),
-            f"  detects a {effect} lift with power {self.power:.0%} at α = {self.alpha:g}"
+            f"  detects a {effect} lift with power {pct(self.power, 0)} at α = {self.alpha:g}"
             + (f" (Bonferroni over {self.arms - 1} comparisons)" if self.arms > 2 else ""),
             f"  n = {self.n_control:,} control + {self.n_treatment:,} per treatment arm × {self.arms - 1} "
             f"= {self.n_total:,} units",

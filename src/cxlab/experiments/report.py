@@ -1,11 +1,16 @@
-"""The report's experiments section: each experiment's result and every change with its measured effect."""
+"""The report's experiment sections, one analysis each (see :data:`SECTIONS`): the result of every experiment
+in the exposures table, and every change in the change log with its measured effect."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cxlab.display import DASH, p_value, pct
+from cxlab.errors import require_rows
+from cxlab.experiments.analysis import ExperimentResult
 from cxlab.experiments.changelog import ChangeImpact, change_impacts, change_log
 from cxlab.experiments.definitions import metrics_from_config
 from cxlab.experiments.experiment import analyze_experiment, list_experiments
@@ -14,95 +19,98 @@ from cxlab.report.section import Section
 if TYPE_CHECKING:
     from cxlab.store import Store
 
-
-def _pct(x: float) -> str:
-    return "–" if pd.isna(x) else f"{100 * x:+.1f}%"
+EVIDENCE = {"experiment": "experiment", "before_after": "before/after (not causal)", "none": "none"}
 
 
-def _rows(impact: ChangeImpact) -> list[dict[str, Any]]:
-    c = impact.change
-    flags = [f"overlaps {', '.join(impact.overlaps)}"] if impact.overlaps else []
-    if impact.result is not None and impact.result.srm.mismatch:
-        flags.append("SAMPLE RATIO MISMATCH")
-    evidence = {"experiment": "experiment", "before_after": "before/after (not causal)", "none": "none"}
-    base = {
-        "change": c["change_id"],
-        "date": f"{pd.Timestamp(c['ts']):%Y-%m-%d}",
-        "touchpoint": c["touchpoint"],
-        "description": c["description"],
-        "evidence": evidence[impact.evidence],
-    }
-    if impact.result is None:
-        return [
-            base
-            | {"metric": "–", "lift": "–", "interval": "–", "p / P(win)": "–", "result": "–"}
-            | {"flags": "; ".join([*flags, *impact.notes])}
-        ]
-    t = impact.result.to_frame()
+def _result_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    """One plain row per treatment arm × goal or guardrail metric: lift, interval, p (or P(win)), status."""
+    t = result.to_frame()
     t = t[~t["is_control"] & (t["role"] != "secondary")]
-    level = f"{1 - impact.result.alpha:.0%}"
+    level = f"{1 - result.alpha:.0%}"
+    bayes = result.engine == "bayesian"
     out = []
     for r in t.to_dict(orient="records"):
-        stat = r["chance_to_win"] if impact.result.engine == "bayesian" else r["p_value"]
         out.append(
-            base
-            | {
-                "metric": r["metric"] if len(impact.result.arms) == 2 else f"{r['metric']} · {r['arm']}",
-                "lift": _pct(r["lift_relative"]),
-                "interval": f"{level}: {_pct(r['ci_relative_low'])} to {_pct(r['ci_relative_high'])}",
-                "p / P(win)": "–" if pd.isna(stat) else f"{stat:.3g}",
+            {
+                "metric": r["metric"] if len(result.arms) == 2 else f"{r['metric']} · {r['arm']}",
+                "lift": pct(r["lift_relative"], signed=True),
+                "interval": f"{level}: {pct(r['ci_relative_low'], signed=True)} to "
+                f"{pct(r['ci_relative_high'], signed=True)}",
+                "p / P(win)": pct(r["chance_to_win"]) if bayes else p_value(r["p_value"]),
                 "result": r["status"] if r["role"] == "goal" else f"{r['role']}: {r['status']}",
-                "flags": "; ".join(flags),
             }
         )
     return out
 
 
-def section(store: Store) -> Section:
-    """Experiments and the change log: results with intervals and SRM status, effects of every change."""
+def _change_rows(impact: ChangeImpact) -> list[dict[str, Any]]:
+    c = impact.change
+    flags = [f"overlaps {', '.join(impact.overlaps)}"] if impact.overlaps else []
+    if impact.result is not None and impact.result.srm.mismatch:
+        flags.append("SAMPLE RATIO MISMATCH")
+    base = {
+        "change": c["change_id"],
+        "date": f"{pd.Timestamp(c['ts']):%Y-%m-%d}",
+        "touchpoint": c["touchpoint"],
+        "description": c["description"],
+        "evidence": EVIDENCE[impact.evidence],
+    }
+    if impact.result is None:
+        empty = dict.fromkeys(("metric", "lift", "interval", "p / P(win)", "result"), DASH)
+        return [base | empty | {"flags": "; ".join([*flags, *impact.notes])}]
+    return [base | row | {"flags": "; ".join(flags)} for row in _result_rows(impact.result)]
+
+
+def experiments_section(store: Store) -> Section:
+    """Every experiment in the exposures table: lift per goal and guardrail metric, intervals, SRM status."""
     con = store.ibis()
+    require_rows(con, "exposures", "Experiment results", ["experiment_id", "variant"])
     metrics = metrics_from_config(store.config)
-    impacts = change_impacts(con, metrics)
-    tested = {i.change["experiment_id"] for i in impacts if i.evidence == "experiment"}
-    experiments = list_experiments(con)["experiment_id"].unique()
-    results = [i.result for i in impacts if i.evidence == "experiment" and i.result is not None]
-    results += [analyze_experiment(con, e, metrics) for e in experiments if e not in tested]
-    figures = [r.figure() for r in results]
-    if impacts:
-        figures.append(change_log(con).figure())
-    rows = [row for i in impacts for row in _rows(i)]
-    for r in results:
-        if r.experiment_id not in tested:
-            rows += _rows(
-                ChangeImpact(
-                    {
-                        "change_id": "–",
-                        "ts": r.period[0] if r.period else pd.NaT,
-                        "touchpoint": "–",
-                        "description": f"experiment {r.experiment_id} (not in the change log)",
-                        "experiment_id": r.experiment_id,
-                    },
-                    "experiment",
-                    r,
-                )
-            )
-    parts = []
-    for r in results:
-        n = int(r.srm.observed.sum())
-        parts.append(
-            f"{r.experiment_id}: {n:,} customers over {len(r.arms)} arms, {r.method}, "
-            f"{1 - r.alpha:.0%} intervals; {r.srm.message(r.arms)}"
-        )
-    count = {e: sum(i.evidence == e for i in impacts) for e in ("experiment", "before_after", "none")}
+    results = [
+        analyze_experiment(con, e, metrics, config=store.config)
+        for e in list_experiments(con)["experiment_id"].unique()
+    ]
+    rows = [
+        {"experiment": r.experiment_id, "period": f"{r.period[0]:%Y-%m-%d} to {r.period[1]:%Y-%m-%d}"}
+        | row
+        | {"SRM": "MISMATCH" if r.srm.mismatch else "ok"}
+        for r in results
+        if r.period is not None
+        for row in _result_rows(r)
+    ]
+    parts = [
+        f"{r.experiment_id}: {int(r.srm.observed.sum()):,} customers over {len(r.arms)} arms, {r.method}, "
+        f"{1 - r.alpha:.0%} intervals; {r.srm.message(r.arms)}"
+        + "".join(f" Note: {n}." for n in r.notes if n)
+        for r in results
+    ]
+    return Section(
+        "experiments",
+        "Experiment results",
+        " ".join(parts),
+        [r.figure() for r in results],
+        pd.DataFrame(rows),
+    )
+
+
+def changes_section(store: Store) -> Section:
+    """Every change in the change log with its measured effect (experiment, else before/after)."""
+    con = store.ibis()
+    require_rows(con, "changes", "The change log", ["change_id"])
+    impacts = change_impacts(con, metrics_from_config(store.config), config=store.config)
+    count = {e: sum(i.evidence == e for i in impacts) for e in EVIDENCE}
     n_overlap = sum(bool(i.overlaps) for i in impacts)
-    window = impacts[0].window_days if impacts else 0
-    parts.append(
+    window = impacts[0].window_days
+    summary = (
         f"{len(impacts)} change(s) in the log: {count['experiment']} measured by an experiment, "
         f"{count['before_after']} by a before/after comparison ({window} days either side; not causal), "
         f"{count['none']} without data to measure; {n_overlap} overlapping another change on the same "
         "touchpoint (one variable at a time broken)."
     )
-    if not results and not impacts:
-        parts = ["No experiments in the exposures table and no changes in the change log."]
-    table = pd.DataFrame(rows) if rows else None
-    return Section("experiments", "Experiments and the change log", " ".join(parts), figures, table)
+    table = pd.DataFrame([row for i in impacts for row in _change_rows(i)])
+    return Section(
+        "changes", "The change log and the effect of each change", summary, [change_log(con).figure()], table
+    )
+
+
+SECTIONS: list[Callable[[Store], Section]] = [experiments_section, changes_section]

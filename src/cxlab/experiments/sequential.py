@@ -13,7 +13,6 @@ import numpy as np
 
 from cxlab.experiments.comparison import Comparison
 from cxlab.experiments.frequentist import Interval
-from cxlab.experiments.stats import Array
 
 DEFAULT_TUNING = 5000.0
 
@@ -40,8 +39,3 @@ def mixture_sprt(
         log_e = rho2 * est**2 * n / var / (2 * nr) - 0.5 * np.log(nr)
         p = np.minimum(1.0, np.exp(-log_e))
     return Interval(estimate=est, se=np.sqrt(var), low=est - width, high=est + width, p_value=p)
-
-
-def running_p_value(p_values: Array, axis: int = -1) -> Array:
-    """The always-valid p-value over successive looks: the running minimum along ``axis``."""
-    return np.minimum.accumulate(np.asarray(p_values, dtype=float), axis=axis)

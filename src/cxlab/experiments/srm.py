@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as st
 
-from cxlab.experiments.stats import Array
+from cxlab.display import p_value
+from cxlab.experiments.sufficient import Array
 
 SRM_THRESHOLD = 0.001
 
@@ -47,28 +48,40 @@ class SrmCheck:
         )
         if self.mismatch:
             return (
-                f"SAMPLE RATIO MISMATCH: p = {self.p_value:.2g} < {self.threshold:g} ({split}). Assignment "
+                f"SAMPLE RATIO MISMATCH: p {_p(self.p_value)} < {self.threshold:g} ({split}). Assignment "
                 "or tracking is broken; do not trust these results until the cause is found."
             )
-        return f"SRM check passed: p = {self.p_value:.3g} ({split})."
+        return f"SRM check passed: p {_p(self.p_value)} ({split})."
+
+
+def _p(p: float) -> str:
+    """``= 0.123`` or ``< 0.001``: the p-value as the message reads it."""
+    shown = p_value(p)
+    return shown if shown.startswith("<") else f"= {shown}"
 
 
 def srm_p_values(counts: ArrayLike, weights: ArrayLike | None = None) -> Array:
-    """Chi-square p-value per row of ``counts`` (rows × arms) against ``weights`` (default equal split).
+    """Chi-square goodness-of-fit p-value (``scipy.stats.chisquare``) per row of ``counts`` (rows × arms)
+    against ``weights`` (default equal split).
 
     Arms with weight 0 are left out of the statistic; degrees of freedom stay ``arms - 1`` (as GrowthBook).
-    Rows with no units get p = 1.
+    Rows with no units get p = 1; rows with units in an arm planned to get none get p = 0 (a mismatch
+    by definition).
     """
     n = np.atleast_2d(np.asarray(counts, dtype=float))
-    w = np.ones(n.shape[-1]) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != (n.shape[-1],) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"weights: expected {n.shape[-1]} non-negative numbers with a positive sum")
-    total = n.sum(axis=-1, keepdims=True)
-    expected = w / w.sum() * total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(w > 0, (n - expected) ** 2 / np.where(expected > 0, expected, 1.0), 0.0)
-    p = st.chi2.sf(terms.sum(axis=-1), n.shape[-1] - 1)
-    return np.where(total[..., 0] > 0, p, 1.0)
+    k = n.shape[-1]
+    w = np.ones(k) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (k,) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights: expected {k} non-negative numbers with a positive sum")
+    used = w > 0
+    total = n.sum(axis=-1)
+    p = np.where(total > 0, np.nan, 1.0)
+    p[(total > 0) & (n[:, ~used] > 0).any(axis=-1)] = 0.0
+    rows = np.isnan(p)
+    if rows.any():
+        expected = w[used] / w.sum() * total[rows, None]
+        p[rows] = st.chisquare(n[rows][:, used], expected, ddof=int(used.sum()) - k, axis=-1).pvalue
+    return p
 
 
 def srm_check(

@@ -2,7 +2,7 @@
 
 from cxlab.journey.funnels import Exclusion, Funnel, Step, funnel
 from cxlab.journey.journey_map import JourneyMap, journey_map
-from cxlab.journey.paths import Paths, paths
+from cxlab.journey.paths import PathSummary, paths
 from cxlab.journey.retention import Retention, retention
 from cxlab.journey.stages import StageFunnel, stage_funnel
 from cxlab.journey.swot import Swot, swot
@@ -11,7 +11,7 @@ __all__ = [
     "Exclusion",
     "Funnel",
     "JourneyMap",
-    "Paths",
+    "PathSummary",
     "Retention",
     "StageFunnel",
     "Step",

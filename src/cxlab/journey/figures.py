@@ -1,12 +1,18 @@
-"""Plotly figures shared by the journey results: the stage × touchpoint grid and Sankey diagrams."""
+"""Plotly figures shared by the journey results: the stage × touchpoint grid and Sankey diagrams.
+
+Plotly renders labels and hover texts as HTML, so every name from the data is escaped (:func:`html.escape`).
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from cxlab.display import count, pct
 
 
 def grid_heatmap(table: pd.DataFrame, stages: Sequence[str], title: str) -> go.Figure:
@@ -21,13 +27,12 @@ def grid_heatmap(table: pd.DataFrame, stages: Sequence[str], title: str) -> go.F
     ):
         i, j = row[str(tp)], col[str(st)]
         z[i, j] = float(share_next)
-        share = "–" if pd.isna(share_next) else f"{float(share_next):.0%}"
-        text[i][j] = f"{int(people):,} people<br>{share} on"
+        text[i][j] = f"{count(people)} people<br>{pct(share_next, 0)} on"
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=list(stages),
-            y=tps,
+            x=[html.escape(s) for s in stages],
+            y=[html.escape(t) for t in tps],
             text=text,
             texttemplate="%{text}",
             colorscale="RdYlGn",
@@ -48,7 +53,7 @@ def sankey(links: pd.DataFrame, title: str, source: str = "source", target: str 
     idx = {lab: i for i, lab in enumerate(labels)}
     fig = go.Figure(
         go.Sankey(
-            node={"label": labels, "pad": 12, "thickness": 14},
+            node={"label": [html.escape(lab) for lab in labels], "pad": 12, "thickness": 14},
             link={
                 "source": [idx[s] for s in links[source].astype(str)],
                 "target": [idx[t] for t in links[target].astype(str)],

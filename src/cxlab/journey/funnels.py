@@ -18,6 +18,8 @@ are checked against brute force and against each other (the PySpark tests).
 
 from __future__ import annotations
 
+import difflib
+import html
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -33,6 +35,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.errors import require_rows
 from cxlab.identity import with_person_id
 from cxlab.journey.data import attach_breakdown, journey_events
 from cxlab.journey.sessions import with_session_key
@@ -173,7 +176,7 @@ class Funnel:
         t = self.steps
         fig = go.Figure(
             go.Funnel(
-                y=t["step"],
+                y=t["step"].map(html.escape),
                 x=t["units"],
                 textinfo="value+percent initial",
                 hovertemplate="%{y}: %{x:,}<extra></extra>",
@@ -341,6 +344,22 @@ def _check(k: int, window_s: int, order: Order, exclusions: Sequence[Exclusion])
             raise ValueError(f"exclusion {x.step.label}: needs 1 <= after < before <= {k} steps")
 
 
+def check_names(con: BaseBackend, steps: Sequence[Step]) -> None:
+    """Raise ``ValueError`` for a step whose event or touchpoint name is stored nowhere (a typo), naming the
+    closest stored names; one small query for the distinct names."""
+    ev = con.table("events")
+    names = ev.select("event", "touchpoint").distinct().execute()
+    stored = {f: sorted({str(v) for v in names[f].dropna()}) for f in ("event", "touchpoint")}
+    for s in steps:
+        known = stored[s.field]
+        if s.name in known:
+            continue
+        close = difflib.get_close_matches(s.name, known, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else f"stored: {', '.join(known[:12]) or 'none'}"
+        noun = "event" if s.field == "event" else "touchpoint"
+        raise ValueError(f"funnel step {s.label!r}: no stored {noun} is called {s.name!r}; {hint}")
+
+
 def _marked(
     con: BaseBackend,
     config: Config,
@@ -456,6 +475,8 @@ def funnel(
     window_s = parse_duration(window) if isinstance(window, str) else int(window)
     k = len(parsed)
     _check(k, window_s, order, exclusions)
+    require_rows(con, "events", "A funnel")
+    check_names(con, parsed)
     marked = _marked(con, config, parsed, order, unit, exclusions, session_timeout_minutes)
     lists = _uses_lists(con, order, exclusions)
     with ExitStack() as stack:

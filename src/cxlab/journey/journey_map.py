@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.errors import require_rows
 from cxlab.journey.data import attach_breakdown, journey_events
 from cxlab.journey.figures import grid_heatmap, sankey
 from cxlab.stats.proportions import wilson_interval
@@ -106,6 +107,7 @@ def journey_map(
     level: float = 0.95,
 ) -> JourneyMap:
     """Compute the :class:`JourneyMap` (optionally per breakdown: channel, country, device, variant, segment)."""
+    require_rows(con, "events", "The journey map")
     stages = tuple(config.journey.stages)
     all_ev = journey_events(con, config)
     ev = all_ev.filter(all_ev.stage_idx.notnull())
@@ -155,9 +157,13 @@ def _stage_flows(ev: ir.Table, stages: tuple[str, ...]) -> pd.DataFrame:
         .order_by(["prev", "stage_idx"])
         .execute()
     )
-    out["from_stage"] = [stages[int(i)] for i in out["prev"]]
-    out["to_stage"] = [stages[int(i)] for i in out["stage_idx"]]
-    out["direction"] = [
-        "forward" if b > a else "back" for a, b in zip(out["prev"], out["stage_idx"], strict=True)
-    ]
+
+    def text(values: list[str]) -> pd.Series:  # typed even when empty (no moves: one-stage journeys)
+        return pd.Series(values, index=out.index, dtype=object)
+
+    out["from_stage"] = text([stages[int(i)] for i in out["prev"]])
+    out["to_stage"] = text([stages[int(i)] for i in out["stage_idx"]])
+    out["direction"] = text(
+        ["forward" if b > a else "back" for a, b in zip(out["prev"], out["stage_idx"], strict=True)]
+    )
     return out[["from_stage", "to_stage", "direction", "people", "moves"]]

@@ -8,6 +8,7 @@ step. Built with two window passes in the engine; only the path counts come back
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.errors import require_rows
 from cxlab.identity import with_person_id
 from cxlab.journey.figures import sankey
 from cxlab.journey.funnels import Unit
@@ -28,7 +30,7 @@ SEP = " > "
 
 
 @dataclass(frozen=True)
-class Paths:
+class PathSummary:
     """The top paths (``path``, ``units``, ``share``) and the position-by-position links for a Sankey."""
 
     table: pd.DataFrame
@@ -65,9 +67,10 @@ class Paths:
             if self.end
             else "from the start"
         )
+        per = "person" if self.unit == "people" else "session"
         return (
             f"Most common {self.node} paths {anchor}, up to {self.depth} steps"
-            f"{', repeats collapsed' if self.collapse_loops else ''}; one path per {self.unit[:-1]}, "
+            f"{', repeats collapsed' if self.collapse_loops else ''}; one path per {per}, "
             f"first occurrence; n = {self.units:,} {self.unit}."
         )
 
@@ -77,9 +80,8 @@ class Paths:
             target=(self.links["pos"] + 1).astype(str) + ". " + self.links["target"],
             value=self.links["units"],
         )
-        return sankey(
-            lk, f"Paths {'from ' + self.start if self.start else 'to ' + str(self.end) if self.end else ''}"
-        )
+        anchor = f"from {self.start}" if self.start else f"to {self.end}" if self.end else ""
+        return sankey(lk, html.escape(f"Paths {anchor}"))
 
 
 def _sequences(
@@ -145,14 +147,15 @@ def paths(
     unit: Unit = "people",
     top: int = 20,
     session_timeout_minutes: int | None = None,
-) -> Paths:
-    """Compute the :class:`Paths` (give ``start`` or ``end``, not both)."""
+) -> PathSummary:
+    """Compute the :class:`PathSummary` (give ``start`` or ``end``, not both)."""
     if start and end:
         raise ValueError("give a start or an end, not both")
     if depth < 2:
         raise ValueError("depth must be at least 2")
     if node not in ("touchpoint", "event"):
         raise ValueError(f"node must be touchpoint or event, got {node!r}")
+    require_rows(con, "events", "Paths")
     ev = with_person_id(con.table("events"))
     ev = ev.mutate(t=ev.ts.epoch_seconds().cast("int64"))
     if unit == "sessions":
@@ -175,4 +178,4 @@ def paths(
     table = table.sort_values(["units", "path"], ascending=[False, True]).head(top).reset_index(drop=True)
     table["share"] = table["units"] / n_units if n_units else float("nan")
     links = _links(counted, depth).groupby("pos", group_keys=False).head(12).reset_index(drop=True)
-    return Paths(table, links, n_units, node, start, end, depth, collapse_loops, unit)
+    return PathSummary(table, links, n_units, node, start, end, depth, collapse_loops, unit)

@@ -9,6 +9,7 @@ of customers with a second order within d days of their first, among those obser
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.errors import require_rows
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.stats.proportions import wilson_interval
 
@@ -94,7 +96,9 @@ class Retention:
         fig = go.Figure()
         for g, c in self.curve.groupby("group"):
             fig.add_trace(
-                go.Scatter(x=c["days"], y=c["repeat_rate"] * 100, mode="lines+markers", name=str(g))
+                go.Scatter(
+                    x=c["days"], y=c["repeat_rate"] * 100, mode="lines+markers", name=html.escape(str(g))
+                )
             )
         fig.update_layout(
             title="Repeat-purchase curve", xaxis_title="days since first purchase", yaxis_title="%"
@@ -113,6 +117,7 @@ def retention(
     """Compute :class:`Retention` (``by="channel"``: per acquisition channel, from the events)."""
     if period not in ("week", "month"):
         raise ValueError(f"period must be week or month, got {period!r}")
+    require_rows(con, "orders", "Cohort retention", ["customer_id"])
     o = con.table("orders")
     o = o.filter(o.customer_id.notnull())
     unit = "W" if period == "week" else "M"

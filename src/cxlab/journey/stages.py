@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.display import count, pct
+from cxlab.errors import require_rows
 from cxlab.identity import with_person_id
 from cxlab.stats.proportions import wilson_interval
 
@@ -48,7 +50,8 @@ class StageFunnel:
         # A bar, not a funnel: people can reach a later stage without an earlier one; shares are of all people.
         t = self.table
         labels = [
-            f"{n:,} ({share:.0%} of all)" for n, share in zip(t["people"], t["share_of_all"], strict=True)
+            f"{count(n)} ({pct(share, 0)} of all)"
+            for n, share in zip(t["people"], t["share_of_all"], strict=True)
         ]
         fig = go.Figure(
             go.Bar(
@@ -71,6 +74,7 @@ class StageFunnel:
 
 def stage_funnel(con: BaseBackend, config: Config, level: float = 0.95) -> StageFunnel:
     """Compute :class:`StageFunnel` from ``events`` with the touchpoint → stage map of ``config``."""
+    require_rows(con, "events", "The journey stage funnel")
     stages = config.journey.stages
     mapping = ibis.memtable(
         pd.DataFrame(

@@ -40,6 +40,7 @@ period analysed (and per month).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,9 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.currency import shop_orders
+from cxlab.display import money, pct, points
+from cxlab.errors import require_rows
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.journey.journey_map import person_touchpoints
 from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
@@ -80,6 +84,8 @@ class Swot:
     months: float
     alpha: float = 0.05
     correction: Correction = "holm"
+    notes: tuple[str, ...] = ()
+    """Currency notes (:attr:`cxlab.currency.ShopOrders.notes`): orders converted or left out."""
 
     @property
     def weaknesses(self) -> pd.DataFrame:
@@ -126,6 +132,7 @@ class Swot:
             "alpha": self.alpha,
             "correction": self.correction,
             "currency": self.currency,
+            "currency_notes": list(self.notes),
             "months": self.months,
             "comparisons": len(self.table),
             "strengths": self._items(self.strengths),
@@ -139,7 +146,8 @@ class Swot:
             f"(means) intervals of the difference; "
             f"{self.correction}-corrected p < {self.alpha:g} to count; ranked by money at stake (gap to the "
             f"peer median × n × value) over {self.months:.1f} months; {len(self.weaknesses)} weaknesses, "
-            f"{len(self.strengths)} strengths."
+            f"{len(self.strengths)} strengths; money in {self.currency}."
+            + "".join(f" Note: {n}." for n in self.notes)
         )
 
     def figure(self) -> go.Figure:
@@ -150,11 +158,11 @@ class Swot:
             fig.add_trace(
                 go.Bar(
                     x=sign * df["money_at_stake"],
-                    y=df["kind"] + ": " + df["name"] + " · " + df["metric"],
+                    y=(df["kind"] + ": " + df["name"] + " · " + df["metric"]).map(html.escape),
                     orientation="h",
                     name=name,
                     marker_color=colour,
-                    hovertext=[sentence(r, self.currency) for r in df.to_dict(orient="records")],
+                    hovertext=[html.escape(sentence(r, self.currency)) for r in df.to_dict(orient="records")],
                     hoverinfo="text",
                 )
             )
@@ -168,11 +176,11 @@ class Swot:
 
 
 def _fmt(metric: str, x: float, currency: str) -> str:
-    return f"{currency} {x:,.2f}" if metric == "revenue_per_customer" else f"{100 * x:.1f}%"
+    return money(x, currency, 2) if metric == "revenue_per_customer" else pct(x)
 
 
 def _fmt_diff(metric: str, x: float, currency: str) -> str:
-    return f"{currency} {x:+,.2f}" if metric == "revenue_per_customer" else f"{100 * x:+.1f} pp"
+    return money(x, currency, 2, signed=True) if metric == "revenue_per_customer" else points(x)
 
 
 def sentence(r: Mapping[Any, Any], currency: str) -> str:
@@ -190,13 +198,13 @@ def sentence(r: Mapping[Any, Any], currency: str) -> str:
         else f"{who}: {_fmt(m, r['value'], currency)} of {noun} {verb}"
     )
     gap = "closing half the gap" if r["verdict"] == "weakness" else "the edge over the peer median"
-    money = 0.5 * r["money_per_month"] if r["verdict"] == "weakness" else r["money_per_month"]
+    worth = 0.5 * r["money_per_month"] if r["verdict"] == "weakness" else r["money_per_month"]
     evidence = list(r.get("evidence") or [])
     said = f" Top complaints: {'; '.join(evidence)}." if evidence else ""
     return (
         f"{what} vs {_fmt(m, r['peer_value'], currency)} for {peers} (n={int(r['n']):,}; difference "
         f"{_fmt_diff(m, r['diff'], currency)}, 95% CI {_fmt_diff(m, r['ci_low'], currency)} to "
-        f"{_fmt_diff(m, r['ci_high'], currency)}); {gap} ≈ {currency} {money:,.0f}/month.{said}"
+        f"{_fmt_diff(m, r['ci_high'], currency)}); {gap} ≈ {money(worth, currency)}/month.{said}"
     )
 
 
@@ -224,19 +232,10 @@ def swot(
 
     ``evidence``: touchpoint → its top negative feedback themes (:func:`cxlab.voice.themes.negative_themes`),
     shown with a ``negative_sentiment`` finding."""
+    require_rows(con, "events", "Strengths and weaknesses")
     stages = config.journey.stages
     ev = journey_events(con, config)
-    buys = (ev.event == "purchase").cast("int64")
-    person = (
-        ev.mutate(_b=buys)
-        .group_by("person_id")
-        .aggregate(
-            revenue=lambda t: t.revenue.sum().fill_null(0.0),
-            purchases=lambda t: t._b.sum(),
-            first=lambda t: t.ts.min(),
-            last=lambda t: t.ts.max(),
-        )
-    )
+    person, currency, notes = _person_money(con, config, ev)
     totals = (
         person.aggregate(
             revenue=person.revenue.sum(),
@@ -300,7 +299,7 @@ def swot(
     ]  # fmt: skip
     found = [p for p in parts if len(p)]
     if not found:
-        return Swot(pd.DataFrame(columns=COLUMNS), config.shop.currency, months, alpha, correction)
+        return Swot(pd.DataFrame(columns=COLUMNS), currency, months, alpha, correction, notes)
     table = pd.concat(found, ignore_index=True)
     table["p_adjusted"] = adjust_pvalues(table["p_value"], correction)
     sig = table["p_adjusted"] < alpha
@@ -322,7 +321,33 @@ def swot(
         list(ev.get(n, [])) if m == "negative_sentiment" else []
         for n, m in zip(table["name"], table["metric"], strict=True)
     ]
-    return Swot(table.reset_index(drop=True), config.shop.currency, months, alpha, correction)
+    return Swot(table.reset_index(drop=True), currency, months, alpha, correction, notes)
+
+
+def _person_money(con: BaseBackend, config: Config, ev: ir.Table) -> tuple[ir.Table, str, tuple[str, ...]]:
+    """Per person: ``revenue``, ``purchases``, ``first`` and ``last`` event time; the currency and notes.
+
+    With orders in the store, revenue and purchases are the person's orders (:func:`cxlab.currency.shop_orders`:
+    one reporting currency, never GBP summed as EUR); without, the purchase events and their revenue."""
+    seen = ev.group_by("person_id").aggregate(first=ev.ts.min(), last=ev.ts.max())
+    if int(con.table("orders").count().execute()) == 0:
+        buys = ev.mutate(_b=(ev.event == "purchase").cast("int64"))
+        spent = buys.group_by("person_id").aggregate(
+            revenue=buys.revenue.sum().fill_null(0.0), purchases=buys._b.sum()
+        )
+        return seen.join(spent, "person_id"), config.shop.currency, ()
+    orders = shop_orders(con, config)
+    o = orders.table.filter(orders.table.customer_id.notnull())
+    spent = o.group_by(person_id=o.customer_id).aggregate(revenue=o.revenue.sum(), purchases=o.count())
+    joined = seen.left_join(spent, "person_id")
+    person = joined.select(
+        "person_id",
+        "first",
+        "last",
+        revenue=joined.revenue.fill_null(0.0),
+        purchases=joined.purchases.fill_null(0).cast("int64"),
+    )
+    return person, orders.currency, tuple(orders.notes)
 
 
 def touchpoint_peer_groups(config: Config) -> dict[str, str]:

@@ -1,89 +1,132 @@
-"""The report's sections: each runs one analysis on the store and turns its result into display parts.
+"""The report's sections: every area's ``SECTIONS`` (each runs one analysis), run one by one.
 
-Every capability adds its section here, so ``cxlab demo`` and ``cxlab report`` run every analysis that
-exists.
+A section that can't run takes its place as a short "not run: why" note, the rest still runs, and the report
+ends with the list of what could not run and why: missing data (:class:`cxlab.errors.MissingData`, the store
+lacks what the analysis needs) apart from failures (any other error).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
 
 import pandas as pd
 
-from cxlab.channels.report import section as channels_section
-from cxlab.customers.report import section as customers_section
-from cxlab.experiments.report import section as experiments_section
-from cxlab.journey import stage_funnel
-from cxlab.journey.report import sections as journey_sections
+import cxlab.channels.report
+import cxlab.customers.report
+import cxlab.experiments.report
+import cxlab.journey.report
+import cxlab.voice.report
+from cxlab.currency import shop_orders
+from cxlab.display import count, money
+from cxlab.errors import MissingData
 from cxlab.report.section import Section
 from cxlab.store import Store
-from cxlab.voice.report import section as voice_section
 
-
-def _pct(x: float) -> str:
-    return "–" if pd.isna(x) else f"{100 * x:.2f}%"
-
-
-def _money(x: float, currency: str) -> str:
-    return f"{currency} {x:,.0f}"
+Make = Callable[[Store], Section]
+AREAS: tuple[ModuleType, ...] = (
+    cxlab.channels.report,
+    cxlab.journey.report,
+    cxlab.customers.report,
+    cxlab.experiments.report,
+    cxlab.voice.report,
+)
+NOT_RUN = "Not run"
+NOT_RUN_ID = "not-run"
 
 
 def overview(store: Store) -> Section:
+    """Rows per table, the period the events cover, orders and their revenue in the reporting currency."""
+    con = store.ibis()
     counts = store.counts()
-    ((first, last),) = store.con.execute("SELECT min(ts), max(ts) FROM events").fetchall()
-    ((revenue,),) = store.con.execute("SELECT coalesce(sum(revenue), 0) FROM orders").fetchall()
-    period = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if first is not None else "no events"
-    table = pd.DataFrame({"table": list(counts), "rows": [f"{n:,}" for n in counts.values()]})
-    cur = store.config.shop.currency
-    return Section(
-        "overview",
-        "Overview",
-        f"Events from {period}; {counts['orders']:,} orders worth {_money(revenue, cur)}.",
-        table=table,
-    )
+    span = con.table("events").aggregate(first=lambda t: t.ts.min(), last=lambda t: t.ts.max()).execute()
+    first, last = span["first"].iloc[0], span["last"].iloc[0]
+    period = f"Events from {first:%Y-%m-%d} to {last:%Y-%m-%d}" if pd.notna(first) else "No events"
+    orders = shop_orders(con, store.config)
+    revenue = orders.table.aggregate(r=orders.table.revenue.sum()).execute()["r"].iloc[0]
+    worth = money(0 if pd.isna(revenue) else revenue, orders.currency)
+    notes = "".join(f" Note: {n}." for n in orders.notes)
+    table = pd.DataFrame({"table": list(counts), "rows": [count(n) for n in counts.values()]})
+    summary = f"{period}; {count(counts['orders'])} orders worth {worth}.{notes}"
+    return Section("overview", "Overview", summary, table=table)
 
 
-def stages(store: Store) -> Section:
-    res = stage_funnel(store.ibis(), store.config)
-    t = res.to_frame()
-    shown = pd.DataFrame(
-        {
-            "stage": t["stage"],
-            "people": t["people"].map("{:,}".format),
-            "share of all": t["share_of_all"].map(_pct),
-            "reached from previous stage": t["rate_from_previous"].map(_pct),
-            "95% CI": [
-                f"{_pct(lo)} – {_pct(hi)}" if not pd.isna(lo) else "–"
-                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
-            ],
-        }
-    )
-    return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
+def registered() -> list[Make]:
+    """Every section of the report, in order: the overview, then each area's ``SECTIONS``."""
+    return [overview, *(make for area in AREAS for make in area.SECTIONS)]
 
 
-SECTIONS: list[Callable[[Store], Section | list[Section]]] = [
-    overview,
-    channels_section,
-    stages,
-    journey_sections,
-    customers_section,
-    experiments_section,
-    voice_section,
-]
+@dataclass(frozen=True)
+class NotRun:
+    """A section that could not run: its title, why, and whether the store lacked data (vs a failure)."""
+
+    id: str
+    title: str
+    reason: str
+    missing_data: bool
 
 
-NOT_RUN = "This analysis could not run on this store"
+@dataclass(frozen=True)
+class Built:
+    """The sections to render (each "not run" one in its place, the closing list last) and what didn't run."""
+
+    sections: list[Section]
+    not_run: list[NotRun] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[NotRun]:
+        """Sections that failed for another reason than missing data."""
+        return [n for n in self.not_run if not n.missing_data]
 
 
-def build_sections(store: Store) -> list[Section]:
-    """Run every analysis of the report on ``store``. One that can't run on this data (too little of it,
-    a model that does not converge) becomes a section saying why, so the rest of the report still comes."""
+def _name(make: Make) -> tuple[str, str]:
+    """Id and title of a section callable: ``cxlab.journey.report.retention_section`` → ``journey-retention``,
+    ``Journey retention``; an area's single ``section`` → the area's name."""
+    module = make.__module__.split(".")
+    area = module[1] if len(module) == 3 and module[0] == "cxlab" and module[2] == "report" else ""
+    stem = make.__name__.removesuffix("_section").replace("_", "-")
+    ident = area if stem == "section" else f"{area}-{stem}" if area and not stem.startswith(area) else stem
+    return ident, ident.replace("-", " ").capitalize()
+
+
+def run_sections(store: Store, makers: list[Make]) -> Built:
+    """Run each of ``makers`` on its own; one that raises becomes a "not run" note in its place."""
     sections: list[Section] = []
-    for make in SECTIONS:
+    not_run: list[NotRun] = []
+    for make in makers:
         try:
             made = make(store)
-            sections.extend(made if isinstance(made, list) else [made])
-        except Exception as e:  # shown in the report, not swallowed: the section states the error
-            name = make.__name__.removesuffix("_section")
-            sections.append(Section(name, name.replace("_", " ").capitalize(), f"{NOT_RUN}: {e}"))
-    return sections
+        except Exception as e:  # reported in place and listed at the end, never swallowed
+            ident, title = _name(make)
+            missing = isinstance(e, MissingData)
+            reason = str(e) if missing else f"{type(e).__name__}: {e}"
+            not_run.append(NotRun(ident, title, reason, missing))
+            kind = "missing data" if missing else "failed"
+            sections.append(Section(ident, title, f"{NOT_RUN} ({kind}): {reason}"))
+            continue
+        sections.append(made)
+    if not_run:
+        table = pd.DataFrame(
+            {
+                "section": [n.title for n in not_run],
+                "why": ["missing data" if n.missing_data else "failed" for n in not_run],
+                "details": [n.reason for n in not_run],
+            }
+        )
+        failed = sum(not n.missing_data for n in not_run)
+        sections.append(
+            Section(
+                NOT_RUN_ID,
+                "What could not run",
+                f"{len(not_run)} of {len(makers)} sections could not run: {len(not_run) - failed} for lack "
+                f"of data, {failed} failed.",
+                table=table,
+            )
+        )
+    return Built(sections, not_run)
+
+
+def build_sections(store: Store) -> Built:
+    """Run every section of the report on ``store`` (see :func:`run_sections`)."""
+    return run_sections(store, registered())

@@ -17,6 +17,11 @@ from cxlab.schema.tables import Column, TableSpec, duckdb_type, quote_ident
 
 RAW_PREFIX = "__raw_"
 MAX_CHECKS = 62
+YEARS = (1900, 2200)
+"""Timestamps and dates outside these years (inclusive) are refused as typos or placeholders (year
+10000, 0001-01-01): no shop's data reaches them, and Python's datetime can't even hold year 10000."""
+MAX_AMOUNT = 1e12
+"""Money amounts above this are refused as implausible (a misplaced exponent, an id in a price column)."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,27 @@ def _raw(c: Column) -> str:
     return quote_ident(RAW_PREFIX + c.name)
 
 
-def typed_expr(c: Column, source_type: str | None) -> str:
-    """SQL that converts the raw column (of DuckDB type ``source_type``; None: absent) to its canonical type."""
+def _parse_time(raw: str, target: str, date_format: str | None) -> str:
+    """SQL parsing text ``raw`` as a TIMESTAMP or DATE: with ``date_format`` first, else ISO 8601."""
+    if target == "DATE":
+        iso = f"TRY_CAST({raw} AS DATE)"
+    else:
+        # Only text with a UTC offset needs the (slower) time-zone-aware parse; a plain TIMESTAMP
+        # cast would silently drop the offset. "+0100" is normalised to "+01:00" first.
+        iso = (
+            f"(CASE WHEN length({raw}) > 19 AND regexp_matches(substr({raw}, 11), '[+-]\\d\\d(:?\\d\\d)?$') "
+            f"THEN TRY_CAST(regexp_replace({raw}, ' ?([+-]\\d\\d):?(\\d\\d)?$', '\\1:\\2') AS TIMESTAMPTZ) "
+            f"AT TIME ZONE 'UTC' ELSE TRY_CAST({raw} AS TIMESTAMP) END)"
+        )
+    if date_format is None:
+        return iso
+    return f"coalesce(CAST(try_strptime({raw}, {sql_literal(date_format)}) AS {target}), {iso})"
+
+
+def typed_expr(c: Column, source_type: str | None, date_format: str | None = None) -> str:
+    """SQL that converts the raw column (of DuckDB type ``source_type``; None: absent) to its canonical type.
+
+    ``date_format``: a strptime format tried before ISO 8601 on text timestamps and dates."""
     target = duckdb_type(c.type)
     if source_type is None:
         return f"CAST(NULL AS {target})"
@@ -53,18 +77,12 @@ def typed_expr(c: Column, source_type: str | None) -> str:
     st = source_type.upper()
     if st == target:
         return f"nullif({raw}, '')" if target == "VARCHAR" else raw
-    if pa.types.is_timestamp(c.type):
+    if pa.types.is_timestamp(c.type) or pa.types.is_date(c.type):
         if st == "TIMESTAMP WITH TIME ZONE":
-            return f"({raw} AT TIME ZONE 'UTC')"
+            return f"CAST({raw} AT TIME ZONE 'UTC' AS {target})"
         if st in ("VARCHAR", "JSON"):
-            # Only text with a UTC offset needs the (slower) time-zone-aware parse; a plain TIMESTAMP
-            # cast would silently drop the offset. "+0100" is normalised to "+01:00" first.
-            return (
-                f"(CASE WHEN length({raw}) > 19 AND regexp_matches(substr({raw}, 11), '[+-]\\d\\d(:?\\d\\d)?$') "
-                f"THEN TRY_CAST(regexp_replace({raw}, ' ?([+-]\\d\\d):?(\\d\\d)?$', '\\1:\\2') AS TIMESTAMPTZ) "
-                f"AT TIME ZONE 'UTC' ELSE TRY_CAST({raw} AS TIMESTAMP) END)"
-            )
-        return f"TRY_CAST({raw} AS TIMESTAMP)"
+            return _parse_time(raw, target, date_format)
+        return f"TRY_CAST({raw} AS {target})"
     if pa.types.is_list(c.type) and st in ("VARCHAR", "JSON"):
         return f"TRY_CAST(TRY_CAST({raw} AS JSON) AS {target})"
     if target == "VARCHAR":
@@ -77,11 +95,15 @@ _KIND = {
     "INTEGER": "an integer",
     "BIGINT": "an integer",
     "BOOLEAN": "true or false",
-    "DATE": "a date (YYYY-MM-DD)",
 }
 
 
-def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[str, ...]]) -> list[Check]:
+def column_checks(
+    c: Column,
+    source_type: str | None,
+    enums: Mapping[str, tuple[str, ...]],
+    date_format: str | None = None,
+) -> list[Check]:
     """The checks of one column, given the raw column's type in the source (None: absent)."""
     col, raw = quote_ident(c.name), _raw(c)
     if source_type is None:  # an absent required column is a file-level error, found before staging
@@ -95,8 +117,11 @@ def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[
         bad = f"{raw} IS NOT NULL AND {col} IS NULL"
         if source_type.upper() == "VARCHAR":
             bad = f"{raw} IS NOT NULL AND {raw} <> '' AND {col} IS NULL"
-        if pa.types.is_timestamp(c.type):
-            msg = "unparseable timestamp {value} (expected ISO 8601, e.g. 2024-05-01T13:45:00Z)"
+        if pa.types.is_timestamp(c.type) or pa.types.is_date(c.type):
+            fmt = f"{date_format} or " if date_format else ""
+            example = "2024-05-01T13:45:00Z" if pa.types.is_timestamp(c.type) else "2024-05-01"
+            msg = f"unparseable {'timestamp' if pa.types.is_timestamp(c.type) else 'date'} {{value}} "
+            msg += f"(expected {fmt}ISO 8601, e.g. {example}; see --date-format)"
         elif pa.types.is_list(c.type):
             msg = "wrong type: expected a JSON list of {product_id, quantity, price}, got {value}"
         else:
@@ -108,8 +133,19 @@ def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[
                 c.name,
                 "items",
                 f"list_bool_or(list_transform({col}, x -> x.product_id IS NULL OR x.quantity IS NULL "
-                f"OR x.quantity < 0 OR x.price < 0))",
-                "bad item in {value}: each item needs a product_id, a quantity ≥ 0 and a price ≥ 0",
+                f"OR x.quantity < 0 OR x.price < 0 OR NOT isfinite(x.price) OR x.price > {MAX_AMOUNT!r}))",
+                "bad item in {value}: each item needs a product_id, a quantity ≥ 0 and a finite price "
+                f"from 0 to {MAX_AMOUNT:.0e}",
+            )
+        )
+    if pa.types.is_timestamp(c.type) or pa.types.is_date(c.type):
+        lo, hi = YEARS
+        checks.append(
+            Check(
+                c.name,
+                "range",
+                f"year({col}) < {lo} OR year({col}) > {hi}",
+                f"{{value}} is out of range (years {lo} to {hi} are accepted)",
             )
         )
     if pa.types.is_floating(c.type):
@@ -123,6 +159,15 @@ def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[
                 f"negative {c.name}: {{value}}"
                 if c.min == 0
                 else f"{c.name} must be ≥ {c.min}, got {{value}}",
+            )
+        )
+    if c.money:
+        checks.append(
+            Check(
+                c.name,
+                "implausible",
+                f"isfinite({col}) AND {col} > {MAX_AMOUNT!r}",
+                f"implausible amount {{value}} (more than {MAX_AMOUNT:.0e})",
             )
         )
     allowed = c.enum if c.enum is not None else enums.get(c.enum_from) if c.enum_from else None
@@ -152,38 +197,56 @@ def column_checks(c: Column, source_type: str | None, enums: Mapping[str, tuple[
 
 
 def table_checks(
-    spec: TableSpec, source_types: Mapping[str, str], enums: Mapping[str, tuple[str, ...]]
+    spec: TableSpec,
+    source_types: Mapping[str, str],
+    enums: Mapping[str, tuple[str, ...]],
+    date_format: str | None = None,
 ) -> list[Check]:
     """All checks of a table for a source whose raw columns have ``source_types`` (name → DuckDB type)."""
-    checks = [ck for c in spec.columns for ck in column_checks(c, source_types.get(c.name), enums)]
+    checks = [
+        ck for c in spec.columns for ck in column_checks(c, source_types.get(c.name), enums, date_format)
+    ]
     checks += [Check(r.field, "rule", f"coalesce({r.bad_sql}, FALSE)", r.message) for r in spec.rules]
     if len(checks) > MAX_CHECKS:
         raise ValueError(f"{spec.name}: {len(checks)} checks exceed the {MAX_CHECKS}-bit error mask")
     return checks
 
 
-def _typed_inner(spec: TableSpec, source_sql: str, source_types: Mapping[str, str], keep_raw: bool) -> str:
+def _typed_inner(
+    spec: TableSpec,
+    source_sql: str,
+    source_types: Mapping[str, str],
+    keep_raw: bool,
+    date_format: str | None,
+) -> str:
     present = [c for c in spec.columns if c.name in source_types]
     raw_cols = ", ".join(f"{quote_ident(c.name)} AS {_raw(c)}" for c in present) or "1 AS __none"
     typed = ", ".join(
-        f"{typed_expr(c, source_types.get(c.name))} AS {quote_ident(c.name)}" for c in spec.columns
+        f"{typed_expr(c, source_types.get(c.name), date_format)} AS {quote_ident(c.name)}"
+        for c in spec.columns
     )
     raws = "".join(f", {_raw(c)}" for c in present) if keep_raw else ""
     return f"SELECT {typed}{raws} FROM (SELECT {raw_cols} FROM {source_sql})"
 
 
-def typed_select(spec: TableSpec, source_sql: str, source_types: Mapping[str, str]) -> str:
+def typed_select(
+    spec: TableSpec, source_sql: str, source_types: Mapping[str, str], date_format: str | None = None
+) -> str:
     """``SELECT`` of the canonical columns converted from the raw ones, unchecked (for rows known good)."""
-    return _typed_inner(spec, source_sql, source_types, keep_raw=False)
+    return _typed_inner(spec, source_sql, source_types, keep_raw=False, date_format=date_format)
 
 
 def checked_select(
-    spec: TableSpec, source_sql: str, source_types: Mapping[str, str], checks: list[Check]
+    spec: TableSpec,
+    source_sql: str,
+    source_types: Mapping[str, str],
+    checks: list[Check],
+    date_format: str | None = None,
 ) -> str:
     """``SELECT`` that yields the canonical columns, ``_err`` (a bit per failed check) and, for bad rows
     only, the raw values as ``__raw_<col>`` text (for messages and the rejects file)."""
     present = [c for c in spec.columns if c.name in source_types]
-    inner = _typed_inner(spec, source_sql, source_types, keep_raw=True)
+    inner = _typed_inner(spec, source_sql, source_types, keep_raw=True, date_format=date_format)
     mask = (
         " | ".join(
             f"(CASE WHEN coalesce({ck.bad_sql}, FALSE) THEN {1 << i} ELSE 0 END)::BIGINT"

@@ -32,6 +32,8 @@ class Column:
     pattern_doc: str = ""
     json: bool = False
     """A string column holding a JSON document."""
+    money: bool = False
+    """An amount of money: values above :data:`cxlab.schema.checks.MAX_AMOUNT` are refused as implausible."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ EVENTS = TableSpec(
         Column("touchpoint", STR, doc="touchpoint (mapped to a journey stage in cxlab.toml)"),
         Column("campaign", STR),
         Column("device", STR, doc="desktop, mobile, tablet, app, ..."),
-        Column("revenue", pa.float64(), min=0.0, doc="revenue of a purchase event"),
+        Column("revenue", pa.float64(), min=0.0, money=True, doc="revenue of a purchase event"),
         Column("properties", STR, json=True, doc="further attributes as a JSON object"),
     ),
     rules=(
@@ -190,16 +192,21 @@ ORDERS = TableSpec(
         Column("customer_id", STR, doc="null for a guest order without contact details"),
         Column("ts", TS, required=True),
         Column(
-            "revenue", pa.float64(), required=True, min=0.0, doc="order total, taxes and shipping included"
+            "revenue",
+            pa.float64(),
+            required=True,
+            min=0.0,
+            money=True,
+            doc="order total, taxes and shipping included",
         ),
         Column(
             "currency", STR, required=True, pattern="[A-Z]{3}", pattern_doc="an ISO 4217 code such as EUR"
         ),
         Column("channel", STR, enum_from="channels"),
         Column("status", STR, enum=ORDER_STATUSES),
-        Column("discount", pa.float64(), min=0.0),
+        Column("discount", pa.float64(), min=0.0, money=True),
         Column("discount_code", STR),
-        Column("refunded", pa.float64(), min=0.0, doc="amount refunded so far"),
+        Column("refunded", pa.float64(), min=0.0, money=True, doc="amount refunded so far"),
         _country("country"),
         Column("items", pa.list_(ITEM_TYPE), doc="list of {product_id, quantity, price}"),
     ),
@@ -275,7 +282,7 @@ SPEND = TableSpec(
             required=True,
             doc=f"campaign name as on the events; {NO_CAMPAIGN!r} for spend not split by campaign",
         ),
-        Column("cost", pa.float64(), required=True, min=0.0, doc="amount spent"),
+        Column("cost", pa.float64(), required=True, min=0.0, money=True, doc="amount spent"),
     ),
 )
 

@@ -23,7 +23,8 @@ Tests are two-sided unless ``alternative`` says ``"smaller"`` (H1: the unit is b
 ``"larger"``; the interval is always two-sided at ``level``. Units with fewer than ``min_n`` observations
 take no part as peers and are not tested (their own rate is still shown). Money at stake is what closing the
 gap to the *median* of the peers' own rates is worth: ``gap × n × value_per_unit`` (the median, so one big
-peer doesn't set the bar for all). Multiple comparisons: :func:`adjust_pvalues` (Holm by default).
+peer doesn't set the bar for all). Multiple comparisons: :func:`cxlab.stats.multitest.adjust_pvalues` (Holm by default;
+re-exported here, as ``Correction``, for the callers that import both from this module).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from cxlab.stats.multitest import Correction, adjust_pvalues
 from cxlab.stats.proportions import wilson_interval
+from cxlab.stats.welch import welch_dof
+
+__all__ = ["Correction", "adjust_pvalues", "compare_with_peers", "peer_medians"]
 
 Kind = Literal["proportion", "mean"]
 Alternative = Literal["two-sided", "smaller", "larger"]
-Correction = Literal["holm", "fdr_bh", "bonferroni", "none"]
 
 
 def _loo_medians(codes: NDArray[np.intp], v: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -192,7 +195,7 @@ def compare_with_peers(
             s2 = np.maximum((ps - pn * peer**2) / (pn - 1), 0.0)
             v1, v2 = s1 / nn, s2 / pn
             se = np.sqrt(v1 + v2)
-            dof = (v1 + v2) ** 2 / (v1**2 / (nn - 1) + v2**2 / (pn - 1))
+            dof = welch_dof(s1, nn, s2, pn)
             crit = stats.t.ppf(0.5 + level / 2, dof)
             ci_low, ci_high = diff - crit * se, diff + crit * se
             half = stats.t.ppf(0.5 + level / 2, nn - 1) * np.sqrt(s1 / nn)
@@ -234,16 +237,3 @@ def compare_with_peers(
     for col, values in columns.items():
         df[col] = values
     return df
-
-
-def adjust_pvalues(
-    p: NDArray[np.float64] | pd.Series, method: Correction | str = "holm"
-) -> NDArray[np.float64]:
-    """Multiple-comparison adjusted p-values (Holm by default, or any ``statsmodels`` ``multipletests``
-    method, or ``"none"``); NaN stays NaN and isn't counted."""
-    arr = np.asarray(p, dtype=float)
-    out = np.full(arr.shape, np.nan)
-    ok = np.isfinite(arr)
-    if ok.any():
-        out[ok] = arr[ok] if method == "none" else multipletests(arr[ok], method=method)[1]
-    return out

@@ -2,7 +2,7 @@
 
 from cxlab.store.ingest import IngestError, IngestReport, RowError
 from cxlab.store.sources import SourceError
-from cxlab.store.store import DB_NAME, Store, connect, init_project
+from cxlab.store.store import DB_NAME, Store, StoreError, connect, init_project
 
 __all__ = [
     "DB_NAME",
@@ -11,6 +11,7 @@ __all__ = [
     "RowError",
     "SourceError",
     "Store",
+    "StoreError",
     "connect",
     "init_project",
 ]

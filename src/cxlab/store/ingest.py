@@ -1,16 +1,26 @@
 """Ingest a file or in-memory table into a canonical table of the DuckDB store.
 
-One pass types and checks every row in the engine (see :mod:`cxlab.schema.checks`); then, in the same
+One pass types and checks every row in the engine (see :mod:`cxlab.schema.checks`); then, in one
 transaction, rows whose key is already stored are skipped and the rest inserted. A file with bad rows
-stores nothing unless ``skip_bad`` is set, in which case its bad rows go to a rejects file. Because all of
-it is one DuckDB transaction, a failure or a killed process leaves the store as it was.
+stores nothing unless ``skip_bad`` is set, in which case its bad rows go to a rejects file. A failure
+leaves the store as it was.
+
+The ingest log (``_cxlab_ingests``) and the data must agree also when the process is killed while DuckDB
+commits. DuckDB does not guarantee that: killed at the instant of commit, a large insert (written to the
+file ahead of the commit) can come back on reopen without the log row of the same transaction. So the
+log row is committed first, as ``pending`` with the table's row count before the load; the load sets it
+to ``done`` in its own transaction. :func:`reconcile_ingests` (run whenever the store is opened for
+writing) settles any ``pending`` row left by a killed process: the table has more rows than before →
+``recovered`` with the rows that arrived; as many → ``interrupted``, nothing stored.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +37,8 @@ from cxlab.schema.checks import (
     table_checks,
     typed_select,
 )
-from cxlab.schema.tables import TableSpec, quote_ident, table_spec
+from cxlab.schema.tables import TABLES, TableSpec, quote_ident, table_spec
+from cxlab.spreadsheet import safe_text_sql
 from cxlab.store.sources import Source, SourceError, open_source
 
 ProgressCallback = Callable[[str, float], None]
@@ -62,6 +73,8 @@ class IngestReport:
     duplicate: int = 0
     rejected: int = 0
     rejects_file: str | None = None
+    encoding: str | None = None
+    """The encoding a text file was read in (None for Parquet and in-memory tables)."""
     errors: list[RowError] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,23 +112,37 @@ def ingest(
     name: str | None = None,
     progress: ProgressCallback | None = None,
     dry_run: bool = False,
+    encoding: str | None = None,
+    date_format: str | None = None,
 ) -> IngestReport:
     """Load ``data`` (a path or an Arrow/pandas/Polars table) into canonical table ``table``.
 
     With ``dry_run`` everything is checked and counted as for a real load, then rolled back.
+    ``encoding`` of a text file: None detects it (see :mod:`cxlab.store.encoding`). ``date_format``: a
+    strptime format (``%m/%d/%Y %H:%M``) tried before ISO 8601 for text timestamps and dates.
 
     Returns the counts; raises :class:`IngestError` (nothing stored) when the input has bad rows and
     ``skip_bad`` is false, or when the input as a whole is unusable (unknown or missing columns).
     """
     spec = table_spec(table)
     label = name or (str(data) if isinstance(data, str | Path) else "<data>")
+    if date_format is not None:
+        _check_date_format(con, date_format, label, table)
     try:
-        with open_source(con, data, label) as src:
+        with open_source(con, data, label, encoding=encoding) as src:
             return _ingest_source(
-                con, spec, src, config, skip_bad, rejects_path, error_limit, progress, dry_run
+                con, spec, src, config, skip_bad, rejects_path, error_limit, progress, dry_run, date_format
             )
     except SourceError as e:
         raise file_error(label, 0, "(file)", str(e).removeprefix(f"{label}: "), table) from e
+
+
+def _check_date_format(con: duckdb.DuckDBPyConnection, date_format: str, file: str, table: str) -> None:
+    try:
+        con.execute(f"SELECT try_strptime('', {sql_literal(date_format)})").fetchall()
+    except duckdb.Error as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise file_error(file, 0, "(file)", f"invalid --date-format {date_format!r}: {reason}", table) from e
 
 
 def _check_columns(spec: TableSpec, src: Source) -> None:
@@ -150,21 +177,22 @@ def _ingest_source(
     error_limit: int,
     progress: ProgressCallback | None,
     dry_run: bool,
+    date_format: str | None,
 ) -> IngestReport:
     _check_columns(spec, src)
     enums = {"channels": config.enum_values("channels")}
     checks = [
-        *table_checks(spec, src.types, enums),
+        *table_checks(spec, src.types, enums, date_format),
         Check(",".join(spec.key), DUPLICATE, "FALSE", "duplicate key {value} within the file"),
     ]
-    report = IngestReport(file=src.name, table=spec.name)
+    report = IngestReport(file=src.name, table=spec.name, encoding=src.encoding)
     # Clean inputs (the common case) are read twice: once to check and count, once to insert, which is
     # cheaper than materialising them. Only an input with problems is staged, to find and number its rows.
-    checked = checked_select(spec, src.sql, src.types, checks[:-1])
+    checked = checked_select(spec, src.sql, src.types, checks[:-1], date_format)
     with _watch(con, "checking", progress):
         n, n_bad, n_keys = _tally(con, spec, f"({checked})")
     src.scanned()
-    rows = f"({typed_select(spec, src.sql, src.types)})"
+    rows = f"({typed_select(spec, src.sql, src.types, date_format)})"
     if n_bad or n_keys != n or src.dropped:
         rows = _stage(con, checked, progress)
     if n_keys != n:
@@ -172,39 +200,88 @@ def _ingest_source(
         n, n_bad, n_keys = _tally(con, spec, rows)
     report.rows_read = n + len(src.dropped)
     report.rejected = n_bad + len(src.dropped)
-    con.execute("BEGIN TRANSACTION")
-    open_tx = True
     try:
         if report.rejected:
             report.errors = _errors(con, src, checks, error_limit)
             if not skip_bad:
                 raise IngestError(report, report.errors)
-        target = quote_ident(spec.name)
-        key_match = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in spec.key)
-        cols = ", ".join(quote_ident(c) for c in spec.column_names)
-        with _watch(con, "storing", progress):
-            good = " WHERE s._err = 0" if rows == "__stage" else ""
-            row = con.execute(
-                f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)} "
-                f"FROM {rows} s ANTI JOIN {target} t ON {key_match}{good}"
-            ).fetchone()
-        report.stored = int(row[0]) if row else 0
-        report.duplicate = report.rows_read - report.rejected - report.stored
-        if dry_run:
-            return report
-        if report.rejected:
-            report.rejects_file = str(_write_rejects(con, spec, src, checks, rejects_path))
-        con.execute(
-            "INSERT INTO _cxlab_ingests VALUES (now(), ?, ?, ?, ?, ?, ?)",
-            [spec.name, src.name, report.rows_read, report.stored, report.duplicate, report.rejected],
-        )
-        con.execute("COMMIT")
-        open_tx = False
+        log_id = None if dry_run else _log_pending(con, spec, report)
+        con.execute("BEGIN TRANSACTION")
+        committed = False
+        try:
+            report.stored = _insert(con, spec, rows, progress)
+            report.duplicate = report.rows_read - report.rejected - report.stored
+            if log_id is None:  # dry run: counted, rolled back
+                return report
+            if report.rejected:
+                report.rejects_file = str(_write_rejects(con, spec, src, checks, rejects_path))
+            con.execute(
+                "UPDATE _cxlab_ingests SET status = 'done', stored = ?, duplicate = ? WHERE id = ?",
+                [report.stored, report.duplicate, log_id],
+            )
+            con.execute("COMMIT")
+            committed = True
+        finally:
+            if not committed:
+                # Don't let a store that broke mid-load hide why: a pending row left behind is settled
+                # (as interrupted) when the store is next opened for writing.
+                with suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                    if log_id is not None:
+                        con.execute("DELETE FROM _cxlab_ingests WHERE id = ?", [log_id])
     finally:
-        if open_tx:
-            con.execute("ROLLBACK")
         con.execute("DROP TABLE IF EXISTS __stage")
     return report
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, rows: str, progress: ProgressCallback | None
+) -> int:
+    """Insert the good rows whose key is not stored yet; returns how many."""
+    target = quote_ident(spec.name)
+    key_match = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in spec.key)
+    cols = ", ".join(quote_ident(c) for c in spec.column_names)
+    with _watch(con, "storing", progress):
+        good = " WHERE s._err = 0" if rows == "__stage" else ""
+        row = con.execute(
+            f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)} "
+            f"FROM {rows} s ANTI JOIN {target} t ON {key_match}{good}"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _log_pending(con: duckdb.DuckDBPyConnection, spec: TableSpec, report: IngestReport) -> str:
+    """Commit the log row of a load about to start, as ``pending``; returns its id."""
+    log_id = str(uuid.uuid4())
+    con.execute(
+        'INSERT INTO _cxlab_ingests (ts, "table", file, rows_read, rejected, id, status, rows_before, pid) '
+        f"SELECT now(), ?, ?, ?, ?, ?, 'pending', count(*), ? FROM {quote_ident(spec.name)}",
+        [spec.name, report.file, report.rows_read, report.rejected, log_id, os.getpid()],
+    )
+    return log_id
+
+
+def reconcile_ingests(con: duckdb.DuckDBPyConnection) -> None:
+    """Settle the ``pending`` log rows of killed processes against the rows their tables now hold."""
+    pending = con.execute(
+        'SELECT id, "table", rows_before, rows_read, rejected FROM _cxlab_ingests '
+        "WHERE status = 'pending' AND pid IS DISTINCT FROM ?",
+        [os.getpid()],
+    ).fetchall()
+    for log_id, table, before, rows_read, rejected in pending:
+        if table not in TABLES:
+            continue
+        (now,) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0]
+        stored = int(now) - int(before)
+        con.execute(
+            "UPDATE _cxlab_ingests SET status = ?, stored = ?, duplicate = ? WHERE id = ?",
+            [
+                "recovered" if stored else "interrupted",
+                stored,
+                int(rows_read) - int(rejected) - stored if stored else 0,
+                log_id,
+            ],
+        )
 
 
 def _stage(con: duckdb.DuckDBPyConnection, select: str, progress: ProgressCallback | None) -> str:
@@ -302,8 +379,15 @@ def _write_rejects(
         f"NULL AS _raw_record{', ' if raw_cols else ''}{raw_cols} FROM __stage WHERE _err <> 0"
     )
     query = f"{staged} UNION ALL {dropped_sql}" if dropped_sql else staged
+    # Customer text is written so that a spreadsheet shows it and never runs it as a formula.
+    safe = ", ".join(
+        f"{safe_text_sql(quote_ident(c))} AS {quote_ident(c)}"
+        for c in ["_errors", "_raw_record", *(c.name for c in present)]
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY ({query} ORDER BY _row) TO {sql_literal(str(out))} (HEADER, DELIMITER ',')")
+    con.execute(
+        f"COPY (SELECT _row, {safe} FROM ({query}) ORDER BY _row) TO {sql_literal(str(out))} (HEADER, DELIMITER ',')"
+    )
     return out
 
 

@@ -1,19 +1,23 @@
 """Open an input (CSV, JSON Lines, Parquet, optionally gzipped; or in-memory Arrow/pandas/Polars data)
 as a DuckDB relation of raw columns, with the row numbering needed for error messages.
 
-CSV is read as text (``all_varchar``) so that every type error is ours to report with its row and field;
-DuckDB's own reject tables supply malformed rows. JSON Lines are read line by line as text so that a
-malformed line is one bad row, not a failed file.
+Text inputs (CSV, JSON Lines) that are not UTF-8 are transcoded first (see :mod:`cxlab.store.encoding`).
+CSV is read as text with its header and dialect found here, not by DuckDB's sniffer: the delimiter is the
+header's most frequent of ``, ; TAB |`` and the quote is always ``"``, so an unterminated quote is a
+malformed row at the line where it opens, never a silently different dialect. Every type error is ours to
+report with its row and field; DuckDB's own reject tables supply malformed rows. JSON Lines are read line
+by line as text so that a malformed line is one bad row, not a failed file.
 """
 
 from __future__ import annotations
 
 import bisect
+import csv
 import gzip
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ import pyarrow as pa
 
 from cxlab.schema.checks import sql_literal
 from cxlab.schema.tables import quote_ident
+from cxlab.store.encoding import EncodingError, utf8_path
 
 FORMATS = {
     ".csv": "csv",
@@ -69,6 +74,8 @@ class Source:
     """Rows absent from the relation without being errors (blank JSON lines)."""
     collect_dropped: Callable[[], list[DroppedRow]] | None = None
     """Reads the dropped rows once the relation has been scanned (CSV rejects are known only then)."""
+    encoding: str | None = None
+    """The encoding a text file was read in (``cp1252`` for a Windows Excel export); None: not text."""
 
     def scanned(self) -> None:
         """Call after the relation has been scanned once: fills :attr:`dropped`."""
@@ -111,32 +118,49 @@ def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, str]:
 
 
 @contextmanager
-def open_source(con: duckdb.DuckDBPyConnection, data: Any, name: str | None = None) -> Iterator[Source]:
-    """Open a file path or in-memory table as a :class:`Source` on ``con``; cleans up on exit."""
-    if isinstance(data, str | Path):
-        path = Path(data)
-        if not path.is_file():
-            raise SourceError(f"{path}: no such file")
-        if path.stat().st_size == 0:
-            raise SourceError(f"{path}: file is empty")
-        fmt, gz = _format_of(path)
-        if fmt == "parquet" and gz:  # DuckDB reads gzipped text but not gzipped Parquet
-            with tempfile.TemporaryDirectory() as tmp:
-                plain = Path(tmp) / path.with_suffix("").name
-                with gzip.open(path, "rb") as fin, plain.open("wb") as fout:
-                    shutil.copyfileobj(fin, fout)
-                yield _parquet(con, plain, name or str(path))
-            return
-        opener = {"csv": _csv, "jsonl": _jsonl, "parquet": _parquet}[fmt]
+def open_source(
+    con: duckdb.DuckDBPyConnection, data: Any, name: str | None = None, *, encoding: str | None = None
+) -> Iterator[Source]:
+    """Open a file path or in-memory table as a :class:`Source` on ``con``; cleans up on exit.
+
+    ``encoding`` of a text file: None detects it (UTF-8, else UTF-16 with a BOM, else cp1252/Latin-1)."""
+    if not isinstance(data, str | Path):
         try:
-            yield opener(con, path, name or str(path))
+            yield _in_memory(con, data, name or "<data>")
         finally:
             _cleanup(con)
         return
-    try:
-        yield _in_memory(con, data, name or "<data>")
-    finally:
-        _cleanup(con)
+    path = Path(data)
+    label = name or str(path)
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not a file")
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path}: file is empty")
+    fmt, gz = _format_of(path)
+    with ExitStack() as stack:
+        try:
+            if fmt == "parquet" and gz:  # DuckDB reads gzipped text but not gzipped Parquet
+                tmp = stack.enter_context(tempfile.TemporaryDirectory())
+                plain = Path(tmp) / path.with_suffix("").name
+                with gzip.open(path, "rb") as fin, plain.open("wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+                path = plain
+            enc = None
+            if fmt != "parquet":
+                path, enc = stack.enter_context(utf8_path(path, encoding))
+        except EncodingError as e:
+            raise SourceError(f"{label}: {e}") from e
+        except (OSError, EOFError) as e:
+            raise SourceError(f"{label}: cannot read: {getattr(e, 'strerror', None) or e}") from e
+        opener = {"csv": _csv, "jsonl": _jsonl, "parquet": _parquet}[fmt]
+        try:
+            src = opener(con, path, label)
+            src.encoding = enc
+            yield src
+        finally:
+            _cleanup(con)
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
@@ -152,9 +176,45 @@ def _read_error(name: str, e: duckdb.Error) -> SourceError:
     return SourceError(f"{name}: cannot read: {first}")
 
 
+MAX_LINE = 1 << 24
+"""Longest CSV record accepted (16 MiB, DuckDB's default is 2 MB); a longer one is a malformed row with its
+line and size. The reader's buffer must be larger; twice the line keeps clean files as fast as the default."""
+DELIMITERS = ",;\t|"
+
+
+def _csv_header(path: Path, name: str) -> tuple[list[str], str]:
+    """(column names, delimiter) from the header line of a UTF-8 CSV file."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
+        line = f.readline(MAX_LINE)
+    delim = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else max(DELIMITERS, key=line.count)
+    names = [n.strip() for n in next(csv.reader([line.rstrip("\r\n")], delimiter=delim), [])]
+    if not any(names):
+        raise SourceError(f"{name}:1: no column names in the header row")
+    for i, n in enumerate(names):
+        if not n:
+            raise SourceError(f"{name}:1: column {i + 1} of the header row has no name")
+        if n in names[:i]:
+            raise SourceError(f"{name}:1: column {n!r} appears twice in the header row")
+    return names, delim
+
+
+CSV_ERRORS = {
+    "UNQUOTED VALUE": 'unterminated quote: a value opens a " here that is never closed '
+    "(it would swallow the rows after it)",
+}
+"""Plain words for DuckDB's CSV reject types where its own message misleads."""
+
+
 def _csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-    reader = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true, store_rejects = true)"
+    names, delim = _csv_header(path, name)
+    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    reader = (
+        f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, columns = {columns}, "
+        f"delim = {sql_literal(delim)}, quote = '\"', escape = '\"', max_line_size = {MAX_LINE}, buffer_size = {2 * MAX_LINE}, "
+        "store_rejects = true)"
+    )
     try:
         types = _describe(con, reader)
     except duckdb.Error as e:
@@ -166,7 +226,7 @@ def _csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
         ).fetchall()
         by_line: dict[int, DroppedRow] = {}
         for line, _col, kind, msg, raw in rows:  # one row may fail several ways; report it once
-            text = f"{kind.lower()}: {msg}"
+            text = CSV_ERRORS.get(kind, f"{kind.lower()}: {msg}")
             prev = by_line.get(int(line))
             by_line[int(line)] = DroppedRow(
                 int(line),
@@ -183,7 +243,8 @@ def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
     # Valid JSON can't hold a raw U+001F, so splitting on it yields whole lines.
     reader = (
         f"read_csv({sql_literal(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
-        f"delim = chr(31), quote = '', escape = '', auto_detect = false)"
+        f"delim = chr(31), quote = '', escape = '', auto_detect = false, "
+        f"max_line_size = {MAX_LINE}, buffer_size = {2 * MAX_LINE})"
     )
     try:
         con.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +12,59 @@ from ibis.backends import BaseBackend
 
 from cxlab.config import CONFIG_NAME, Config, default_toml
 from cxlab.schema.tables import TABLES, quote_ident
-from cxlab.store.ingest import IngestReport, ProgressCallback, ingest
+from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
 DB_NAME = "cxlab.duckdb"
 DEFAULT_DB = Path(DB_NAME)
 
 INGEST_LOG_DDL = """CREATE TABLE IF NOT EXISTS _cxlab_ingests (
   ts TIMESTAMP, "table" VARCHAR, file VARCHAR, rows_read BIGINT, stored BIGINT, duplicate BIGINT, rejected BIGINT
-)"""
+);
+ALTER TABLE _cxlab_ingests ADD COLUMN IF NOT EXISTS id VARCHAR;
+ALTER TABLE _cxlab_ingests ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'done';
+ALTER TABLE _cxlab_ingests ADD COLUMN IF NOT EXISTS rows_before BIGINT;
+ALTER TABLE _cxlab_ingests ADD COLUMN IF NOT EXISTS pid INTEGER"""
+"""The ingest log; see :mod:`cxlab.store.ingest` for ``status`` (pending, done, recovered, interrupted)."""
+
+
+class StoreError(ValueError):
+    """The store can't be opened: in use by another process, its folder missing, not readable."""
+
+
+def _holder(pid: int) -> str:
+    """The command line of process ``pid`` as a person typed it (``cxlab report --db x``), if readable."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return f"PID {pid}"
+    argv = [a for a in argv if a]
+    if len(argv) > 1 and Path(argv[0]).name.startswith("python") and not argv[1].startswith("-"):
+        argv = argv[1:]  # the interpreter running the cxlab script
+    if not argv:
+        return f"PID {pid}"
+    return f"PID {pid}: " + " ".join([Path(argv[0]).name, *argv[1:]])
+
+
+def open_error(path: Path, e: duckdb.Error) -> StoreError:
+    """A one-line :class:`StoreError` for DuckDB's failure to open the store at ``path``."""
+    text = str(e)
+    lock = re.search(r"Could not set lock.*?\(PID (\d+)\)", text, re.S)
+    if lock:
+        return StoreError(
+            f"{path}: the store is in use by another command ({_holder(int(lock.group(1)))}); "
+            "wait for it to finish and try again (commands that only read can run side by side)"
+        )
+    if not path.parent.is_dir():
+        return StoreError(
+            f"{path}: folder {path.parent} does not exist (create it first, or use `cxlab init`)"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+    return StoreError(f"{path}: cannot open the store: {first.removeprefix('IO Error: ')}")
 
 
 def init_project(directory: str | Path, db_name: str = DB_NAME) -> Path:
-    """Create ``directory`` with a default ``cxlab.toml`` (kept if present) and a store; returns its path."""
+    """Create ``directory`` with a default ``cxlab.toml`` and a store, each kept if present; returns the
+    store's path."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     cfg = d / CONFIG_NAME
@@ -44,10 +86,14 @@ class Store:
             raise FileNotFoundError(
                 f"{self.path}: no such store (create one with `cxlab init` or `cxlab demo`)"
             )
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as e:
+            raise open_error(self.path, e) from e
         self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
         if not read_only:
             self.con.execute(";\n".join([*(spec.ddl() for spec in TABLES.values()), INGEST_LOG_DDL]))
+            reconcile_ingests(self.con)
 
     def __enter__(self) -> Store:
         return self
@@ -68,6 +114,8 @@ class Store:
         name: str | None = None,
         progress: ProgressCallback | None = None,
         dry_run: bool = False,
+        encoding: str | None = None,
+        date_format: str | None = None,
     ) -> IngestReport:
         """Load a file or in-memory table into ``table``; see :func:`cxlab.store.ingest.ingest`."""
         return ingest(
@@ -80,6 +128,8 @@ class Store:
             name=name,
             progress=progress,
             dry_run=dry_run,
+            encoding=encoding,
+            date_format=date_format,
         )
 
     def counts(self) -> dict[str, int]:
@@ -110,6 +160,9 @@ def connect(target: Any = None, *, read_only: bool = True) -> BaseBackend:
     path = Path(text)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such store (create one with `cxlab init` or `cxlab demo`)")
-    con = ibis.duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = ibis.duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as e:
+        raise open_error(path, e) from e
     con.raw_sql("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
     return con

@@ -1,6 +1,6 @@
 """Voice of the customer: survey scores, language, sentiment, themes, the emotional layer, tone of messages."""
 
-from cxlab.voice.analysis import VoiceRun, analyze
+from cxlab.voice.analysis import VoiceRun, analyze_feedback
 from cxlab.voice.emotion import TouchpointSentiment, touchpoint_sentiment
 from cxlab.voice.predict import TextSentiment, classify_texts
 from cxlab.voice.scores import PeriodChange, ScoreResult, compare_periods, score
@@ -15,7 +15,7 @@ __all__ = [
     "Tone",
     "TouchpointSentiment",
     "VoiceRun",
-    "analyze",
+    "analyze_feedback",
     "classify_texts",
     "compare_periods",
     "find_themes",

@@ -1,4 +1,4 @@
-"""``analyze``: bring the voice tables up to date with the feedback table, doing only what is new.
+"""``analyze_feedback``: bring the voice tables up to date with the feedback table, doing only what is new.
 
 New feedback texts are cleaned, their language settled (the row's own ``language`` when it is one of the
 shop's, else lingua with the customer's language as the fallback), embedded (only texts never embedded
@@ -46,7 +46,7 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class VoiceRun:
-    """What one ``analyze`` call did."""
+    """What one ``analyze_feedback`` call did."""
 
     texts: int
     new_texts: int
@@ -122,7 +122,7 @@ def _review_head(
     return head, True
 
 
-def analyze(store: Store, *, refit: bool = False, progress: Progress | None = None) -> VoiceRun:
+def analyze_feedback(store: Store, *, refit: bool = False, progress: Progress | None = None) -> VoiceRun:
     """Update ``voice_texts`` (and the embeddings it needs) for feedback added since the last run."""
     settings = voice_settings(store.config)
     languages = [c.lower() for c in store.config.shop.languages]

@@ -23,7 +23,7 @@ from cxlab.clitools import (
 )
 from cxlab.config import Config
 from cxlab.store import Store
-from cxlab.voice.analysis import analyze
+from cxlab.voice.analysis import analyze_feedback
 from cxlab.voice.emotion import touchpoint_sentiment
 from cxlab.voice.predict import TextSentiment, classify_texts
 from cxlab.voice.scores import KINDS, Kind, Merge, compare_periods, score
@@ -104,7 +104,7 @@ def analyze_cmd(
 ) -> None:
     """Detect languages, embed and label the feedback texts added since the last run."""
     with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
-        run = analyze(store, refit=refit, progress=progress)
+        run = analyze_feedback(store, refit=refit, progress=progress)
     if json_:
         emit_json(run.to_dict())
     else:
@@ -144,7 +144,7 @@ def sentiment_cmd(
             show_frame(frame, "sentiment", f"{len(texts)} text(s); head: {results[0].head}.", limit=500)
             return
         with Store(db) as store, progress_bar(not json_) as progress:
-            analyze(store, progress=progress)
+            analyze_feedback(store, progress=progress)
             res = touchpoint_sentiment(store.ibis())
     if res is None:
         fail("no feedback texts in the store")
@@ -170,7 +170,7 @@ def themes_cmd(
 ) -> None:
     """Themes of the feedback per sentiment, with keywords per language, quotes, topic and emerging flags."""
     with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
-        analyze(store, progress=progress)
+        analyze_feedback(store, progress=progress)
         res = find_themes(store)
     write_figure(res.figure(), figure)
     if json_:

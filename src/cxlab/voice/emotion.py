@@ -7,6 +7,7 @@ weaknesses analysis tests the negative share against the other touchpoints.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
+from cxlab.display import count, pct
 from cxlab.stats.proportions import wilson_interval
 
 
@@ -42,15 +44,15 @@ class TouchpointSentiment:
         worst = t.sort_values("negative_share", ascending=False).iloc[0]
         return (
             f"{int(t['texts'].sum()):,} feedback texts over {len(t)} touchpoints; most negative: "
-            f"{worst['touchpoint']} ({100 * worst['negative_share']:.0f}% negative, 95% CI "
-            f"{100 * worst['ci_low']:.0f}–{100 * worst['ci_high']:.0f}%, n={int(worst['texts']):,})."
+            f"{worst['touchpoint']} ({pct(worst['negative_share'], 0)} negative, 95% CI "
+            f"{pct(worst['ci_low'], 0)}–{pct(worst['ci_high'], 0)}, n={count(worst['texts'])})."
         )
 
     def figure(self) -> go.Figure:
         t = self.table.sort_values("negative_share")
         fig = go.Figure(
             go.Bar(
-                x=100 * t["negative_share"], y=t["touchpoint"], orientation="h", marker_color="#d62728",
+                x=100 * t["negative_share"], y=[html.escape(str(v)) for v in t["touchpoint"]], orientation="h", marker_color="#d62728",
                 error_x=dict(type="data", symmetric=False, array=100 * (t["ci_high"] - t["negative_share"]),
                              arrayminus=100 * (t["negative_share"] - t["ci_low"])),
             )

@@ -15,6 +15,7 @@ score changed between two periods (two-sample z-test on the coded answers, unequ
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,12 +96,12 @@ class ScoreResult:
             groups = t.groupby("group", sort=False) if self.by else [(label, t)]
             for name, g in groups:
                 fig.add_scatter(
-                    x=g["period"], y=g["score"], mode="lines+markers", name=str(name),
+                    x=g["period"], y=g["score"], mode="lines+markers", name=html.escape(str(name)),
                     error_y=dict(type="data", symmetric=False, array=g["ci_high"] - g["score"],
                                  arrayminus=g["score"] - g["ci_low"]),
                 )  # fmt: skip
         else:
-            x = t["group"] if self.by else [label]
+            x = [html.escape(str(g)) for g in t["group"]] if self.by else [label]  # shown as HTML
             bars = dict(
                 type="data",
                 symmetric=False,

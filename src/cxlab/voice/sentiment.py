@@ -217,8 +217,3 @@ class ReviewSentiment:
 
     def predict_proba(self, X: Vectors) -> FloatArray:
         return self.head_.predict_proba(X)
-
-
-def label_of(proba: FloatArray) -> list[str]:
-    """The most probable label per row."""
-    return [LABELS[i] for i in np.argmax(proba, axis=1)]

@@ -35,7 +35,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the database has table ``name`` (the voice tables exist once ``analyze`` has run)."""
+    """Whether the database has table ``name`` (the voice tables exist once ``analyze_feedback`` has run)."""
     ((n,),) = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchall()

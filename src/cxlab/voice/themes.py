@@ -4,7 +4,8 @@
 * Multilingual embeddings also encode the language itself, which would make clusters split by language
   rather than by topic. Subtracting each language's mean vector (within the class) removes that direction,
   so "pakket te laat", "pakken kom for sent" and "parcel arrived late" meet in one theme.
-* k-means (scikit-learn) with k per class chosen by silhouette on a sample; runs in seconds on 20k texts.
+* k-means (scikit-learn) with k per class chosen by silhouette on a sample (:mod:`cxlab.stats.silhouette`);
+  runs in seconds on 20k texts.
 * Labels: top keywords per language by class-based TF-IDF (a word frequent in this theme and rare in the
   others), stop words removed (``stop-words`` lists); three representative quotes, the texts nearest the
   centre, in their original language.
@@ -28,12 +29,12 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.metrics import silhouette_score
 from statsmodels.stats.rates import test_poisson_2indep
 from stop_words import StopWordError, get_stop_words
-from threadpoolctl import threadpool_limits
 
-from cxlab.stats.peers import adjust_pvalues
+from cxlab.errors import MissingData
+from cxlab.stats.multitest import adjust_pvalues
+from cxlab.stats.silhouette import choose_k
 from cxlab.store import Store
 from cxlab.voice.embeddings import Vectors, get_embedder
 from cxlab.voice.settings import Topic, VoiceSettings, voice_settings
@@ -103,10 +104,16 @@ def _stop_words(language: str) -> list[str]:
     return sorted({t for w in words for t in re.findall(_WORD, w.lower())})
 
 
-def centre_by_language(X: Vectors, languages: Sequence[str | None]) -> NDArray[np.float64]:
+def language_codes(languages: Sequence[str | float | None]) -> NDArray[np.object_]:
+    """Each text's language code, ``""`` where none was detected (None, or NaN from a pandas column: a
+    review of just "...." or emoji has no language)."""
+    return np.asarray([x if isinstance(x, str) else "" for x in languages], dtype=object)
+
+
+def centre_by_language(X: Vectors, languages: Sequence[str | float | None]) -> NDArray[np.float64]:
     """Each row minus its language's mean vector, renormalised (removes the language direction)."""
     out = np.asarray(X, dtype=np.float64).copy()
-    lang = pd.Series([x or "" for x in languages])
+    lang = pd.Series(language_codes(languages))
     for _, idx in lang.groupby(lang).groups.items():
         ix = np.asarray(idx)
         out[ix] -= out[ix].mean(axis=0)
@@ -114,35 +121,23 @@ def centre_by_language(X: Vectors, languages: Sequence[str | None]) -> NDArray[n
     return out / np.where(norms > 0, norms, 1.0)
 
 
-def choose_k(X: NDArray[np.float64], k_range: tuple[int, int], seed: int = 0, sample: int = 2000) -> int:
-    """The k in ``k_range`` with the best silhouette (on a sample of at most ``sample`` rows; the distances
-    are computed once for all k)."""
+def theme_count(X: NDArray[np.float64], k_range: tuple[int, int], seed: int = 0, sample: int = 2000) -> int:
+    """The k in ``k_range`` with the best silhouette on a sample of at most ``sample`` rows
+    (:func:`cxlab.stats.silhouette.choose_k`; rows are unit vectors, so Euclidean distance orders texts as
+    cosine distance does); with too few texts to score any k, as many themes as ``k_range`` allows."""
     lo, hi = k_range
-    hi = min(hi, len(X) - 1)
-    if hi < lo:
+    try:
+        return choose_k(X, range(lo, hi + 1), seed=seed, sample=sample, n_init=1).k
+    except ValueError:  # too few distinct texts to compare clusterings
         return max(1, min(lo, len(X)))
-    rng = np.random.default_rng(seed)
-    S = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
-    D = np.sqrt(np.maximum(2.0 - 2.0 * (S @ S.T), 0.0))  # rows are unit vectors
-    np.fill_diagonal(D, 0.0)
-    best, best_s = lo, -np.inf
-    for k in range(lo, hi + 1):
-        with threadpool_limits(1):  # small fits: threads cost more than they give, worse on a busy machine
-            labels = KMeans(k, n_init=1, random_state=seed).fit_predict(S)
-        if len(set(labels)) < 2:
-            continue
-        s = silhouette_score(D, labels, metric="precomputed")
-        if s > best_s:
-            best, best_s = k, s
-    return best
 
 
 def keywords(
-    texts: Sequence[str], themes: NDArray[np.int64], languages: Sequence[str | None], top: int = 5
+    texts: Sequence[str], themes: NDArray[np.int64], languages: Sequence[str | float | None], top: int = 5
 ) -> dict[int, dict[str, list[str]]]:
-    """Top ``top`` words per theme and language by class-based TF-IDF."""
+    """Top ``top`` words per theme and language by class-based TF-IDF (texts without a language: ``""``)."""
     out: dict[int, dict[str, list[str]]] = {int(t): {} for t in np.unique(themes)}
-    lang = np.asarray([x or "" for x in languages], dtype=object)
+    lang = language_codes(languages)
     for code in sorted(set(lang)):
         sel = lang == code
         docs = pd.Series(np.asarray(texts, dtype=object)[sel]).groupby(themes[sel]).agg(" ".join)
@@ -232,7 +227,7 @@ def find_themes(
     quotes: int = 3,
     seed: int = 0,
 ) -> Themes:
-    """Themes of the analysed feedback (run :func:`cxlab.voice.analysis.analyze` first). The result is kept
+    """Themes of the analysed feedback (run :func:`cxlab.voice.analysis.analyze_feedback` first). The result is kept
     for the process while the analysed texts and the settings stay the same (the report asks twice)."""
     settings = voice_settings(store.config)
     ((n, digest),) = store.con.execute(
@@ -251,7 +246,7 @@ def _find_themes(
     embedder = get_embedder(settings.embedder)
     df = _frame(store)
     if df.empty:
-        raise ValueError("no analysed feedback texts: run `cxlab voice analyze` first")
+        raise MissingData("Feedback themes need analysed feedback texts: run `cxlab voice analyze` first")
     X = load_embeddings(store.con, embedder.name, df["text_hash"].tolist(), embedder.dim)
     corpus_mean = X.mean(axis=0)
     names, topic_vecs = _topic_vectors(settings.taxonomy, embedder.embed, corpus_mean)
@@ -263,7 +258,7 @@ def _find_themes(
         if len(sel) < min_texts:
             continue
         Z = centre_by_language(X[sel], df["language"].iloc[sel].tolist())
-        k = choose_k(Z, k_range, seed)
+        k = theme_count(Z, k_range, seed)
         km = KMeans(k, n_init=4, random_state=seed).fit(Z)
         theme[sel] = km.labels_ + next_id
         for j in range(k):
@@ -303,7 +298,9 @@ def _find_themes(
         next_id += k
     table = pd.DataFrame(rows)
     if table.empty:
-        raise ValueError(f"too few analysed texts to find themes (need {min_texts} in a sentiment class)")
+        raise MissingData(
+            f"Feedback themes need at least {min_texts} analysed texts of one sentiment; the store has fewer"
+        )
     kw = keywords(df["text"].map(clean_text).tolist(), theme, df["language"].tolist())
     table["keywords"] = pd.Series(
         [kw.get(int(t), {}) for t in table["theme"]], index=table.index, dtype=object
@@ -356,5 +353,5 @@ def touchpoint_evidence(store: Store, top: int = 3) -> dict[str, list[str]]:
         return {}
     try:
         return negative_themes(find_themes(store), top)
-    except ValueError:  # too few texts to find themes
+    except MissingData:  # too few texts to find themes
         return {}

@@ -32,7 +32,8 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from cxlab.config import Config
-from cxlab.stats.peers import adjust_pvalues
+from cxlab.stats.multitest import adjust_pvalues
+from cxlab.stats.peers import compare_with_peers
 from cxlab.store.sources import SourceError, open_source
 from cxlab.voice.embeddings import Embedder, get_embedder
 from cxlab.voice.settings import voice_settings
@@ -107,9 +108,8 @@ def tone_anchors() -> tuple[list[str], NDArray[np.int64]]:
 
 def modified_z(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Iglewicz–Hoaglin modified z-score; 0 everywhere when the MAD is 0."""
-    med = np.median(x)
-    mad = np.median(np.abs(x - med))
-    return np.zeros_like(x) if mad == 0 else 0.6745 * (x - med) / mad
+    mad = stats.median_abs_deviation(x)
+    return np.zeros_like(x) if mad == 0 else 0.6745 * (x - np.median(x)) / mad
 
 
 def read_messages(path: Path, text: str = "text", channel: str | None = "channel") -> pd.DataFrame:
@@ -161,25 +161,20 @@ def tone(
 
 
 def _channels(m: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    rows = []
-    for ch, g in m.groupby("channel", sort=True):
-        rest = m[m["channel"] != ch]
-        row: dict[str, Any] = {"channel": ch, "n": len(g)}
-        for col in ("pressure", "brand_distance"):
-            row[col] = g[col].mean()
-            row[f"{col}_others"] = rest[col].mean() if len(rest) else np.nan
-            ok = len(g) >= 2 and len(rest) >= 2
-            row[f"{col}_p"] = (
-                float(stats.ttest_ind(g[col], rest[col], equal_var=False).pvalue) if ok else np.nan
-            )
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    ps = out[["pressure_p", "brand_distance_p"]].to_numpy(float).ravel()
-    adj = np.full(ps.shape, np.nan)
-    ok = np.isfinite(ps)
-    if ok.any():
-        adj[ok] = adjust_pvalues(ps[ok], "holm")
-    out["pressure_p_adj"], out["brand_distance_p_adj"] = adj[0::2], adj[1::2]
+    """Per channel: mean pressure and brand distance against the other channels pooled (Welch's t-test,
+    :func:`cxlab.stats.peers.compare_with_peers`), Holm-corrected over both measures and all channels."""
+    by = m["channel"]
+    out = by.value_counts(sort=False).sort_index().rename_axis("channel").reset_index(name="n")
+    for col in ("pressure", "brand_distance"):
+        units = out.assign(
+            group="all",
+            total=m[col].groupby(by).sum().sort_index().to_numpy(),
+            total_sq=(m[col] ** 2).groupby(by).sum().sort_index().to_numpy(),
+        )
+        cmp = compare_with_peers(units, kind="mean", name="channel", total_sq="total_sq")
+        out[col], out[f"{col}_others"], out[f"{col}_p"] = cmp["value"], cmp["peer_value"], cmp["p_value"]
+    adj = adjust_pvalues(out[["pressure_p", "brand_distance_p"]].to_numpy(float), "holm")
+    out["pressure_p_adj"], out["brand_distance_p_adj"] = adj[:, 0], adj[:, 1]
     flags = []
     for r in out.to_dict(orient="records"):
         f = []
