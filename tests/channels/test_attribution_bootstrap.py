@@ -37,7 +37,9 @@ def test_intervals_are_reproducible_cover_the_estimate_and_shrink_with_data(
     t = attribute(big, model, bootstrap=60, seed=1).table.set_index("channel")
     rel_small = ((a["conversions_high"] - a["conversions_low"]) / a["conversions"]).to_numpy()
     rel_big = ((t["conversions_high"] - t["conversions_low"]) / t["conversions"]).loc[a["channel"]].to_numpy()
-    assert 0.1 < np.median(rel_big / rel_small) < 0.45  # about 1/4: intervals shrink like 1/sqrt(n)
+    # intervals shrink like 1/sqrt(n): 16 times the data gives 1/4 the width (0.19-0.27 over 8 path sets
+    # and 3 models); no shrinking (1), 1/n (0.06) or 1/sqrt(n/2) (0.35) all fail
+    assert abs(np.median(rel_big / rel_small) - 0.25) < 0.07
     if model == "markov":
         assert (a["removal_effect_low"] <= a["removal_effect"]).all()
 

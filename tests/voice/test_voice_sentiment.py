@@ -79,7 +79,9 @@ def test_supervised_head_learns_from_the_shops_ratings(labelled: tuple[pd.DataFr
     q = head.quality
     assert q is not None and set(q["accuracy"]) == {"nl", "da", "en", "all"}
     assert q["n"] == {"nl": 50, "da": 50, "en": 50}
-    assert all(0.5 < v <= 1.0 for v in q["polar_accuracy"].values())
+    # cross-validated on 50 reviews per language (measured: da .76, en .86, nl .71, all .78); a head that
+    # ignores the ratings scores about 0.5 in each language
+    assert all(0.65 <= v <= 1.0 for v in q["polar_accuracy"].values()), q["polar_accuracy"]
     test = ~dev
     acc = polar_accuracy(d[test].reset_index(drop=True), head.predict_proba(X[test]))
     assert min(acc.values()) >= 0.75, acc
