@@ -183,6 +183,8 @@ def test_init_with_db_option(tmp_path: Path) -> None:
         "experiment",
         "changes",
         "customers",
+        "voice",
+        "privacy",
     ],
 )
 def test_every_capability_is_mounted(group: str) -> None:

@@ -29,6 +29,7 @@ from cxlab.config import CONFIG_NAME
 from cxlab.customers.cli import app as customers_app
 from cxlab.experiments.cli import changes_app, experiment_app
 from cxlab.journey.cli import app as journey_app
+from cxlab.privacy.cli import app as privacy_app
 from cxlab.schema.tables import TABLES
 from cxlab.store import DB_NAME, IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
@@ -213,6 +214,9 @@ app.add_typer(
 app.add_typer(experiment_app, name="experiment", help="A/B tests: frequentist, Bayesian, sequential; power.")
 app.add_typer(changes_app, name="changes", help="The change log: every change and its measured effect.")
 app.add_typer(voice_app, name="voice", help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone.")
+app.add_typer(
+    privacy_app, name="privacy", help="Privacy: erase/export a customer, consent, retention, audit log."
+)
 
 import_app = typer.Typer(
     help="Import shop exports (Shopify, GA4) into the canonical tables.", no_args_is_help=True

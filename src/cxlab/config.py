@@ -85,6 +85,32 @@ class Channels(BaseModel):
         return self
 
 
+PERSONAL_NAMES = [
+    "email", "e_mail", "mail", "customer_email", "user_email",
+    "phone", "phone_number", "telephone", "tel", "mobile", "customer_phone",
+    "name", "first_name", "last_name", "full_name", "firstname", "lastname", "customer_name",
+    "address", "street", "address1", "address2", "zip", "postcode", "postal_code",
+    "birthday", "birthdate", "date_of_birth", "iban", "password", "token", "access_token", "auth",
+]  # fmt: skip
+
+
+class Privacy(BaseModel):
+    """``[privacy]``: what counts as personal data, and how long rows are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Query parameters removed from every URL on ingest, and property keys whose values are removed from
+    # events' properties (compared case-insensitively). E-mail addresses and phone numbers found in any
+    # string property are removed as well, whatever the key.
+    url_params: list[str] = PERSONAL_NAMES
+    personal_properties: list[str] = PERSONAL_NAMES
+    # Retention per table, e.g. "25 months", "90 days", "2 years"; None keeps rows until erased.
+    retain_events: str | None = None
+    retain_feedback: str | None = None
+    retain_orders: str | None = None
+    retain_exposures: str | None = None
+    retain_customers: str | None = None
+
+
 class Config(BaseModel):
     """The parsed ``cxlab.toml``.  Sections that later capabilities add are kept as they are."""
 
@@ -92,6 +118,7 @@ class Config(BaseModel):
     shop: Shop = Shop()
     journey: Journey
     channels: Channels
+    privacy: Privacy = Privacy()
 
     def stage_of(self, touchpoint: str) -> str | None:
         return self.journey.touchpoints.get(touchpoint)

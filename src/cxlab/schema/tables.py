@@ -286,8 +286,23 @@ SPEND = TableSpec(
     ),
 )
 
+CONSENT_CHANNELS = ("email", "sms", "push", "phone", "post", "whatsapp", "tracking", "profiling")
+
+CONSENT = TableSpec(
+    name="consent",
+    doc="The consent ledger: every grant and withdrawal, per customer and channel; the latest one counts.",
+    key=("customer_id", "channel", "ts"),
+    columns=(
+        Column("customer_id", STR, required=True),
+        Column("channel", STR, required=True, enum=CONSENT_CHANNELS, doc="what the consent is for"),
+        Column("granted", pa.bool_(), required=True, doc="true: granted, false: withdrawn"),
+        Column("ts", TS, required=True, doc="when it was given or withdrawn (UTC)"),
+        Column("source", STR, doc="where it was recorded: signup form, preference centre, import, ..."),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, FEEDBACK, EXPOSURES, CHANGES, SPEND)
+    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, FEEDBACK, EXPOSURES, CHANGES, SPEND, CONSENT)
 }
 
 

@@ -11,6 +11,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 from cxlab.config import CONFIG_NAME, Config, default_toml
+from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
@@ -92,7 +93,9 @@ class Store:
             raise open_error(self.path, e) from e
         self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
         if not read_only:
-            self.con.execute(";\n".join([*(spec.ddl() for spec in TABLES.values()), INGEST_LOG_DDL]))
+            self.con.execute(
+                ";\n".join([*(spec.ddl() for spec in TABLES.values()), INGEST_LOG_DDL, PRIVACY_DDL])
+            )
             reconcile_ingests(self.con)
 
     def __enter__(self) -> Store:
