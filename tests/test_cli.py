@@ -44,6 +44,7 @@ def test_init_then_ingest_then_status(tmp_path: Path) -> None:
         "table": "events",
         "rows_read": 1,
         "stored": 1,
+        "erased": 0,
         "duplicate": 0,
         "rejected": 0,
         "rejects_file": None,

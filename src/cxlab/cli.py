@@ -181,22 +181,22 @@ def _show_reports(table: str, reports: list[IngestReport], dry_run: bool, json_:
 
 
 def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
+    erased = any(r.erased for r in reports)
     t = Table(title="checked (dry run)" if dry_run else "ingested")
-    for col in ("file", "table", "read", "stored", "duplicate", "rejected"):
+    for col in ("file", "table", "read", "stored", "duplicate", "rejected", *(("erased",) if erased else ())):
         t.add_column(col, justify="left" if col in ("file", "table") else "right")
     for r in reports:
-        t.add_row(
-            escape(r.file),
-            r.table,
-            f"{r.rows_read:,}",
-            f"{r.stored:,}",
-            f"{r.duplicate:,}",
-            f"{r.rejected:,}",
-        )
+        counts = (r.rows_read, r.stored, r.duplicate, r.rejected, *((r.erased,) if erased else ()))
+        t.add_row(escape(r.file), r.table, *(f"{n:,}" for n in counts))
     console.print(t)
     for r in reports:
         if r.encoding and r.encoding != "utf-8":
             err.print(f"note: {escape(r.file)} is not UTF-8; read as {escape(r.encoding)}", soft_wrap=True)
+        if r.erased:
+            err.print(
+                f"note: {escape(r.file)}: {r.erased:,} row(s) of erased customers refused, not stored",
+                soft_wrap=True,
+            )
         if len(r.errors) > 1 or r.rejects_file:
             for e in r.errors[:10]:
                 err.print(escape(str(e)), soft_wrap=True)
@@ -248,10 +248,11 @@ def import_shopify(
     json_: JsonOpt = False,
 ) -> None:
     """Shopify orders export → orders, customers (contact fields hashed), purchase events."""
+    from cxlab.privacy.keys import load_secret
     from cxlab.store.importers import import_shopify_orders
 
     with errors_as_exit():
-        result = import_shopify_orders(file)
+        result = import_shopify_orders(file, secret=load_secret(db, create=db.parent.is_dir()))
     _store_import(db, result, str(file), json_)
 
 
@@ -264,10 +265,11 @@ def import_ga4(
     json_: JsonOpt = False,
 ) -> None:
     """GA4 BigQuery export → events, channels by GA4's default channel grouping."""
+    from cxlab.privacy.keys import load_secret
     from cxlab.store.importers import import_ga4 as run_import
 
     with errors_as_exit():
-        result = run_import(files)
+        result = run_import(files, secret=load_secret(db, create=db.parent.is_dir()))
     _store_import(db, result, ", ".join(map(str, files)), json_)
 
 

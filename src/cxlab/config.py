@@ -11,7 +11,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_NAME = "cxlab.toml"
 
@@ -94,6 +94,17 @@ PERSONAL_NAMES = [
 ]  # fmt: skip
 
 
+_DURATION = re.compile(r"\s*(\d+)\s*(day|week|month|year)s?\s*", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """``"25 months"`` → ``(25, "month")``; units are days, weeks, months and years (singular or plural)."""
+    m = _DURATION.fullmatch(text)
+    if not m or int(m.group(1)) < 1:
+        raise ValueError(f'{text!r} is not a duration such as "25 months", "90 days", "2 years" or "6 weeks"')
+    return int(m.group(1)), m.group(2).lower()
+
+
 class Privacy(BaseModel):
     """``[privacy]``: what counts as personal data, and how long rows are kept."""
 
@@ -109,6 +120,15 @@ class Privacy(BaseModel):
     retain_orders: str | None = None
     retain_exposures: str | None = None
     retain_customers: str | None = None
+
+    @field_validator(
+        "retain_events", "retain_feedback", "retain_orders", "retain_exposures", "retain_customers"
+    )
+    @classmethod
+    def _is_duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
 
 
 class Config(BaseModel):

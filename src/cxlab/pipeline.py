@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxlab.demo import generate
+from cxlab.privacy.keys import load_secret
 from cxlab.report import render_report
 from cxlab.report.sections import NotRun, build_sections
 from cxlab.store import DB_NAME, Store, init_project
@@ -74,12 +75,12 @@ def run_demo(
     ``truth.json`` in ``out``, and write its report."""
     say = step or (lambda _msg: None)
     out = Path(out)
-    say(f"simulating {customers:,} customers (seed {seed})")
-    demo = generate(out, customers=customers, seed=seed)
     db = Path(db) if db is not None else out / DB_NAME
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
     init_project(db.parent, db.name)
+    say(f"simulating {customers:,} customers (seed {seed})")
+    demo = generate(out, customers=customers, seed=seed, secret=load_secret(db, create=True))
     with Store(db) as store:
         for table, files in demo.files.items():
             say(f"ingesting {table}")

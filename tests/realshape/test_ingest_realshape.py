@@ -66,6 +66,7 @@ def test_cp1252_invoices_with_us_dates_and_currencies(tmp_path: Path) -> None:
         "table": "orders",
         "rows_read": 5,
         "stored": 5,
+        "erased": 0,
         "duplicate": 0,
         "rejected": 0,
         "rejects_file": None,

@@ -41,8 +41,18 @@ class DemoResult:
     """Rows per table."""
 
 
-def generate(out_dir: str | Path, customers: int = 20_000, seed: int = 42, *, workers: int = 1) -> DemoResult:
+def generate(
+    out_dir: str | Path,
+    customers: int = 20_000,
+    seed: int = 42,
+    *,
+    workers: int = 1,
+    secret: bytes | None = None,
+) -> DemoResult:
     """Simulate ``customers`` prospects (everyone who visits) and write the demo shop to ``out_dir``.
+
+    ``secret``: the store's secret (:func:`cxlab.privacy.keys.load_secret`): customers' e-mail and phone
+    are then stored as its keyed hashes (the same secret gives the same files).
 
     Chunks of ``CHUNK_SIZE`` customers (one part file per table each) are simulated one after the other,
     or with ``workers > 1`` in that many spawned processes (the calling script then needs the usual
@@ -54,7 +64,7 @@ def generate(out_dir: str | Path, customers: int = 20_000, seed: int = 42, *, wo
     data = out / "data"
     clear(data)
     chunks = [
-        (seed, c, first, min(P.CHUNK_SIZE, customers - first), str(data))
+        (seed, c, first, min(P.CHUNK_SIZE, customers - first), str(data), secret)
         for c, first in enumerate(range(0, customers, P.CHUNK_SIZE))
     ]
     n_workers = max(1, min(workers, MAX_WORKERS, len(chunks)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from cxlab.demo.sessions import Sessions, concat_sessions, customer_sessions, pr
 from cxlab.demo.spend import count_paid_clicks
 from cxlab.demo.truth import Stats
 from cxlab.demo.writer import PartWriters
+from cxlab.privacy.keys import keyed_contact, sha256_hex
 from cxlab.schema import TABLES
 from cxlab.schema.tables import ITEM_TYPE
 
@@ -49,17 +49,18 @@ def make_demo_catalog(seed: int) -> Catalog:
 
 
 def simulate_chunk(
-    seed: int, chunk: int, first_gid: int, n: int, data_dir: str
+    seed: int, chunk: int, first_gid: int, n: int, data_dir: str, secret: bytes | None = None
 ) -> tuple[Stats, dict[str, int], dict[str, Path]]:
     """Simulate and write customers ``first_gid .. first_gid + n - 1`` (batch by batch) as part ``chunk`` of
-    every table but ``changes``; returns the chunk's statistics, row counts and files."""
+    every table but ``changes``; returns the chunk's statistics, row counts and files. ``secret``: the
+    store's, for keyed contact hashes (see :func:`customers_table`)."""
     catalog = make_demo_catalog(seed)
     stats = Stats()
     names_ = tuple(t for t in TABLES if t not in ("changes", "spend"))
     with PartWriters(Path(data_dir), chunk, names_) as writers:
         for first in range(first_gid, first_gid + n, P.BATCH_SIZE):
             size = min(P.BATCH_SIZE, first_gid + n - first)
-            batch = simulate_batch(seed, first // P.BATCH_SIZE, first, size, catalog)
+            batch = simulate_batch(seed, first // P.BATCH_SIZE, first, size, catalog, secret)
             for name, table in batch.tables.items():
                 writers.write(name, table)
             stats.add(batch.stats)
@@ -71,7 +72,9 @@ def batch_rng(seed: int, batch: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(batch,))))
 
 
-def simulate_batch(seed: int, batch: int, first_gid: int, n: int, catalog: Catalog) -> Batch:
+def simulate_batch(
+    seed: int, batch: int, first_gid: int, n: int, catalog: Catalog, secret: bytes | None = None
+) -> Batch:
     """Simulate prospects ``first_gid .. first_gid + n - 1``."""
     rng = batch_rng(seed, batch)
     pop = draw_population(rng, first_gid, n)
@@ -133,7 +136,7 @@ def simulate_batch(seed: int, batch: int, first_gid: int, n: int, catalog: Catal
     session_start = np.concatenate([w0.start, w1.start])
     tables = {
         "events": events_table(pop, concat(blocks), ident, sessions, session_start),
-        "customers": customers_table(seed, pop, ident),
+        "customers": customers_table(seed, pop, ident, secret),
         "orders": orders_table(pop, orders, order_ids, ful, catalog),
         "feedback": feedback_table(pop, fb, order_ids),
         "exposures": exposures_table(pop, exp),
@@ -211,12 +214,17 @@ def events_table(
     return pa.table(cols, schema=TABLES["events"].arrow_schema)
 
 
-def _sha(values: list[str]) -> list[str]:
-    return [hashlib.sha256(v.encode()).hexdigest() for v in values]
+def _contact_keys(values: list[str], secret: bytes | None) -> list[str]:
+    """Keyed contact hashes with the store's ``secret``; without one, the plain SHA-256 digests (the
+    addresses are made up), which ``cxlab privacy migrate-keys`` can key later."""
+    if secret is None:
+        return [sha256_hex(v) for v in values]
+    return [keyed_contact(secret, v) for v in values]
 
 
-def customers_table(seed: int, pop: Population, ident: np.ndarray) -> pa.Table:
-    """Everyone identified (signed up or bought) inside the window."""
+def customers_table(seed: int, pop: Population, ident: np.ndarray, secret: bytes | None = None) -> pa.Table:
+    """Everyone identified (signed up or bought) inside the window; e-mail and phone as keyed hashes with
+    the store's ``secret`` (:func:`cxlab.privacy.keys.keyed_contact`)."""
     who = np.flatnonzero(ident < P.END_S)
     gid = pop.gid[who]
     emails = [f"customer{g}.s{seed}@example.com" for g in gid]
@@ -224,7 +232,7 @@ def customers_table(seed: int, pop: Population, ident: np.ndarray) -> pa.Table:
     phones = [
         f"+{prefix[c]}{(g * 7919 + seed) % 10**9:09d}" for g, c in zip(gid, pop.country[who], strict=True)
     ]
-    phone_hash = pa.array(_sha(phones), pa.string())
+    phone_hash = pa.array(_contact_keys(phones, secret), pa.string())
     bday = pop.birthday[who]
     cols = {
         "customer_id": ids("C", gid),
@@ -234,7 +242,7 @@ def customers_table(seed: int, pop: Population, ident: np.ndarray) -> pa.Table:
         "birthday": pa.array(bday.astype(np.int32), pa.date32(), mask=~pop.has_birthday[who]),
         "consent_email": pa.array(pop.consent_email[who]),
         "consent_sms": pa.array(pop.consent_sms[who]),
-        "email_hash": pa.array(_sha(emails), pa.string()),
+        "email_hash": pa.array(_contact_keys(emails, secret), pa.string()),
         "phone_hash": _null_where(phone_hash, ~pop.has_phone[who]),
     }
     return pa.table(cols, schema=TABLES["customers"].arrow_schema)

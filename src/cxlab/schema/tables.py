@@ -124,7 +124,7 @@ def _language(name: str) -> Column:
 
 
 def _sha256(name: str, doc: str) -> Column:
-    return Column(name, STR, doc=doc, pattern="[0-9a-f]{64}", pattern_doc="a lower-case hex SHA-256 digest")
+    return Column(name, STR, doc=doc, pattern="[0-9a-f]{64}", pattern_doc="64 lower-case hex digits")
 
 
 EVENTS = TableSpec(
@@ -168,8 +168,16 @@ CUSTOMERS = TableSpec(
         Column("birthday", pa.date32()),
         Column("consent_email", pa.bool_()),
         Column("consent_sms", pa.bool_()),
-        _sha256("email_hash", "SHA-256 of the trimmed, lower-cased e-mail"),
-        _sha256("phone_hash", "SHA-256 of the phone number in E.164"),
+        _sha256(
+            "email_hash",
+            "keyed hash (HMAC-SHA-256 with the store's secret) of the SHA-256 of the trimmed, lower-cased "
+            "e-mail (cxlab.privacy.keys.keyed_contact)",
+        ),
+        _sha256(
+            "phone_hash",
+            "keyed hash (HMAC-SHA-256 with the store's secret) of the SHA-256 of the phone number in E.164 "
+            "(cxlab.privacy.keys.keyed_contact)",
+        ),
     ),
 )
 
@@ -291,7 +299,7 @@ CONSENT_CHANNELS = ("email", "sms", "push", "phone", "post", "whatsapp", "tracki
 CONSENT = TableSpec(
     name="consent",
     doc="The consent ledger: every grant and withdrawal, per customer and channel; the latest one counts.",
-    key=("customer_id", "channel", "ts"),
+    key=("customer_id", "channel", "ts", "granted"),
     columns=(
         Column("customer_id", STR, required=True),
         Column("channel", STR, required=True, enum=CONSENT_CHANNELS, doc="what the consent is for"),

@@ -28,6 +28,9 @@ from typing import Any
 import duckdb
 
 from cxlab.config import Config
+from cxlab.privacy.keys import hmac_sql
+from cxlab.privacy.scrub import scrub_json_sql
+from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.checks import (
     RAW_PREFIX,
     Check,
@@ -72,6 +75,8 @@ class IngestReport:
     stored: int = 0
     duplicate: int = 0
     rejected: int = 0
+    erased: int = 0
+    """Rows of erased customers (their keyed id or contact key has a tombstone): refused, not stored."""
     rejects_file: str | None = None
     encoding: str | None = None
     """The encoding a text file was read in (None for Parquet and in-memory tables)."""
@@ -114,12 +119,18 @@ def ingest(
     dry_run: bool = False,
     encoding: str | None = None,
     date_format: str | None = None,
+    secret: bytes | None = None,
 ) -> IngestReport:
     """Load ``data`` (a path or an Arrow/pandas/Polars table) into canonical table ``table``.
 
     With ``dry_run`` everything is checked and counted as for a real load, then rolled back.
     ``encoding`` of a text file: None detects it (see :mod:`cxlab.store.encoding`). ``date_format``: a
     strptime format (``%m/%d/%Y %H:%M``) tried before ISO 8601 for text timestamps and dates.
+    ``secret``: the store's secret (see :mod:`cxlab.privacy.keys`), needed once the store has erased
+    customers, whose rows are then refused and counted as ``erased``.
+
+    JSON properties are scrubbed of personal data (:mod:`cxlab.privacy.scrub`); ``customers`` rows with
+    consent flags append to the ``consent`` ledger where they change a customer's current state.
 
     Returns the counts; raises :class:`IngestError` (nothing stored) when the input has bad rows and
     ``skip_bad`` is false, or when the input as a whole is unusable (unknown or missing columns).
@@ -131,7 +142,17 @@ def ingest(
     try:
         with open_source(con, data, label, encoding=encoding) as src:
             return _ingest_source(
-                con, spec, src, config, skip_bad, rejects_path, error_limit, progress, dry_run, date_format
+                con,
+                spec,
+                src,
+                config,
+                skip_bad,
+                rejects_path,
+                error_limit,
+                progress,
+                dry_run,
+                date_format,
+                _erased_sql(con, spec, secret, label),
             )
     except SourceError as e:
         raise file_error(label, 0, "(file)", str(e).removeprefix(f"{label}: "), table) from e
@@ -178,6 +199,7 @@ def _ingest_source(
     progress: ProgressCallback | None,
     dry_run: bool,
     date_format: str | None,
+    erased_sql: str | None,
 ) -> IngestReport:
     _check_columns(spec, src)
     enums = {"channels": config.enum_values("channels")}
@@ -209,8 +231,12 @@ def _ingest_source(
         con.execute("BEGIN TRANSACTION")
         committed = False
         try:
-            report.stored = _insert(con, spec, rows, progress)
-            report.duplicate = report.rows_read - report.rejected - report.stored
+            if erased_sql is not None:
+                report.erased = _count_erased(con, rows, erased_sql)
+            report.stored = _insert(con, spec, rows, config, erased_sql, progress)
+            report.duplicate = report.rows_read - report.rejected - report.stored - report.erased
+            if spec.name == "customers":
+                _feed_consent(con, rows, erased_sql)
             if log_id is None:  # dry run: counted, rolled back
                 return report
             if report.rejected:
@@ -234,20 +260,105 @@ def _ingest_source(
     return report
 
 
+def _good(rows: str, erased_sql: str | None) -> str:
+    """``WHERE`` clause of the rows to store: checked good, not of an erased customer."""
+    conds = (["s._err = 0"] if rows == "__stage" else []) + ([f"NOT {erased_sql}"] if erased_sql else [])
+    return f" WHERE {' AND '.join(conds)}" if conds else ""
+
+
 def _insert(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, rows: str, progress: ProgressCallback | None
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    rows: str,
+    config: Config,
+    erased_sql: str | None,
+    progress: ProgressCallback | None,
 ) -> int:
-    """Insert the good rows whose key is not stored yet; returns how many."""
+    """Insert the good rows whose key is not stored yet, JSON properties scrubbed; returns how many."""
     target = quote_ident(spec.name)
     key_match = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in spec.key)
     cols = ", ".join(quote_ident(c) for c in spec.column_names)
+    values = ", ".join(
+        scrub_json_sql(
+            f"s.{quote_ident(c.name)}", config.privacy.url_params, config.privacy.personal_properties
+        )
+        if c.json
+        else f"s.{quote_ident(c.name)}"
+        for c in spec.columns
+    )
     with _watch(con, "storing", progress):
-        good = " WHERE s._err = 0" if rows == "__stage" else ""
         row = con.execute(
-            f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)} "
-            f"FROM {rows} s ANTI JOIN {target} t ON {key_match}{good}"
+            f"INSERT INTO {target} ({cols}) SELECT {values} "
+            f"FROM {rows} s ANTI JOIN {target} t ON {key_match}{_good(rows, erased_sql)}"
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+_TOMBSTONED = {"customer_id": "customer_id", "anonymous_id": "anonymous_id"}
+"""Id columns whose keyed hash (``HMAC(secret, id)``) a tombstone of the same kind holds."""
+_TOMBSTONED_KEYS = {"email_hash": "email", "phone_hash": "phone"}
+"""Contact-key columns a tombstone holds as stored."""
+
+
+def _erased_sql(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, secret: bytes | None, file: str
+) -> str | None:
+    """SQL true for a row ``s`` of an erased customer; None when the store has no tombstones (no cost)."""
+    cols = [c for c in spec.column_names if c in _TOMBSTONED or c in _TOMBSTONED_KEYS]
+    if not cols or not con.execute(f"SELECT 1 FROM {TOMBSTONES} LIMIT 1").fetchall():
+        return None
+    if secret is None and any(c in _TOMBSTONED for c in cols):
+        raise file_error(
+            file,
+            0,
+            "(file)",
+            "the store has erased customers: its secret is needed to refuse them",
+            spec.name,
+        )
+    conds = []
+    for c in cols:
+        kind = _TOMBSTONED.get(c) or _TOMBSTONED_KEYS[c]
+        value = (
+            hmac_sql(secret, f"s.{quote_ident(c)}") if c in _TOMBSTONED and secret else f"s.{quote_ident(c)}"
+        )
+        conds.append(f"{value} IN (SELECT key FROM {TOMBSTONES} WHERE kind = {sql_literal(kind)})")
+    return f"coalesce({' OR '.join(conds)}, FALSE)"
+
+
+def _count_erased(con: duckdb.DuckDBPyConnection, rows: str, erased_sql: str) -> int:
+    good = " AND s._err = 0" if rows == "__stage" else ""
+    (row,) = con.execute(f"SELECT count(*) FROM {rows} s WHERE {erased_sql}{good}").fetchall()
+    return int(row[0])
+
+
+CONSENT_SOURCE = "customers import"
+
+
+def _feed_consent(con: duckdb.DuckDBPyConnection, rows: str, erased_sql: str | None) -> None:
+    """Append ``consent`` ledger rows where an ingested customer's flag differs from their current state.
+
+    A customer without a ledger entry for the channel gets one dated ``first_seen``; a change, now. A
+    withdrawal recorded elsewhere (preference centre, collector, ``cxlab privacy consent``) is not granted
+    again by a customers file, which may be older than it; the file can withdraw, and re-grant what it
+    withdrew itself. On a tie in ``ts`` the withdrawal is the current state."""
+    con.execute(f"""
+        INSERT INTO consent (customer_id, channel, granted, ts, source)
+        WITH n AS (
+            SELECT s.customer_id, s.first_seen, unnest([
+                {{'channel': 'email', 'granted': s.consent_email}},
+                {{'channel': 'sms', 'granted': s.consent_sms}}], recursive := true)
+            FROM {rows} s{_good(rows, erased_sql)}
+        ), cur AS (
+            SELECT customer_id, channel, arg_max({{'granted': granted, 'source': source}}, (ts, NOT granted)) AS last
+            FROM consent GROUP BY ALL
+        )
+        SELECT n.customer_id, n.channel, n.granted,
+            CASE WHEN cur.last IS NULL THEN coalesce(n.first_seen, now()::TIMESTAMP) ELSE now()::TIMESTAMP END,
+            {sql_literal(CONSENT_SOURCE)}
+        FROM n LEFT JOIN cur USING (customer_id, channel)
+        WHERE n.granted IS NOT NULL AND cur.last.granted IS DISTINCT FROM n.granted
+            AND NOT coalesce(n.granted AND NOT cur.last.granted
+                             AND cur.last.source IS DISTINCT FROM {sql_literal(CONSENT_SOURCE)}, FALSE)""")
 
 
 def _log_pending(con: duckdb.DuckDBPyConnection, spec: TableSpec, report: IngestReport) -> str:

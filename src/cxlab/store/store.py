@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,10 @@ import ibis
 from ibis.backends import BaseBackend
 
 from cxlab.config import CONFIG_NAME, Config, default_toml
+from cxlab.privacy.keys import load_secret
+from cxlab.privacy.migrate import META_DDL, mark_keyed
 from cxlab.privacy.tables import DDL as PRIVACY_DDL
+from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
@@ -64,13 +68,14 @@ def open_error(path: Path, e: duckdb.Error) -> StoreError:
 
 
 def init_project(directory: str | Path, db_name: str = DB_NAME) -> Path:
-    """Create ``directory`` with a default ``cxlab.toml`` and a store, each kept if present; returns the
-    store's path."""
+    """Create ``directory`` with a default ``cxlab.toml``, a store and the store's secret (``cxlab.secret``,
+    mode 0600, unless ``CXLAB_SECRET`` is set), each kept if present; returns the store's path."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     cfg = d / CONFIG_NAME
     if not cfg.exists():
         cfg.write_text(default_toml(), encoding="utf-8")
+    load_secret(d / db_name, create=True)
     Store(d / db_name).close()
     return d / db_name
 
@@ -82,6 +87,7 @@ class Store:
         self, db_path: str | Path = DEFAULT_DB, *, config: Config | None = None, read_only: bool = False
     ):
         self.path = Path(db_path)
+        self.read_only = read_only
         self.config = config or Config.for_store(self.path)
         if read_only and not self.path.exists():
             raise FileNotFoundError(
@@ -93,9 +99,14 @@ class Store:
             raise open_error(self.path, e) from e
         self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
         if not read_only:
+            new = not self.con.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_name = 'customers'"
+            ).fetchall()
             self.con.execute(
-                ";\n".join([*(spec.ddl() for spec in TABLES.values()), INGEST_LOG_DDL, PRIVACY_DDL])
+                ";\n".join([*(spec.ddl() for spec in TABLES.values()), INGEST_LOG_DDL, PRIVACY_DDL, META_DDL])
             )
+            if new:  # created keyed: contact data arrives as keyed hashes (see cxlab.privacy.migrate)
+                mark_keyed(self.con)
             reconcile_ingests(self.con)
 
     def __enter__(self) -> Store:
@@ -106,6 +117,14 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The store's secret for keyed hashes (created beside a store opened for writing if absent)."""
+        return load_secret(self.path, create=not self.read_only)
+
+    def _has_tombstones(self) -> bool:
+        return bool(self.con.execute(f"SELECT 1 FROM {TOMBSTONES} LIMIT 1").fetchall())
 
     def ingest(
         self,
@@ -133,6 +152,7 @@ class Store:
             dry_run=dry_run,
             encoding=encoding,
             date_format=date_format,
+            secret=self.secret if self._has_tombstones() else None,
         )
 
     def counts(self) -> dict[str, int]:

@@ -13,7 +13,17 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from cxlab.store.importers import ImporterError, ImportResult, import_shopify_orders
+from cxlab.privacy.keys import keyed_contact
+from cxlab.store.importers import ImporterError, ImportResult
+from cxlab.store.importers import import_shopify_orders as _import_shopify_orders
+from cxlab.store.importers.common import derived_id
+
+SECRET = b"0123456789abcdef0123456789abcdef-test"
+
+
+def import_shopify_orders(path: str | Path, **kw: object) -> ImportResult:
+    return _import_shopify_orders(path, secret=SECRET, **kw)  # type: ignore[arg-type]
+
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shopify_orders.csv"
 
@@ -25,7 +35,7 @@ def sha(text: str) -> str:
 SOREN = "soren.aero@example.dk"  # exported as "Soren.Aero@Example.DK " (case and a trailing blank)
 ZOE = "zoe@example.com"  # exported as "zoe@example.com" and, on a later order, "ZOE@example.com"
 NEW = "new@example.org"
-SOREN_ID, ZOE_ID, NEW_ID = (f"shopify_{sha(e)[:16]}" for e in (SOREN, ZOE, NEW))
+SOREN_ID, ZOE_ID, NEW_ID = (derived_id(SECRET, f"shopify_{sha(e)[:16]}") for e in (SOREN, ZOE, NEW))
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +154,13 @@ def test_customers(result: ImportResult) -> None:
     customers = rows(result, "customers", "customer_id")
     assert set(customers) == {SOREN_ID, ZOE_ID, NEW_ID}
     soren, zoe, new = customers[SOREN_ID], customers[ZOE_ID], customers[NEW_ID]
-    assert soren["email_hash"] == sha(SOREN)
-    assert zoe["email_hash"] == sha(ZOE)
-    assert new["email_hash"] == sha(NEW)
-    assert soren["phone_hash"] == sha("+4512345678")  # "+45 12 34 56 78"
-    assert zoe["phone_hash"] == sha("0612345678")  # Billing Phone "06-12345678" on #1002
+    assert soren["email_hash"] == keyed_contact(SECRET, SOREN)
+    assert zoe["email_hash"] == keyed_contact(SECRET, ZOE)
+    assert new["email_hash"] == keyed_contact(SECRET, NEW)
+    assert soren["phone_hash"] == keyed_contact(SECRET, "+4512345678")  # "+45 12 34 56 78"
+    assert zoe["phone_hash"] == keyed_contact(SECRET, "0612345678")  # Billing Phone "06-12345678" on #1002
+    # keyed: a plain SHA-256 table of the e-mails matches nothing
+    assert {soren["email_hash"], zoe["email_hash"]} & {sha(SOREN), sha(ZOE)} == set()
     assert new["phone_hash"] is None
     # Zoë's two orders (e-mail in two cases) make one customer: first order's time, latest country/consent
     assert zoe["first_seen"] == datetime(2024, 3, 6, 9, 15)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from cxlab.privacy.keys import hmac_sql, keyed
 from cxlab.schema import TABLES
 from cxlab.schema.checks import show_value, sql_literal
 from cxlab.schema.tables import quote_ident
@@ -27,6 +28,8 @@ __all__ = [
     "ImporterError",
     "RowProblem",
     "connection",
+    "derived_id",
+    "derived_id_sql",
     "format_problems",
     "quote_ident",
     "sql_list",
@@ -102,6 +105,20 @@ def to_canonical(rel: duckdb.DuckDBPyRelation, table: str) -> pa.Table:
         if not f.nullable and got.column(f.name).null_count:
             raise RuntimeError(f"{table}.{f.name}: null in a required column")
     return got.cast(schema)
+
+
+def derived_id_sql(secret: bytes, prefix: str, email_expr: str) -> str:
+    """SQL of the customer id derived from a normalised e-mail: ``prefix`` + 16 hex digits of the keyed hash
+    of the id used before keyed hashing (``prefix`` + 16 hex digits of its SHA-256), so that a store made
+    before can be re-keyed without the e-mails (:mod:`cxlab.privacy.migrate`)."""
+    legacy = f"{sql_literal(prefix)} || left(sha256({email_expr}), 16)"
+    return f"{sql_literal(prefix)} || left({hmac_sql(secret, legacy)}, 16)"
+
+
+def derived_id(secret: bytes, legacy_id: str) -> str:
+    """The keyed id of an id from before keyed hashing (``shopify_`` / ``email_`` + 16 hex digits)."""
+    prefix = legacy_id[: legacy_id.index("_") + 1]
+    return prefix + keyed(secret, legacy_id)[:16]
 
 
 def sql_list(values: Iterable[str]) -> str:

@@ -15,8 +15,9 @@ Columns of the result:
   export again gives the same ids.  Rows with the same id inside one import (exact re-sends) are kept once,
   with a warning.
 - ``ts`` from event_timestamp; ``anonymous_id`` = user_pseudo_id; ``customer_id`` = user_id (a user_id
-  that contains ``@`` is taken for an e-mail address and stored only as ``email_`` + 16 hex digits of the
-  SHA-256 of it trimmed and lower-cased, with a warning);
+  that contains ``@`` is taken for an e-mail address and stored only as ``email_`` + 16 hex digits of a
+  keyed hash with the store's secret (of ``email_`` + 16 hex digits of the SHA-256 of it trimmed and
+  lower-cased, see :func:`.common.derived_id_sql`), with a warning);
   ``session_id`` = user_pseudo_id + ``.`` + the ``ga_session_id`` event parameter.
 - ``event``: GA4's name, except ``begin_checkout`` → ``checkout`` (:data:`EVENT_NAMES`).
 - ``touchpoint`` from the event name (:data:`TOUCHPOINTS`; page_view → site, view_item → product_page,
@@ -53,6 +54,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cxlab.privacy.keys import hmac_sql
 from cxlab.store.importers.common import (
     MAX_ERRORS,
     ImporterError,
@@ -415,7 +417,7 @@ def _level(prefix: str, origin: str) -> str:
     )
 
 
-def _events_sql(tables: list[str]) -> str:
+def _events_sql(tables: list[str], secret: bytes) -> str:
     """One query from the loaded, checked tables to the canonical events (plus ``_dups``, ``revenue_raw``)."""
     union = " UNION ALL ".join(
         f"SELECT {k} AS _f, rowid + 1 AS _row, * FROM {t}" for k, t in enumerate(tables)
@@ -537,7 +539,7 @@ def _events_sql(tables: list[str]) -> str:
         )
         SELECT event_id,
             make_timestamp(event_timestamp) AS ts,
-            user_id AS customer_id,
+            CASE WHEN _uid_email THEN {_keyed_legacy_id(secret)} ELSE user_id END AS customer_id,
             user_pseudo_id AS anonymous_id,
             session_id,
             {_case("event_name", EVENT_NAMES, "event_name")} AS event,
@@ -551,6 +553,11 @@ def _events_sql(tables: list[str]) -> str:
         FROM g
         {order}
     """
+
+
+def _keyed_legacy_id(secret: bytes) -> str:
+    """SQL of the keyed id of ``user_id`` holding the id derived from an e-mail before keyed hashing."""
+    return f"'email_' || left({hmac_sql(secret, 'user_id')}, 16)"
 
 
 _EMPTY_EVENTS = (
@@ -580,9 +587,11 @@ def import_ga4(
     paths: Iterable[str | Path] | str | Path,
     *,
     con: duckdb.DuckDBPyConnection | None = None,
+    secret: bytes,
 ) -> ImportResult:
     """Convert GA4 BigQuery export files (Parquet, JSON Lines, ``.gz``; a folder means its files) into
     canonical ``events``.  ``con``: a DuckDB connection to work in (a cursor of it); in memory by default.
+    ``secret``: the store's secret (:func:`cxlab.privacy.keys.load_secret`) for ids derived from e-mails.
 
     Raises :class:`ImporterError` naming the file (and row and field) for input that can't be converted.
     """
@@ -603,7 +612,9 @@ def import_ga4(
                 tables={"events": to_canonical(cur.sql(_EMPTY_EVENTS), "events")}, warnings=warnings
             )
         _check(cur, loaded, loaded[0][1] if len(loaded) == 1 else f"GA4 export ({len(loaded)} files)")
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE ga4_events AS {_events_sql([t for t, _ in loaded])}")
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE ga4_events AS {_events_sql([t for t, _ in loaded], secret)}"
+        )
         events = to_canonical(
             cur.sql("SELECT * EXCLUDE (_dups, revenue_raw, _uid_email) FROM ga4_events"), "events"
         )
@@ -620,7 +631,7 @@ def import_ga4(
         warnings.append(f"{negative} purchase(s) with a negative revenue: revenue left empty")
     if emails:
         warnings.append(
-            f"{emails} user_id value(s) look like e-mail addresses: stored as email_ + the first "
-            "16 hex digits of their SHA-256, never in clear"
+            f"{emails} user_id value(s) look like e-mail addresses: stored as email_ + 16 hex digits of "
+            "a keyed hash, never in clear"
         )
     return ImportResult(tables={"events": events}, warnings=warnings)

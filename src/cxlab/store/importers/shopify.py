@@ -17,10 +17,12 @@ What comes out:
     placed, not the marketing channel; ``items`` = every line item, in file order, as {product_id: Lineitem
     sku, or a slug of Lineitem name when the sku is empty; quantity; unit price}.
 ``customers``
-    One row per distinct e-mail (trimmed, lower-cased).  ``customer_id`` = ``shopify_`` + the first 16 hex
-    digits of the e-mail's SHA-256; ``email_hash`` = its full SHA-256; ``phone_hash`` = SHA-256 of the phone
-    (Phone, else Billing Phone, else Shipping Phone) reduced to its digits, with a leading ``+`` kept when
-    present (a national number stays national: the export has no reliable country for E.164);
+    One row per distinct e-mail (trimmed, lower-cased).  ``customer_id`` = ``shopify_`` + 16 hex digits of
+    the keyed hash (HMAC-SHA-256 with the store's secret) of ``shopify_`` + the first 16 hex digits of the
+    e-mail's SHA-256 (see :func:`.common.derived_id_sql`); ``email_hash`` = the e-mail's keyed contact hash
+    (:func:`cxlab.privacy.keys.keyed_contact`); ``phone_hash`` = the keyed contact hash of the phone (Phone,
+    else Billing Phone, else Shipping Phone) reduced to its digits, with a leading ``+`` kept when present (a
+    national number stays national: the export has no reliable country for E.164);
     ``first_seen`` = earliest order; ``country``, ``consent_email`` (Accepts Marketing, or Accepts Email
     Marketing in newer exports), ``consent_sms`` (Accepts SMS Marketing, when exported) and ``phone_hash``
     from the customer's most recent order that has them.  Orders without an e-mail (guest or POS) have a
@@ -46,12 +48,14 @@ from pathlib import Path
 
 import duckdb
 
+from cxlab.privacy.keys import keyed_contact_sql
 from cxlab.store.importers.common import (
     MAX_ERRORS,
     ImporterError,
     ImportResult,
     RowProblem,
     connection,
+    derived_id_sql,
     format_problems,
     quote_ident,
     sql_literal,
@@ -133,7 +137,9 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> dict[str, st
     return found
 
 
-def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currency: str | None) -> None:
+def _stage(
+    con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currency: str | None, secret: bytes
+) -> None:
     """Typed, per-row temp table ``shop_rows`` with raw texts kept for error messages."""
 
     def raw(c: str) -> str:
@@ -141,6 +147,10 @@ def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currenc
 
     cur = sql_literal(default_currency.strip().upper()) if default_currency else "CAST(NULL AS VARCHAR)"
     phone = f"coalesce({raw('Phone')}, {raw('Billing Phone')}, {raw('Shipping Phone')})"
+    e164 = (
+        "(CASE WHEN starts_with(ltrim(phone_raw, ''' '), '+') THEN '+' ELSE '' END "
+        "|| regexp_replace(phone_raw, '[^0-9]', '', 'g'))"
+    )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE shop_rows AS
         WITH r AS (
@@ -173,9 +183,8 @@ def _stage(con: duckdb.DuckDBPyConnection, cols: dict[str, str], default_currenc
             CASE WHEN accepts_sms_raw IN ('yes', 'true') THEN TRUE WHEN accepts_sms_raw IN ('no', 'false')
                  THEN FALSE END AS accepts_sms,
             CASE WHEN regexp_full_match(country_raw, '[A-Z]{{2}}') THEN country_raw END AS country,
-            CASE WHEN regexp_replace(phone_raw, '[^0-9]', '', 'g') <> '' THEN
-                sha256(CASE WHEN starts_with(ltrim(phone_raw, ''' '), '+') THEN '+' ELSE '' END
-                       || regexp_replace(phone_raw, '[^0-9]', '', 'g')) END AS phone_hash,
+            CASE WHEN regexp_replace(phone_raw, '[^0-9]', '', 'g') <> '' THEN {keyed_contact_sql(secret, e164)}
+                END AS phone_hash,
             coalesce(sku, nullif(trim(regexp_replace(lower(item_name), '[^\\pL\\pN]+', '-', 'g'), '-'), ''))
                 AS product_id,
             (qty_raw IS NOT NULL OR item_name IS NOT NULL OR sku IS NOT NULL) AS has_item,
@@ -257,7 +266,7 @@ def _check(con: duckdb.DuckDBPyConnection, name: str) -> None:
     raise ImporterError(format_problems(name, problems, int(total[0])))
 
 
-def _build(con: duckdb.DuckDBPyConnection) -> None:
+def _build(con: duckdb.DuckDBPyConnection, secret: bytes) -> None:
     """Temp tables ``shop_orders`` (one row per order, with the helper columns events and customers need)."""
 
     def first(x: str) -> str:
@@ -292,7 +301,8 @@ def _build(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE shop_orders2 AS
         SELECT *,
-            CASE WHEN email IS NOT NULL THEN 'shopify_' || left(sha256(email), 16) END AS customer_id,
+            CASE WHEN email IS NOT NULL THEN {derived_id_sql(secret, "shopify_", "email")} END AS customer_id,
+            {keyed_contact_sql(secret, "email")} AS email_hash,
             CASE WHEN status_norm IN ({", ".join(sql_literal(s) for s in _STATUSES)}) THEN status_norm END
                 AS status,
             CASE WHEN source = 'pos' THEN 'store'
@@ -312,7 +322,7 @@ _CUSTOMERS_SQL = """
         CAST(NULL AS VARCHAR) AS language, CAST(NULL AS DATE) AS birthday,
         arg_max(accepts, ts) FILTER (WHERE accepts IS NOT NULL) AS consent_email,
         arg_max(accepts_sms, ts) FILTER (WHERE accepts_sms IS NOT NULL) AS consent_sms,
-        sha256(email) AS email_hash,
+        any_value(email_hash) AS email_hash,
         arg_max(phone_hash, ts) FILTER (WHERE phone_hash IS NOT NULL) AS phone_hash
     FROM shop_orders2 WHERE email IS NOT NULL
     GROUP BY email ORDER BY first_seen, customer_id"""
@@ -375,6 +385,7 @@ def import_shopify_orders(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     default_currency: str | None = None,
+    secret: bytes,
 ) -> ImportResult:
     """Convert a Shopify orders export (CSV) into canonical ``orders``, ``customers`` and ``events``.
 
@@ -382,6 +393,7 @@ def import_shopify_orders(
     an in-memory one by default.  ``default_currency``: the ISO 4217 code for orders whose Currency is
     empty or absent; without it such orders are an error.  Raises :class:`ImporterError` for a file that
     is not an orders export or has bad values (``file:row: field: problem``, up to 20 listed).
+    ``secret``: the store's secret (:func:`cxlab.privacy.keys.load_secret`) for keyed contact hashes and ids.
     """
     path = Path(path)
     name = str(path)
@@ -389,9 +401,9 @@ def import_shopify_orders(
         raise ImporterError(f"{name}: no such file")
     with connection(con) as cur:
         cols = _read(cur, path, name)
-        _stage(cur, cols, default_currency)
+        _stage(cur, cols, default_currency, secret)
         _check(cur, name)
-        _build(cur)
+        _build(cur, secret)
         tables = {
             "orders": to_canonical(cur.sql(_ORDERS_SQL), "orders"),
             "customers": to_canonical(cur.sql(_CUSTOMERS_SQL), "customers"),
