@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from cxlab.cli import app
 from cxlab.config import default_toml
 from cxlab.errors import MissingData
 from cxlab.store import Store
+from tests.realshape.shapes import cli_json, ingest_file, write_csv
 
 runner = CliRunner()
 
@@ -54,36 +54,16 @@ CLICKSTREAM = [  # event_id, ts, customer_id, anonymous_id, event, channel, camp
 COLUMNS = ["event_id", "ts", "customer_id", "anonymous_id", "event", "channel", "campaign", "revenue"]
 
 
-def _csv(path: Path, rows: list[tuple[str, ...]], columns: list[str], encoding: str = "utf-8") -> Path:
-    with path.open("w", newline="", encoding=encoding) as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        w.writerows(rows)
-    return path
-
-
-def _ingest(db: Path, table: str, path: Path) -> None:
-    r = runner.invoke(app, ["ingest", table, str(path), "--db", str(db)])
-    assert r.exit_code == 0, r.output
-
-
-def _json(*args: str) -> dict:
-    r = runner.invoke(app, [*args, "--json"])
-    assert r.exit_code == 0, r.output
-    doc: dict = json.loads(r.stdout)
-    return doc
-
-
 @pytest.fixture(scope="module")
 def sessionless(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sessionless")
     db = folder / "cxlab.duckdb"
-    _ingest(db, "events", _csv(folder / "clicks.csv", CLICKSTREAM, COLUMNS, encoding="cp1252"))
+    ingest_file(db, "events", write_csv(folder / "clicks.csv", CLICKSTREAM, COLUMNS, encoding="cp1252"))
     return db
 
 
 def test_performance_sessionises_events_without_session_id(sessionless: Path) -> None:
-    doc = _json("channels", "performance", "--db", str(sessionless))
+    doc = cli_json("channels", "performance", "--db", str(sessionless))
     rows = {r["channel"]: r for r in doc["rows"]}
     got = {c: (r["sessions"], r["converting_sessions"], r["orders"], r["revenue"]) for c, r in rows.items()}
     assert got == {
@@ -98,13 +78,13 @@ def test_performance_sessionises_events_without_session_id(sessionless: Path) ->
 
 
 def test_attribution_and_performance_count_the_same_purchases(sessionless: Path) -> None:
-    doc = _json("channels", "attribution", "--model", "last", "--db", str(sessionless))
+    doc = cli_json("channels", "attribution", "--model", "last", "--db", str(sessionless))
     credited = {c["channel"]: c["conversions"] for c in doc["channels"] if c["conversions"]}
     assert credited == {"direct": 1.0, "organic_search": 1.0, "paid_search": 1.0}
 
 
 def test_cp1252_campaign_names_survive(sessionless: Path) -> None:
-    doc = _json("channels", "performance", "--by", "campaign", "--db", str(sessionless))
+    doc = cli_json("channels", "performance", "--by", "campaign", "--db", str(sessionless))
     campaigns = {(r["channel"], r["campaign"]) for r in doc["rows"]}
     assert ("paid_search", "Été-promo €") in campaigns and ("email", "Nyhedsbrev") in campaigns
 
@@ -122,7 +102,7 @@ def orders_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("orders_only")
     db = folder / "cxlab.duckdb"
     columns = ["order_id", "customer_id", "ts", "revenue", "currency"]
-    _ingest(db, "orders", _csv(folder / "invoices.csv", ORDERS, columns))
+    ingest_file(db, "orders", write_csv(folder / "invoices.csv", ORDERS, columns))
     return db
 
 
@@ -166,12 +146,12 @@ def odd(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (f"{i}a", f"2024-05-0{i + 1} 10:00:00", f"c{i}", "", "ad_click", channel, "", ""),
             (f"{i}b", f"2024-05-0{i + 1} 10:05:00", f"c{i}", "", "purchase", "", "", "10"),
         ]
-    _ingest(db, "events", _csv(folder / "events.csv", rows, COLUMNS))
+    ingest_file(db, "events", write_csv(folder / "events.csv", rows, COLUMNS))
     return db
 
 
 def test_odd_channel_names_come_out_as_written(odd: Path, tmp_path: Path) -> None:
-    doc = _json("channels", "performance", "--db", str(odd))
+    doc = cli_json("channels", "performance", "--db", str(odd))
     assert sorted(r["channel"] for r in doc["rows"]) == sorted(ODD)
     assert all(r["orders"] == 1 for r in doc["rows"])
     shown = runner.invoke(app, ["channels", "performance", "--db", str(odd)], env={"COLUMNS": "300"})

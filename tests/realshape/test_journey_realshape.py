@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from cxlab.cli import app
+from tests.realshape.shapes import cli_json, write_csv
 
 runner = CliRunner()
 
@@ -48,25 +46,11 @@ INVOICES = [  # order_id, customer_id, ts (US format), revenue, currency
 ORDER_COLUMNS = ["order_id", "customer_id", "ts", "revenue", "currency"]
 
 
-def _csv(path: Path, rows: list[tuple[str, ...]], columns: list[str], encoding: str) -> Path:
-    with path.open("w", newline="", encoding=encoding) as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        w.writerows(rows)
-    return path
-
-
-def _json(*args: str) -> Any:
-    r = runner.invoke(app, [*args, "--json"])
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
-
-
 @pytest.fixture(scope="module")
 def clicks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clicks")
     db = folder / "cxlab.duckdb"
-    f = _csv(folder / "clicks.csv", CLICKSTREAM, EVENT_COLUMNS, encoding="cp1252")
+    f = write_csv(folder / "clicks.csv", CLICKSTREAM, EVENT_COLUMNS, encoding="cp1252")
     r = runner.invoke(app, ["ingest", "events", str(f), "--db", str(db)])
     assert r.exit_code == 0, r.output
     return db
@@ -76,7 +60,7 @@ def clicks(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def invoices(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("invoices")
     db = folder / "cxlab.duckdb"
-    f = _csv(folder / "invoices.csv", INVOICES, ORDER_COLUMNS, encoding="latin-1")
+    f = write_csv(folder / "invoices.csv", INVOICES, ORDER_COLUMNS, encoding="latin-1")
     r = runner.invoke(app, ["ingest", "orders", str(f), "--db", str(db), "--date-format", "%m/%d/%Y %H:%M"])
     assert r.exit_code == 0, r.output
     return db
@@ -84,18 +68,18 @@ def invoices(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_funnel_per_person_and_per_derived_session(clicks: Path) -> None:
     steps = "page_view,add_to_cart,purchase"
-    people = _json("journey", "funnel", "--steps", steps, "--db", str(clicks))
+    people = cli_json("journey", "funnel", "--steps", steps, "--db", str(clicks))
     assert [(s["step"], s["customers"]) for s in people["steps"]] == [
         ("page_view", 3),
         ("add_to_cart", 3),
         ("purchase", 2),  # a1's anonymous clicks are Jørgen's
     ]
-    sessions = _json("journey", "funnel", "--steps", steps, "--unit", "sessions", "--db", str(clicks))
+    sessions = cli_json("journey", "funnel", "--steps", steps, "--unit", "sessions", "--db", str(clicks))
     assert [s["sessions"] for s in sessions["steps"]] == [4, 4, 2]  # Müller's two visits, 30-min timeout
 
 
 def test_paths_after_the_cart_keep_names_as_written(clicks: Path) -> None:
-    doc = _json("journey", "paths", "--start", "cart", "--db", str(clicks))
+    doc = cli_json("journey", "paths", "--start", "cart", "--db", str(clicks))
     assert {p["path"]: p["units"] for p in doc["paths"]} == {
         "cart > checkout": 1,
         "cart > site > cart > checkout": 1,
@@ -105,7 +89,7 @@ def test_paths_after_the_cart_keep_names_as_written(clicks: Path) -> None:
 
 
 def test_map_counts_people_per_touchpoint(clicks: Path) -> None:
-    doc = _json("journey", "map", "--db", str(clicks))
+    doc = cli_json("journey", "map", "--db", str(clicks))
     assert {r["touchpoint"]: r["people"] for r in doc["rows"]} == {
         "search_ad": 1,
         "site": 3,
@@ -137,7 +121,7 @@ def test_events_only_store_retention_says_orders_are_missing(clicks: Path) -> No
 
 
 def test_retention_from_invoices_alone(invoices: Path) -> None:
-    doc = _json("journey", "retention", "--db", str(invoices))
+    doc = cli_json("journey", "retention", "--db", str(invoices))
     cells = {(c["cohort"][:7], c["offset"]): (c["customers"], c["active"]) for c in doc["cohorts"]}
     assert cells == {
         ("2010-12", 0): (2, 2),

@@ -10,7 +10,6 @@ as missing data, money is in one currency with the conversion said, and no tag f
 
 from __future__ import annotations
 
-import csv
 import html
 import re
 from html.parser import HTMLParser
@@ -23,6 +22,7 @@ from cxlab.cli import app
 from cxlab.config import default_toml
 from cxlab.pipeline import ReportRun, build_report
 from cxlab.store import Store
+from tests.realshape.shapes import write_csv
 
 runner = CliRunner()
 HOSTILE = '<img src=x onerror="alert(1)">'
@@ -63,14 +63,6 @@ REVIEWS = [  # feedback_id, ts, source, score, text, touchpoint
 FEEDBACK_COLUMNS = ["feedback_id", "ts", "source", "score", "text", "touchpoint"]
 
 
-def _csv(path: Path, rows: list[tuple[str, ...]], columns: list[str], encoding: str) -> Path:
-    with path.open("w", newline="", encoding=encoding) as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        w.writerows(rows)
-    return path
-
-
 def _store(folder: Path, table: str, data: Path, *options: str) -> Path:
     db = folder / "cxlab.duckdb"
     toml = default_toml().replace("# [shop.rates]\n# GBP = 1.17", "[shop.rates]\nGBP = 1.17")
@@ -103,7 +95,7 @@ class Elements(HTMLParser):
 
 
 def test_events_only_clickstream(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "clicks.csv", CLICKSTREAM, EVENT_COLUMNS, encoding="cp1252")
+    f = write_csv(tmp_path / "clicks.csv", CLICKSTREAM, EVENT_COLUMNS, encoding="cp1252")
     run, sections, _ = _report(_store(tmp_path, "events", f))
     assert {"overview", "stages", "journey-map", "funnel", "paths", "swot"} <= _ran(sections)
     missing = {n.id for n in run.not_run if n.id.startswith("journey-")}
@@ -116,7 +108,7 @@ def test_events_only_clickstream(tmp_path: Path) -> None:
 
 
 def test_orders_only_invoices_in_two_currencies(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "invoices.csv", INVOICES, ORDER_COLUMNS, encoding="latin-1")
+    f = write_csv(tmp_path / "invoices.csv", INVOICES, ORDER_COLUMNS, encoding="latin-1")
     run, sections, text = _report(_store(tmp_path, "orders", f, "--date-format", "%m/%d/%Y %H:%M"))
     assert {"overview", "retention"} <= _ran(sections)
     missing = {n.id: n for n in run.not_run if n.id.startswith("journey-")}
@@ -131,7 +123,7 @@ def test_orders_only_invoices_in_two_currencies(tmp_path: Path) -> None:
 
 
 def test_feedback_only_with_junk_and_hostile_reviews(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "reviews.csv", REVIEWS, FEEDBACK_COLUMNS, encoding="cp1252")
+    f = write_csv(tmp_path / "reviews.csv", REVIEWS, FEEDBACK_COLUMNS, encoding="cp1252")
     run, sections, text = _report(_store(tmp_path, "feedback", f))
     assert {"overview", "voice-scores"} <= _ran(sections)
     assert sections["journey-funnel"][1] == (
@@ -154,7 +146,7 @@ def test_report_command_writes_the_report(tmp_path: Path, shape: str) -> None:
         if shape == "events"
         else (INVOICES, ORDER_COLUMNS, ("--date-format", "%m/%d/%Y %H:%M"))
     )
-    db = _store(tmp_path, shape, _csv(tmp_path / "data.csv", rows, columns, "cp1252"), *options)
+    db = _store(tmp_path, shape, write_csv(tmp_path / "data.csv", rows, columns, "cp1252"), *options)
     out = tmp_path / "out.html"
     r = runner.invoke(app, ["report", "--db", str(db), "--out", str(out)])
     assert r.exit_code == 0, r.output  # only missing data, no failure

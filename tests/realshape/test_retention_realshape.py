@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -21,22 +20,10 @@ from cxlab.config import default_toml
 from cxlab.privacy.consent import may_contact
 from cxlab.privacy.retention import AGGREGATES
 from cxlab.store import Store
+from tests.realshape.shapes import ingest_file, write_csv
 
 runner = CliRunner()
 TODAY = dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _csv(path: Path, columns: list[str], rows: list[tuple[object, ...]], encoding: str = "utf-8") -> Path:
-    with path.open("w", newline="", encoding=encoding) as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        w.writerows(rows)
-    return path
-
-
-def _ingest(db: Path, table: str, path: Path) -> None:
-    r = runner.invoke(app, ["ingest", table, str(path), "--db", str(db)])
-    assert r.exit_code == 0, r.output
 
 
 def _days_ago(days: int, hour: int = 10) -> dt.datetime:
@@ -61,13 +48,13 @@ def test_prune_a_real_shaped_store(tmp_path: Path) -> None:
         )
         for d in range(1, 3 * 365, 10)
     ] + [("e-today", f"{TODAY:%Y-%m-%d} 09:00:00", "ny-kunde", "", "purchase", "email", "Første køb")]
-    _ingest(
+    ingest_file(
         db,
         "events",
-        _csv(
+        write_csv(
             tmp_path / "events.csv",
-            ["event_id", "ts", "customer_id", "anonymous_id", "event", "channel", "campaign"],
             events,
+            ["event_id", "ts", "customer_id", "anonymous_id", "event", "channel", "campaign"],
             encoding="cp1252",
         ),
     )
@@ -75,10 +62,10 @@ def test_prune_a_real_shaped_store(tmp_path: Path) -> None:
         (f"o{d}", f"{_days_ago(d):%Y-%m-%d %H:%M:%S}", f"kunde-{d % 7}", "20.00", "EUR" if d % 2 else "GBP")
         for d in range(5, 3 * 365, 30)
     ]
-    _ingest(
+    ingest_file(
         db,
         "orders",
-        _csv(tmp_path / "orders.csv", ["order_id", "ts", "customer_id", "revenue", "currency"], orders),
+        write_csv(tmp_path / "orders.csv", orders, ["order_id", "ts", "customer_id", "revenue", "currency"]),
     )
     reviews = [
         (
@@ -91,11 +78,11 @@ def test_prune_a_real_shaped_store(tmp_path: Path) -> None:
         )
         for d in range(20, 3 * 365, 45)
     ]
-    _ingest(
+    ingest_file(
         db,
         "feedback",
-        _csv(
-            tmp_path / "reviews.csv", ["feedback_id", "ts", "customer_id", "source", "score", "text"], reviews
+        write_csv(
+            tmp_path / "reviews.csv", reviews, ["feedback_id", "ts", "customer_id", "source", "score", "text"]
         ),
     )
 
@@ -142,10 +129,10 @@ def test_consent_export_fed_by_ingest(tmp_path: Path) -> None:
         ("kunde-3", "sms", "true", "2025-01-01 08:00:00", "Kassen"),
         ("kunde-3", "sms", "false", "2025-06-01 08:00:00", "STOP-sms"),
     ]
-    path = _csv(
-        tmp_path / "consent.csv", ["customer_id", "channel", "granted", "ts", "source"], rows, "cp1252"
+    path = write_csv(
+        tmp_path / "consent.csv", rows, ["customer_id", "channel", "granted", "ts", "source"], "cp1252"
     )
-    _ingest(db, "consent", path)
+    ingest_file(db, "consent", path)
     with Store(db, read_only=True) as s:
         assert not may_contact(s.con, "kunde-1", "email")
         assert may_contact(s.con, "kunde-2", "email") and may_contact(s.con, "kunde-2", "sms")
@@ -165,10 +152,10 @@ def test_consent_export_fed_by_ingest(tmp_path: Path) -> None:
 def test_a_withdrawal_in_the_same_second_as_the_grant_is_stored_and_wins(tmp_path: Path) -> None:
     db = tmp_path / "cxlab.duckdb"
     Store(db).close()
-    _ingest(db, "consent", _csv(tmp_path / "grant.csv", ["customer_id", "channel", "granted", "ts"],
-                                [("kunde-1", "email", "true", "2025-03-01 10:00:00")]))  # fmt: skip
-    _ingest(db, "consent", _csv(tmp_path / "unsubscribe.csv", ["customer_id", "channel", "granted", "ts"],
-                                [("kunde-1", "email", "false", "2025-03-01 10:00:00")]))  # fmt: skip
+    ingest_file(db, "consent", write_csv(tmp_path / "grant.csv", [("kunde-1", "email", "true", "2025-03-01 10:00:00")],
+                                ["customer_id", "channel", "granted", "ts"]))  # fmt: skip
+    ingest_file(db, "consent", write_csv(tmp_path / "unsubscribe.csv", [("kunde-1", "email", "false", "2025-03-01 10:00:00")],
+                                ["customer_id", "channel", "granted", "ts"]))  # fmt: skip
     with Store(db, read_only=True) as s:
         assert s.con.execute("SELECT count(*) FROM consent").fetchone() == (2,)
         assert not may_contact(s.con, "kunde-1", "email")

@@ -5,7 +5,6 @@ Every voice command still runs and accounts for every text (issue 12, point 11: 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -14,16 +13,11 @@ from typer.testing import CliRunner
 
 from cxlab.cli import app
 from cxlab.store import Store
+from tests.realshape.shapes import cli_json
 
 REVIEWS = Path(__file__).parents[1] / "voice" / "data" / "themes_multilingual.csv"
 JUNK = ["....", "!!!", "😀😀😀 👍", "a" * 5000, "Great product, men leveringen var alt for langsom"]
 NPS = [10, 9, 9, 8, 7, 6, 3, 0, 10, 9]  # 5 promoters, 2 detractors… of 10: NPS = 100 * (5 - 3) / 10
-
-
-def _run(*args: str) -> dict | list:
-    r = CliRunner().invoke(app, [*args, "--json"])
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +48,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_analyze_keeps_every_junk_text(db: Path) -> None:
-    run = _run("voice", "analyze", "--db", str(db))
+    run = cli_json("voice", "analyze", "--db", str(db))
     assert isinstance(run, dict)
     n = len(pd.read_csv(REVIEWS)) + len(JUNK) + len(NPS)
     assert run["texts"] == n
@@ -68,7 +62,7 @@ def test_analyze_keeps_every_junk_text(db: Path) -> None:
 
 
 def test_themes_run_with_texts_without_a_language(db: Path) -> None:
-    doc = _run("voice", "themes", "--db", str(db))
+    doc = cli_json("voice", "themes", "--db", str(db))
     assert isinstance(doc, dict)
     assert doc["n_texts"] == len(pd.read_csv(REVIEWS)) + len(JUNK) + len(NPS)
     assert doc["themes"] and sum(t["size"] for t in doc["themes"]) <= doc["n_texts"]
@@ -77,7 +71,7 @@ def test_themes_run_with_texts_without_a_language(db: Path) -> None:
 
 
 def test_nps_counts_answers_whatever_their_text(db: Path) -> None:
-    doc = _run("voice", "nps", "--db", str(db))
+    doc = cli_json("voice", "nps", "--db", str(db))
     assert isinstance(doc, dict)
     (row,) = doc["rows"]
     promoters, detractors = sum(s >= 9 for s in NPS), sum(s <= 6 for s in NPS)
@@ -86,7 +80,7 @@ def test_nps_counts_answers_whatever_their_text(db: Path) -> None:
 
 
 def test_sentiment_per_touchpoint_counts_every_text(db: Path) -> None:
-    doc = _run("voice", "sentiment", "--db", str(db))
+    doc = cli_json("voice", "sentiment", "--db", str(db))
     assert isinstance(doc, dict)
     by = {t["touchpoint"]: t["texts"] for t in doc["touchpoints"]}
     assert by == {"delivery": len(pd.read_csv(REVIEWS)) + len(JUNK), "nps_survey": len(NPS)}
@@ -94,6 +88,6 @@ def test_sentiment_per_touchpoint_counts_every_text(db: Path) -> None:
 
 @pytest.mark.parametrize("text", ["....", "!!!", "😀😀😀"])
 def test_one_junk_text_is_classified_without_a_language(text: str, tmp_path: Path) -> None:
-    doc = _run("voice", "sentiment", "--text", text, "--db", str(tmp_path / "none.duckdb"))
+    doc = cli_json("voice", "sentiment", "--text", text, "--db", str(tmp_path / "none.duckdb"))
     assert isinstance(doc, dict)
     assert doc["language"] is None and sum(doc["scores"].values()) == pytest.approx(1.0, abs=1e-5)
