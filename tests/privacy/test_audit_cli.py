@@ -43,3 +43,12 @@ def test_audit_of_missing_store_is_bad_input(tmp_path: Path) -> None:
     result = runner.invoke(app, ["privacy", "audit", "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2
     assert "no such store" in result.output
+
+
+def test_creating_the_secret_is_audited_once(tmp_path: Path) -> None:
+    for _ in range(2):
+        assert runner.invoke(app, ["init", str(tmp_path / "shop")]).exit_code == 0
+    r = runner.invoke(app, ["privacy", "audit", "--db", str(tmp_path / "shop" / "cxlab.duckdb"), "--json"])
+    assert r.exit_code == 0, r.output
+    actions = [e["action"] for e in json.loads(r.stdout)["entries"]]
+    assert actions == ["secret"]

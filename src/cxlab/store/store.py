@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -12,7 +13,8 @@ import ibis
 from ibis.backends import BaseBackend
 
 from cxlab.config import CONFIG_NAME, Config, default_toml
-from cxlab.privacy.keys import load_secret
+from cxlab.privacy import audit
+from cxlab.privacy.keys import SECRET_ENV, load_secret, secret_path
 from cxlab.privacy.migrate import META_DDL, mark_keyed
 from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.privacy.tables import TOMBSTONES
@@ -75,8 +77,8 @@ def init_project(directory: str | Path, db_name: str = DB_NAME) -> Path:
     cfg = d / CONFIG_NAME
     if not cfg.exists():
         cfg.write_text(default_toml(), encoding="utf-8")
-    load_secret(d / db_name, create=True)
-    Store(d / db_name).close()
+    with Store(d / db_name) as store:
+        store.secret  # noqa: B018 - created (and audited) now, not on the first import
     return d / db_name
 
 
@@ -120,8 +122,13 @@ class Store:
 
     @cached_property
     def secret(self) -> bytes:
-        """The store's secret for keyed hashes (created beside a store opened for writing if absent)."""
-        return load_secret(self.path, create=not self.read_only)
+        """The store's secret for keyed hashes (created beside a store opened for writing if absent; the
+        creation is recorded in the audit log)."""
+        existed = bool(os.environ.get(SECRET_ENV)) or secret_path(self.path).exists()
+        secret = load_secret(self.path, create=not self.read_only)
+        if not existed:
+            audit.record(self.con, "secret", detail={"created": str(secret_path(self.path))})
+        return secret
 
     def _has_tombstones(self) -> bool:
         return bool(self.con.execute(f"SELECT 1 FROM {TOMBSTONES} LIMIT 1").fetchall())
