@@ -241,6 +241,19 @@ def _store_import(db: Path, result: ImportResult, label: str, json_: bool) -> No
         err.print(f"warning: {escape(w)}", soft_wrap=True)
 
 
+def _import_secret(db: Path) -> bytes:
+    """The secret an importer keys contact data with: the store's, once its old plain hashes are migrated."""
+    from cxlab.privacy.migrate import is_keyed
+
+    with Store(db) as store:
+        if not is_keyed(store.con):
+            raise ValueError(
+                f"{db}: holds contact hashes from before keyed hashing; run `cxlab privacy migrate-keys "
+                f"--db {db}` first"
+            )
+        return store.secret
+
+
 @import_app.command("shopify")
 def import_shopify(
     file: Annotated[Path, typer.Argument(help="Shopify orders export (CSV, one row per line item).")],
@@ -248,11 +261,10 @@ def import_shopify(
     json_: JsonOpt = False,
 ) -> None:
     """Shopify orders export → orders, customers (contact fields hashed), purchase events."""
-    from cxlab.privacy.keys import load_secret
     from cxlab.store.importers import import_shopify_orders
 
     with errors_as_exit():
-        result = import_shopify_orders(file, secret=load_secret(db, create=db.parent.is_dir()))
+        result = import_shopify_orders(file, secret=_import_secret(db))
     _store_import(db, result, str(file), json_)
 
 
@@ -265,11 +277,10 @@ def import_ga4(
     json_: JsonOpt = False,
 ) -> None:
     """GA4 BigQuery export → events, channels by GA4's default channel grouping."""
-    from cxlab.privacy.keys import load_secret
     from cxlab.store.importers import import_ga4 as run_import
 
     with errors_as_exit():
-        result = run_import(files, secret=load_secret(db, create=db.parent.is_dir()))
+        result = run_import(files, secret=_import_secret(db))
     _store_import(db, result, ", ".join(map(str, files)), json_)
 
 

@@ -49,6 +49,7 @@ BAD_INPUT = (
     SourceError,
     ConfigError,
     FileNotFoundError,
+    FileExistsError,
     PermissionError,
     IsADirectoryError,
     NotADirectoryError,

@@ -113,7 +113,8 @@ class Privacy(BaseModel):
     # events' properties (compared case-insensitively). E-mail addresses and phone numbers found in any
     # string property are removed as well, whatever the key.
     url_params: list[str] = PERSONAL_NAMES
-    personal_properties: list[str] = PERSONAL_NAMES
+    # a bare "name" key is a product's or a page's name as often as a person's: only the person-shaped keys
+    personal_properties: list[str] = [n for n in PERSONAL_NAMES if n != "name"]
     # Retention per table, e.g. "25 months", "90 days", "2 years"; None keeps rows until erased.
     retain_events: str | None = None
     retain_feedback: str | None = None

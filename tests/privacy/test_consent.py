@@ -135,7 +135,9 @@ def test_cli_grant_withdraw_show_and_audit(tmp_path: Path, monkeypatch: pytest.M
     assert bad.exit_code == 2
     with Store(db) as s:
         assert not may_contact(s.con, "cust-4711", "email")
-        audit = s.con.execute("SELECT action, subject, rows FROM _cxlab_audit ORDER BY ts").fetchall()
+        audit = s.con.execute(
+            "SELECT action, subject, rows FROM _cxlab_audit WHERE action = 'consent' ORDER BY ts"
+        ).fetchall()
     key = keyed(load_secret(db), "cust-4711")
     assert audit == [("consent", key, 1), ("consent", key, 1)]
     assert "cust-4711" not in str(audit)

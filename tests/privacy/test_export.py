@@ -106,3 +106,26 @@ def test_export_by_email_includes_the_other_account(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     customers = json.loads((out / "customers.json").read_text())
     assert sorted(c["customer_id"] for c in customers) == ["C100", "C300"]
+
+
+def test_a_reused_export_folder_holds_only_the_new_customer_and_is_private(tmp_path: Path) -> None:
+    db, _ = make_store(tmp_path)
+    out = tmp_path / "sar"
+    assert (
+        runner.invoke(app, ["privacy", "export", "C100", "--out", str(out), "--db", str(db)]).exit_code == 0
+    )
+    assert (out / "events.json").exists()
+    assert all((p.stat().st_mode & 0o077) == 0 for p in out.iterdir())  # owner-only: personal data
+    r = runner.invoke(app, ["privacy", "export", "nobody", "--out", str(out), "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]  # C100's files are gone
+
+
+def test_export_onto_a_file_and_erase_of_an_empty_id_are_bad_input(tmp_path: Path) -> None:
+    db, _ = make_store(tmp_path)
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n", encoding="utf-8")
+    r = runner.invoke(app, ["privacy", "export", "C100", "--out", str(taken), "--db", str(db)])
+    assert r.exit_code == 2 and "not a folder" in r.stderr
+    r = runner.invoke(app, ["privacy", "erase", " ", "--db", str(db)])
+    assert r.exit_code == 2 and "empty" in r.stderr

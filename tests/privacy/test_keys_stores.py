@@ -67,3 +67,25 @@ def test_demo_stores_contact_data_keyed_with_the_store_secret(tmp_path: Path) ->
         # keyed_contact(secret, e) = HMAC(secret, SHA-256(e)): the keyed file holds HMACs of the plain digests
         assert k["email_hash"] == keyed(secret, p["email_hash"]) != p["email_hash"]
         assert k["phone_hash"] == (keyed(secret, p["phone_hash"]) if p["phone_hash"] else None)
+
+
+def test_a_keyed_store_refuses_a_missing_or_other_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    db, _ = imported(tmp_path / "shop")
+    erased = runner.invoke(app, ["privacy", "erase", "shopify_x", "--db", str(db)])
+    assert erased.exit_code == 0, erased.output
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    for name in ("cxlab.duckdb", "cxlab.toml"):  # a restore that forgot cxlab.secret
+        (restored / name).write_bytes((db.parent / name).read_bytes())
+    r = runner.invoke(app, ["import", "shopify", str(FIXTURE), "--db", str(restored / "cxlab.duckdb")])
+    assert r.exit_code == 2 and "missing" in r.stderr and "cxlab.secret" in r.stderr
+    assert not (restored / "cxlab.secret").exists()  # no new secret made up silently
+    monkeypatch.setenv(SECRET_ENV, "x" * 40)  # a stray secret that isn't this store's
+    r = runner.invoke(app, ["import", "shopify", str(FIXTURE), "--db", str(db)])
+    assert r.exit_code == 2 and "not the secret" in r.stderr
+    monkeypatch.setenv(SECRET_ENV, "short")
+    r = runner.invoke(app, ["import", "shopify", str(FIXTURE), "--db", str(db)])
+    assert r.exit_code == 2 and "too short" in r.stderr

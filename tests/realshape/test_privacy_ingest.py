@@ -153,3 +153,24 @@ def test_shopify_reimport_after_erase_stores_nothing_of_the_customer(tmp_path: P
     with Store(db, read_only=True) as store:
         assert store.counts() == before
         assert not store.con.execute("SELECT count(*) FROM events WHERE customer_id = ?", [zoe]).fetchone()[0]
+
+
+def test_erase_by_email_finds_what_ga4_imported_under_that_email(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    db = str(tmp_path / "cxlab.duckdb")
+    export = tmp_path / "events_20240305.jsonl"
+    rows = [ga4_row(0, "login", [], user_id=" Anna@Example.dk "), ga4_row(5, "page_view", [], user_id="u-2")]
+    export.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert runner.invoke(app, ["import", "ga4", str(export), "--db", db]).exit_code == 0
+    r = runner.invoke(
+        app, ["privacy", "erase", "anna-in-the-shop", "--email", "anna@example.dk", "--db", db, "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["rows_removed"]["events"] == 1
+    again = runner.invoke(app, ["import", "ga4", str(export), "--db", db, "--json"])
+    assert again.exit_code == 0, again.output
+    (events,) = [f for f in json.loads(again.stdout)["files"] if f["table"] == "events"]
+    assert (events["stored"], events["erased"]) == (0, 1)  # u-2's event was already stored (duplicate)
+    con = duckdb.connect(db, read_only=True)
+    assert con.execute("SELECT count(*) FROM events WHERE customer_id LIKE 'email_%'").fetchone() == (0,)
+    con.close()

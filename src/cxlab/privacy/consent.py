@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from cxlab.privacy import audit
-from cxlab.privacy.keys import keyed, load_secret
+from cxlab.privacy.keys import keyed
 from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import CONSENT_CHANNELS
 
@@ -115,7 +115,7 @@ def change(
 ) -> dt.datetime:
     """Grant or withdraw ``channel`` for ``customer_id`` now: the ledger row and its audit entry (subject:
     the keyed customer id) in one transaction. Creates the store's secret when it has none."""
-    key = keyed(load_secret(store.path, create=True), customer_id)
+    key = keyed(store.secret, customer_id)
     store.con.begin()
     try:
         when = record(store.con, customer_id, channel, granted=granted, source=source, tombstone=key)

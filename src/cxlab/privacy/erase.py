@@ -257,6 +257,8 @@ def erase(
     from cxlab.store import Store
 
     path = Path(db_path)
+    if not customer_id.strip():
+        raise ValueError("CUSTOMER_ID: empty (give the id of the customer to erase)")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such store")
     with Store(path) as store:

@@ -8,6 +8,7 @@ texts. Contact fields are exported as stored: keyed hashes, never the clear valu
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,13 @@ def _embeddings(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[dict[s
     )
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (it holds personal data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def export(
     con: duckdb.DuckDBPyConnection,
     secret: bytes,
@@ -85,7 +93,12 @@ def export(
     """Write ``out/<table>.json`` (an array of row objects) for every table with rows about the customer, and
     ``out/manifest.json``; records an audit entry."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: exists and is not a folder")
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # a folder used for an earlier export must not hand that customer's files to this one
+    for stale in out.glob("*.json"):
+        stale.unlink()
     subject = find(con, secret, customer_id, email, phone)
     stage(con, subject)
     try:
@@ -99,7 +112,7 @@ def export(
         unstage(con)
     counts = {t: len(rows) for t, rows in found.items() if rows}
     for table in counts:
-        (out / f"{table}.json").write_text(dumps(found[table]) + "\n", encoding="utf-8")
+        _write_private(out / f"{table}.json", dumps(found[table]) + "\n")
     manifest = {
         "customer_id": customer_id,
         "customer_ids": list(subject.customer_ids),
@@ -109,7 +122,7 @@ def export(
         "files": [f"{t}.json" for t in counts],
         "note": "Contact fields (email_hash, phone_hash) are keyed hashes; the clear values are not stored.",
     }
-    (out / MANIFEST).write_text(dumps(manifest) + "\n", encoding="utf-8")
+    _write_private(out / MANIFEST, dumps(manifest) + "\n")
     audit.record(
         con,
         "export",

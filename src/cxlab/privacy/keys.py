@@ -38,6 +38,8 @@ def load_secret(db_path: str | Path, *, create: bool = False) -> bytes:
     32 random bytes and mode 0600 when ``create`` and absent)."""
     env = os.environ.get(SECRET_ENV)
     if env:
+        if len(env) < 32:
+            raise SecretError(f"{SECRET_ENV}: the secret is too short (at least 32 characters)")
         return env.encode("utf-8")
     path = secret_path(db_path)
     if not path.exists():

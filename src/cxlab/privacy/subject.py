@@ -24,6 +24,7 @@ import pyarrow as pa
 from cxlab.privacy.keys import keyed, keyed_contact, sha256_hex
 from cxlab.privacy.tables import AUDIT, TOMBSTONES
 from cxlab.schema.tables import quote_ident
+from cxlab.store.importers.common import derived_id
 
 #: Tables never searched for a customer's rows: the privacy tables themselves (keyed hashes only), the ingest
 #: log, fitted model heads (no per-customer rows) and the embedding store (keyed by text, see erase).
@@ -57,6 +58,8 @@ class Subject:
     """Anonymous ids linked to them alone."""
     contact_keys: tuple[tuple[str, str], ...]
     """(``email`` or ``phone``, stored contact key): given on the command line or stored on their rows."""
+    derived_ids: tuple[str, ...] = ()
+    """Ids importers derive from the given e-mail, stored or not: tombstoned, so a later import is refused."""
 
 
 def contact_keys(secret: bytes, email: str | None, phone: str | None) -> list[tuple[str, str]]:
@@ -67,6 +70,20 @@ def contact_keys(secret: bytes, email: str | None, phone: str | None) -> list[tu
     if phone and normalise_phone(phone):
         keys.append(("phone", keyed_contact(secret, normalise_phone(phone))))
     return keys
+
+
+EMAIL_ID_PREFIXES = ("shopify_", "email_")
+"""Prefixes of the customer ids importers derive from an e-mail (Shopify, GA4's e-mail user ids)."""
+
+
+def email_ids(secret: bytes, email: str | None) -> list[str]:
+    """The customer ids the importers derive from ``email``: keyed, and as a store from before keyed hashing
+    holds them (so an e-mail finds that customer's rows even where no customers row holds the e-mail)."""
+    if not email or not normalise_email(email):
+        return []
+    digest = sha256_hex(normalise_email(email))[:16]
+    legacy = [prefix + digest for prefix in EMAIL_ID_PREFIXES]
+    return [*(derived_id(secret, old) for old in legacy), *legacy]
 
 
 def _column_set(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -95,7 +112,13 @@ def find(
     for value in (normalise_email(email) if email else None, normalise_phone(phone) if phone else None):
         if value:
             lookup.append(sha256_hex(value))
-    ids = [customer_id]
+    derived = email_ids(secret, email)
+    present = con.execute(
+        "SELECT DISTINCT customer_id FROM (SELECT customer_id FROM events UNION ALL SELECT customer_id FROM orders "
+        "UNION ALL SELECT customer_id FROM customers) WHERE customer_id IN (SELECT unnest(?)) ORDER BY 1",
+        [derived],
+    ).fetchall()
+    ids = [customer_id, *(c for (c,) in present if c != customer_id)]
     stored: list[tuple[str, str]] = []
     rows = con.execute(
         "SELECT customer_id, email_hash, phone_hash FROM customers "
@@ -114,13 +137,16 @@ def find(
         [ids, ids],
     ).fetchall()
     keys = list(dict.fromkeys([*given, *stored]))
-    return Subject(customer_id, tuple(ids), tuple(a for (a,) in anon), tuple(keys))
+    return Subject(customer_id, tuple(ids), tuple(a for (a,) in anon), tuple(keys), tuple(derived))
 
 
 def tombstone_keys(secret: bytes, subject: Subject) -> list[tuple[str, str]]:
     """(kind, key) of every tombstone the subject's erasure records: keyed ids and stored contact keys."""
     return [
-        *(("customer_id", keyed(secret, c)) for c in subject.customer_ids),
+        *(
+            ("customer_id", keyed(secret, c))
+            for c in dict.fromkeys([*subject.customer_ids, *subject.derived_ids])
+        ),
         *(("anonymous_id", keyed(secret, a)) for a in subject.anonymous_ids),
         *subject.contact_keys,
     ]

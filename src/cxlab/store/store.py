@@ -14,14 +14,16 @@ from ibis.backends import BaseBackend
 
 from cxlab.config import CONFIG_NAME, Config, default_toml
 from cxlab.privacy import audit
-from cxlab.privacy.keys import SECRET_ENV, load_secret, secret_path
-from cxlab.privacy.migrate import META_DDL, mark_keyed
+from cxlab.privacy.keys import SECRET_ENV, SecretError, keyed, load_secret, secret_path
+from cxlab.privacy.migrate import META, META_DDL, mark_keyed
 from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
 DB_NAME = "cxlab.duckdb"
+SECRET_CHECK = "secret_check"
+"""``_cxlab_meta`` key of the secret's fingerprint: HMAC(secret, "secret_check"), which reveals nothing of it."""
 DEFAULT_DB = Path(DB_NAME)
 
 INGEST_LOG_DDL = """CREATE TABLE IF NOT EXISTS _cxlab_ingests (
@@ -122,10 +124,27 @@ class Store:
 
     @cached_property
     def secret(self) -> bytes:
-        """The store's secret for keyed hashes (created beside a store opened for writing if absent; the
-        creation is recorded in the audit log)."""
+        """The store's secret for keyed hashes, checked against the fingerprint the store keeps of it.
+
+        A store opened for writing without a secret gets one (audited) unless it already holds data keyed
+        with another: then a missing or different secret (a restore without ``cxlab.secret``, a stray
+        ``CXLAB_SECRET``) is refused, since new keys would no longer match the stored ones or the tombstones
+        of erased customers."""
         existed = bool(os.environ.get(SECRET_ENV)) or secret_path(self.path).exists()
+        self.con.execute(META_DDL)
+        known = self.con.execute(f"SELECT value FROM {META} WHERE key = ?", [SECRET_CHECK]).fetchall()
+        if known and not existed:
+            raise SecretError(
+                f"{secret_path(self.path)}: missing; this store's data is keyed with a secret: put its "
+                f"cxlab.secret back beside the store (or set {SECRET_ENV} to it)"
+            )
         secret = load_secret(self.path, create=not self.read_only)
+        check = keyed(secret, SECRET_CHECK)
+        if known and known[0][0] != check:
+            where = SECRET_ENV if os.environ.get(SECRET_ENV) else str(secret_path(self.path))
+            raise SecretError(f"{where}: not the secret this store's data is keyed with")
+        if not known and not self.read_only:
+            self.con.execute(f"INSERT INTO {META} VALUES (?, ?)", [SECRET_CHECK, check])
         if not existed:
             audit.record(self.con, "secret", detail={"created": str(secret_path(self.path))})
         return secret
