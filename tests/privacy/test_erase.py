@@ -204,7 +204,10 @@ def test_reingest_after_erase_stores_nothing_of_them(tmp_path: Path) -> None:
     assert ids(db, "SELECT count(*) FROM customers WHERE customer_id = 'C100'") == [0]
     assert ids(db, "SELECT count(*) FROM orders WHERE customer_id = 'C100'") == [0]
     assert ids(db, "SELECT count(*) FROM feedback WHERE customer_id = 'C100'") == [0]
-    assert SECRET_TEXT.encode() not in db.read_bytes()
+    # the guest review of her order (no customer id) is refused by its order id
+    assert ids(db, f"SELECT count(*) FROM feedback WHERE text = '{GUEST_TEXT}'") == [0]
+    assert stored["feedback"]["erased"] >= 1
+    assert SECRET_TEXT.encode() not in db.read_bytes() and GUEST_TEXT.encode() not in db.read_bytes()
 
 
 def test_analyses_keep_working_after_erase(tmp_path: Path) -> None:

@@ -18,6 +18,11 @@ from tests.realshape.shapes import cli_json
 REVIEWS = Path(__file__).parents[1] / "voice" / "data" / "themes_multilingual.csv"
 JUNK = ["....", "!!!", "😀😀😀 👍", "a" * 5000, "Great product, men leveringen var alt for langsom"]
 NPS = [10, 9, 9, 8, 7, 6, 3, 0, 10, 9]  # 5 promoters, 2 detractors… of 10: NPS = 100 * (5 - 3) / 10
+NPS_TEXTS = [JUNK[i % len(JUNK)] for i in range(len(NPS))]
+NO_WORDS = {"....", "!!!"}
+"""The texts without a letter or emoji: stored, but no sentiment or theme."""
+JUNK_READ = sum(t not in NO_WORDS for t in JUNK)
+NPS_READ = sum(t not in NO_WORDS for t in NPS_TEXTS)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]  # fmt: skip
     rows += [
         {"feedback_id": f"N{i}", "ts": "2025-03-30 09:00", "source": "nps", "touchpoint": "nps_survey",
-         "score": s, "text": JUNK[i % len(JUNK)], "language": None}
+         "score": s, "text": NPS_TEXTS[i], "language": None}
         for i, s in enumerate(NPS)
     ]  # fmt: skip
     path = folder / "reviews.csv"
@@ -52,19 +57,22 @@ def test_analyze_keeps_every_junk_text(db: Path) -> None:
     assert isinstance(run, dict)
     n = len(pd.read_csv(REVIEWS)) + len(JUNK) + len(NPS)
     assert run["texts"] == n
+    assert run["wordless"] == len(JUNK) - JUNK_READ + len(NPS) - NPS_READ  # "....", "!!!": nothing to read
     with Store(db, read_only=True) as s:
         rows = s.con.execute(
             "SELECT f.text, v.language, v.label FROM voice_texts v JOIN feedback f USING (feedback_id) "
             "WHERE f.feedback_id LIKE 'J%'"
         ).df()
-    assert len(rows) == len(JUNK) and rows["label"].notna().all()  # labelled, even without a language
+    labels = rows.set_index("text")["label"]
+    assert labels[["....", "!!!"]].isna().all()  # no words: no sentiment, so they can't skew the results
+    assert labels.drop(["....", "!!!"]).notna().all()  # emoji, one letter 5,000 times, mixed: read
     assert pd.isna(rows.set_index("text").loc["....", "language"])
 
 
 def test_themes_run_with_texts_without_a_language(db: Path) -> None:
     doc = cli_json("voice", "themes", "--db", str(db))
     assert isinstance(doc, dict)
-    assert doc["n_texts"] == len(pd.read_csv(REVIEWS)) + len(JUNK) + len(NPS)
+    assert doc["n_texts"] == len(pd.read_csv(REVIEWS)) + JUNK_READ + NPS_READ
     assert doc["themes"] and sum(t["size"] for t in doc["themes"]) <= doc["n_texts"]
     for t in doc["themes"]:
         assert all(isinstance(k, str) for k in t["keywords"])  # "" for texts without a language, never NaN
@@ -83,11 +91,15 @@ def test_sentiment_per_touchpoint_counts_every_text(db: Path) -> None:
     doc = cli_json("voice", "sentiment", "--db", str(db))
     assert isinstance(doc, dict)
     by = {t["touchpoint"]: t["texts"] for t in doc["touchpoints"]}
-    assert by == {"delivery": len(pd.read_csv(REVIEWS)) + len(JUNK), "nps_survey": len(NPS)}
+    assert by == {"delivery": len(pd.read_csv(REVIEWS)) + JUNK_READ, "nps_survey": NPS_READ}
 
 
-@pytest.mark.parametrize("text", ["....", "!!!", "😀😀😀"])
-def test_one_junk_text_is_classified_without_a_language(text: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["....", "!!!", "???"])
+def test_a_text_without_words_gets_no_sentiment(text: str, tmp_path: Path) -> None:
     doc = cli_json("voice", "sentiment", "--text", text, "--db", str(tmp_path / "none.duckdb"))
-    assert isinstance(doc, dict)
+    assert doc == {"language": None, "label": None, "scores": {}}
+
+
+def test_emoji_only_is_read(tmp_path: Path) -> None:
+    doc = cli_json("voice", "sentiment", "--text", "😀😀😀", "--db", str(tmp_path / "none.duckdb"))
     assert doc["language"] is None and sum(doc["scores"].values()) == pytest.approx(1.0, abs=1e-5)

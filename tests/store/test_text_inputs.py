@@ -209,6 +209,12 @@ def test_bad_header_is_named(store: Store, tmp_path: Path) -> None:
             'o1,2024-01-01,1,EUR,"[{""product_id"": ""p"", ""quantity"": -2, ""price"": 1}]"',
             "items: bad item in",
         ),
+        (  # typing would round it to 2: refused as written
+            "orders",
+            "order_id,ts,revenue,currency,items",
+            'o1,2024-01-01,1,EUR,"[{""product_id"": ""p"", ""quantity"": 1.5, ""price"": 1}]"',
+            "items: item quantity is not a whole number",
+        ),
     ],
 )
 def test_values_no_shop_has_are_refused(
@@ -226,7 +232,7 @@ def test_largest_plausible_values_are_kept(store: Store, tmp_path: Path) -> None
     path = tmp_path / "orders.csv"
     path.write_text(
         "order_id,ts,revenue,currency,items\n"
-        'o1,2200-12-31 23:59,1e12,EUR,"[{""product_id"": ""p"", ""quantity"": 3, ""price"": 0.5}]"\n'
+        'o1,2200-12-31 23:59,1e12,EUR,"[{""product_id"": ""p"", ""quantity"": 3.0, ""price"": 0.5}]"\n'
         "o2,1900-01-01,0,EUR,\n"
     )
     assert store.ingest("orders", path).stored == 2

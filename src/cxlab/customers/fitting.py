@@ -29,9 +29,10 @@ def wsum(weights: NDArray[Any], values: NDArray[Any]) -> float:
     return float(np.multiply(weights, values).sum())
 
 
-FLAT_VARIANCE = 25.0
-"""Variance of a log-parameter's estimate above which the data do not determine it (a standard error of 5 on
-the log scale: the 95% interval spans a factor of about e^20)."""
+FLAT_VARIANCE = 9.0
+"""Variance of a log-parameter's estimate above which the data do not determine it (a standard error of 3 on
+the log scale: the 95% interval spans a factor of about 130,000, e.g. Gamma-Gamma's q and v drifting off
+together when spend has no heterogeneity across customers)."""
 
 
 class ConvergenceError(RuntimeError):

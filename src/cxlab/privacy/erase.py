@@ -31,6 +31,7 @@ from cxlab.privacy.keys import keyed
 from cxlab.privacy.subject import (
     EMBEDDINGS,
     STAGE_FEEDBACK,
+    STAGE_ORDERS,
     Subject,
     find,
     predicates,
@@ -166,6 +167,7 @@ def remove(
         stage(con, subject)
         where = predicates(con)
         texts = _texts(con)
+        orders = [o for (o,) in con.execute(f"SELECT id FROM {STAGE_ORDERS}").fetchall()]
         hashes = _voice_hashes(con, where)
         counts = {
             table: int(con.execute(f"DELETE FROM {quote_ident(table)} WHERE {cond}").fetchall()[0][0])
@@ -179,7 +181,10 @@ def remove(
         }
         if EMBEDDINGS in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
             counts[EMBEDDINGS] = _remove_embeddings(con, hashes)
-        added = _add_tombstones(con, tombstone_keys(secret, subject))
+        # their order ids too: a guest review of their order must not come back with the next import
+        added = _add_tombstones(
+            con, [*tombstone_keys(secret, subject), *(("order_id", keyed(secret, o)) for o in orders)]
+        )
         audit.record(
             con,
             "erase",

@@ -20,10 +20,8 @@ from collections.abc import Iterable
 
 from cxlab.schema.checks import sql_literal
 
-EMAIL_RE = (
-    r"(\\u[0-9A-Fa-f]{4}|\\.)?[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
-)
-"""An e-mail address, also URL-encoded (``%40`` for ``@``). A JSON escape right before it (``\\n``,
+EMAIL_RE = r"(\\u[0-9A-Fa-f]{4}|\\.)?[\pL\pN._%+\-]+(?:@|%40)[\pL\pN\-]+(?:\.[\pL\pN\-]+)*\.\pL{2,}"
+"""An e-mail address, also URL-encoded (``%40`` for ``@``) and with letters beyond ASCII (``søren@ærø.dk``). A JSON escape right before it (``\\n``,
 ``\\u00e9``) is matched as group 1, to be kept: the address's first letters must not split it."""
 
 PHONE_RE = (

@@ -8,10 +8,9 @@ from __future__ import annotations
 TOMBSTONES = "_cxlab_tombstones"
 AUDIT = "_cxlab_audit"
 
-TOMBSTONE_KINDS = ("customer_id", "anonymous_id", "email", "phone")
-"""What a tombstone's key is the keyed hash of: ``HMAC(secret, customer_id)`` / ``HMAC(secret,
-anonymous_id)`` for ids, the stored contact key (``HMAC(secret, SHA-256(normalised value))``) for e-mail and
-phone."""
+TOMBSTONE_KINDS = ("customer_id", "anonymous_id", "order_id", "email", "phone")
+"""What a tombstone's key is the keyed hash of: ``HMAC(secret, id)`` for customer, anonymous and order ids;
+the stored contact key (``HMAC(secret, SHA-256(normalised value))``) for e-mail and phone."""
 
 DDL = f"""CREATE TABLE IF NOT EXISTS {TOMBSTONES} (
   kind VARCHAR NOT NULL, key VARCHAR NOT NULL, ts TIMESTAMP NOT NULL

@@ -138,6 +138,18 @@ def column_checks(
                 f"from 0 to {MAX_AMOUNT:.0e}",
             )
         )
+    if pa.types.is_list(c.type) and source_type.upper() in ("VARCHAR", "JSON"):
+        # typing the JSON rounds 1.5 to 2 and turns 3e9 into null: a quantity must be checked as written
+        q = "TRY_CAST(q AS DOUBLE)"
+        checks.append(
+            Check(
+                c.name,
+                "quantity",
+                f"list_bool_or(list_transform(json_extract(TRY_CAST({raw} AS JSON), '$[*].quantity'), "
+                f"q -> {q} IS NOT NULL AND ({q} <> floor({q}) OR abs({q}) > 2147483647)))",
+                "item quantity is not a whole number from 0 to 2,147,483,647 in {value}",
+            )
+        )
     if pa.types.is_timestamp(c.type) or pa.types.is_date(c.type):
         lo, hi = YEARS
         checks.append(

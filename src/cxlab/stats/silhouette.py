@@ -8,6 +8,7 @@ to the smaller k. The same seed gives the same choice.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
@@ -72,7 +74,9 @@ def choose_k(
     for k in ks:
         if not 2 <= k < len(part):
             continue
-        with threadpool_limits(1):  # small fits: threads cost more than they give
+        # small fits: threads cost more than they give; fewer distinct rows than k is a k we skip, not news
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
             labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(part)
         if len(set(labels)) < 2:
             continue

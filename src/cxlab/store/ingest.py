@@ -294,7 +294,7 @@ def _insert(
     return int(row[0]) if row else 0
 
 
-_TOMBSTONED = {"customer_id": "customer_id", "anonymous_id": "anonymous_id"}
+_TOMBSTONED = {"customer_id": "customer_id", "anonymous_id": "anonymous_id", "order_id": "order_id"}
 """Id columns whose keyed hash (``HMAC(secret, id)``) a tombstone of the same kind holds."""
 _TOMBSTONED_KEYS = {"email_hash": "email", "phone_hash": "phone"}
 """Contact-key columns a tombstone holds as stored."""

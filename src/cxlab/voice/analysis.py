@@ -37,7 +37,7 @@ from cxlab.voice.tables import (
     store_embeddings,
     stored_vectors,
 )
-from cxlab.voice.text import clean_text, text_hash
+from cxlab.voice.text import clean_text, has_words, text_hash
 
 #: Refit the review head when the number of rated reviews moved by more than this share.
 REFIT_GROWTH = 0.05
@@ -55,6 +55,8 @@ class VoiceRun:
     refitted: bool
     quality: dict[str, Any] | None
     seconds: dict[str, float] = field(default_factory=dict)
+    wordless: int = 0
+    """New texts without a letter or emoji (``....``, ``???``): stored, but not read for sentiment or themes."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,7 @@ class VoiceRun:
             "refitted": self.refitted,
             "quality": self.quality,
             "seconds": self.seconds,
+            "wordless": self.wordless,
         }
 
     def summary(self) -> str:
@@ -76,6 +79,11 @@ class VoiceRun:
         return (
             f"{self.texts:,} feedback texts, {self.new_texts:,} new, {self.embedded:,} embedded this run; "
             f"sentiment head {head}{' (refitted)' if self.refitted else ''}."
+            + (
+                f" {self.wordless:,} new text(s) without words (e.g. '....') left out of sentiment and themes."
+                if self.wordless
+                else ""
+            )
         )
 
 
@@ -131,6 +139,8 @@ def analyze_feedback(store: Store, *, refit: bool = False, progress: Progress | 
     t0 = time.perf_counter()
     new = _new_feedback(store)
     clean = [clean_text(t) for t in new["text"]]
+    wordless = sum(bool(t) and not has_words(t) for t in clean)
+    clean = [t if has_words(t) else "" for t in clean]  # "....", "???": nothing to read
     given = new["language"].str.lower().where(new["language"].str.lower().isin(languages))
     todo = given.isna().to_numpy(dtype=bool) & np.array([bool(t) for t in clean], dtype=bool)
     detected = detect_languages(
@@ -164,7 +174,7 @@ def analyze_feedback(store: Store, *, refit: bool = False, progress: Progress | 
     clock["sentiment"] = time.perf_counter() - t0
     ((total,),) = store.con.execute("SELECT count(*) FROM voice_texts").fetchall()
     return VoiceRun(
-        int(total), len(new), embedded, head.kind, refitted, dict(head.quality or {}) or None, clock
+        int(total), len(new), embedded, head.kind, refitted, dict(head.quality or {}) or None, clock, wordless
     )
 
 

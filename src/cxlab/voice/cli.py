@@ -137,8 +137,8 @@ def sentiment_cmd(
                 emit_json(docs[0] if text is not None else docs)
                 return
             frame = pd.DataFrame(
-                {"language": [r.language for r in results], "label": [r.label for r in results],
-                 **{f"p_{k}": [r.scores[k] for r in results] for k in ("negative", "neutral", "positive")},
+                {"language": [r.language for r in results], "label": [r.label or "(no words)" for r in results],
+                 **{f"p_{k}": [r.scores.get(k, float("nan")) for r in results] for k in ("negative", "neutral", "positive")},
                  "text": [t[:60] for t in texts]}
             )  # fmt: skip
             show_frame(frame, "sentiment", f"{len(texts)} text(s); head: {results[0].head}.", limit=500)

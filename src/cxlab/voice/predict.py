@@ -18,7 +18,7 @@ from cxlab.voice.language import detect_languages
 from cxlab.voice.sentiment import LABELS, LinearHead, shipped_anchor_head
 from cxlab.voice.settings import voice_settings
 from cxlab.voice.tables import latest_head
-from cxlab.voice.text import clean_text
+from cxlab.voice.text import clean_text, has_words
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class TextSentiment:
     """One text's language, label and probability per label, and which head labelled it."""
 
     language: str | None
-    label: str
+    label: str | None
+    """None for a text without words (``....``): no sentiment to read."""
     scores: dict[str, float]
     head: str
 
@@ -46,17 +47,21 @@ def classify_texts(texts: Sequence[str], config: Config, db: Path | None = None)
     for i, t in enumerate(clean):
         if not t:
             raise ValueError(f"text {i + 1}: empty (nothing left after removing control characters)")
+    readable = [i for i, t in enumerate(clean) if has_words(t)]
+    out = [TextSentiment(None, None, {}, "none") for _ in clean]  # "....", "???": nothing to read
+    if not readable:
+        return out
     settings = voice_settings(config)
     embedder = get_embedder(settings.embedder)
     head = _head(embedder, db)
-    languages = detect_languages(clean, config.shop.languages)
-    proba = head.predict_proba(embedder.embed(clean))
-    return [
-        TextSentiment(
+    texts_ = [clean[i] for i in readable]
+    languages = detect_languages(texts_, config.shop.languages)
+    proba = head.predict_proba(embedder.embed(texts_))
+    for i, lang, p in zip(readable, languages, proba, strict=True):
+        out[i] = TextSentiment(
             lang,
             LABELS[int(p.argmax())],
             {label: round(float(x), 6) for label, x in zip(LABELS, p, strict=True)},
             head.kind,
         )
-        for lang, p in zip(languages, proba, strict=True)
-    ]
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 #: Characters kept per text: about 512 tokens of the embedding model.
 MAX_CHARS = 2000
@@ -24,3 +25,9 @@ def clean_text(text: str | None) -> str:
 def text_hash(clean: str) -> str:
     """Key of a cleaned text in the embedding store (BLAKE2b, 16 bytes, hex)."""
     return hashlib.blake2b(clean.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def has_words(clean: str) -> bool:
+    """Whether a text says anything a model can read: a letter or an emoji/symbol. ``....``, ``???`` and
+    ``!!!`` don't; such texts get no language, embedding, sentiment or theme (and are counted)."""
+    return any(c.isalpha() or unicodedata.category(c) == "So" for c in clean)
