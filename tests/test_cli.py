@@ -332,3 +332,17 @@ def test_a_store_failing_midway_still_shows_what_was_stored(
     doc = json.loads(r.stdout)
     assert not doc["ok"] and [(f["file"], f["stored"]) for f in doc["files"]] == [(str(first), 1)]
     assert one_line_error(r.stderr) == "error: FatalException: database has been invalidated"
+
+
+def test_a_dry_run_with_skip_bad_names_the_bad_row(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    path = write(
+        tmp_path / "orders.csv",
+        'order_id,ts,revenue,currency\no1,2024-01-01,12,EUR\no2,2024-01-02,"12,5",EUR\n',
+    )
+    r = runner.invoke(
+        app,
+        ["ingest", "orders", str(path), "--db", str(tmp_path / "cxlab.duckdb"), "--skip-bad", "--dry-run"],
+    )
+    assert r.exit_code == 0, r.output
+    assert f"{path}:3: revenue: wrong type: expected a number, got '12,5'" in " ".join(r.stderr.split())

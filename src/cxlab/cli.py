@@ -197,7 +197,7 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
                 f"note: {escape(r.file)}: {r.erased:,} row(s) of erased customers refused, not stored",
                 soft_wrap=True,
             )
-        if len(r.errors) > 1 or r.rejects_file:
+        if len(r.errors) > 1 or r.rejects_file or (dry_run and r.errors):
             for e in r.errors[:10]:
                 err.print(escape(str(e)), soft_wrap=True)
         if r.rejects_file:
