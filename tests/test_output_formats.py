@@ -61,10 +61,12 @@ def test_safe_text_sql_matches_python() -> None:
         (display.pct, math.nan, "–"),
         (display.points, -0.012, "-1.2 points"),
         (display.number, 1234567.8, "1,234,568"),
+        (display.interval, (0.1234, 0.25), "12.3% – 25.0%"),
+        (display.interval, (math.nan, 0.25), "–"),
     ],
 )
-def test_one_format_per_kind(fn: object, x: float, want: str) -> None:
-    assert fn(x) == want  # type: ignore[operator]
+def test_one_format_per_kind(fn: object, x: object, want: str) -> None:
+    assert (fn(*x) if isinstance(x, tuple) else fn(x)) == want  # type: ignore[operator]
 
 
 def test_money_never_shows_a_missing_amount_as_zero() -> None:

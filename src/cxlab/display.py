@@ -7,6 +7,7 @@ A missing value (None, NaN) reads as an en dash everywhere, so a table never sho
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 DASH = "–"
@@ -52,6 +53,11 @@ def number(x: Any, digits: int = 4) -> str:
         return DASH
     v = float(x)
     return f"{v:,.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def interval(lo: Any, hi: Any, show: Callable[[Any], str] = pct) -> str:
+    """A confidence interval ``lo – hi`` with each bound formatted by ``show``; a dash when it is missing."""
+    return DASH if missing(lo) else f"{show(lo)} – {show(hi)}"
 
 
 def p_value(x: Any) -> str:

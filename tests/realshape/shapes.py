@@ -14,6 +14,20 @@ from cxlab.cli import app
 
 runner = CliRunner()
 
+EVENT_COLUMNS = ["event_id", "ts", "customer_id", "anonymous_id", "event", "channel", "touchpoint", "revenue"]
+"""Columns of the clickstream exports below (no session_id: sessions must be derived)."""
+
+INVOICES = [  # a UK gift shop's invoices: order_id, customer_id, ts (US format), revenue, currency
+    ("536365", "17850", "12/1/2010 8:26", "139.12", "GBP"),
+    ("536366", "13047", "12/3/2010 9:02", "22.20", "GBP"),
+    ("540001", "17850", "1/5/2011 10:00", "80.00", "GBP"),
+    ("540002", "12583", "1/7/2011 11:30", "855.86", "EUR"),
+    ("540003", "12583", "1/20/2011 12:00", "40.00", "EUR"),
+    ("545000", "17850", "2/10/2011 9:00", "15.00", "GBP"),
+    ("545999", "12680", "2/28/2011 17:00", "60.00", "GBP"),  # first purchase on the last day
+]
+ORDER_COLUMNS = ["order_id", "customer_id", "ts", "revenue", "currency"]
+
 
 def write_csv(
     path: Path, rows: Sequence[Sequence[object]], columns: Sequence[str], encoding: str = "utf-8"

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cxlab.cli import app
-from tests.realshape.shapes import cli_json, write_csv
+from tests.realshape.shapes import EVENT_COLUMNS, INVOICES, ORDER_COLUMNS, cli_json, write_csv
 
 runner = CliRunner()
 
@@ -32,18 +32,6 @@ CLICKSTREAM = [  # event_id, ts, customer_id, anonymous_id, event, channel, touc
     ("10", "2024-11-06 10:00:00", "Søren", "", "page_view", "direct", "site", ""),
     ("11", "2024-11-06 10:03:00", "Søren", "", "add_to_cart", "", "cart", ""),
 ]
-EVENT_COLUMNS = ["event_id", "ts", "customer_id", "anonymous_id", "event", "channel", "touchpoint", "revenue"]
-
-INVOICES = [  # order_id, customer_id, ts (US format), revenue, currency
-    ("536365", "17850", "12/1/2010 8:26", "139.12", "GBP"),
-    ("536366", "13047", "12/3/2010 9:02", "22.20", "GBP"),
-    ("540001", "17850", "1/5/2011 10:00", "80.00", "GBP"),
-    ("540002", "12583", "1/7/2011 11:30", "855.86", "EUR"),
-    ("540003", "12583", "1/20/2011 12:00", "40.00", "EUR"),
-    ("545000", "17850", "2/10/2011 9:00", "15.00", "GBP"),
-    ("545999", "12680", "2/28/2011 17:00", "60.00", "GBP"),  # first purchase on the last day
-]
-ORDER_COLUMNS = ["order_id", "customer_id", "ts", "revenue", "currency"]
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from cxlab.cli import app
 from cxlab.config import default_toml
 from cxlab.pipeline import ReportRun, build_report
 from cxlab.store import Store
-from tests.realshape.shapes import write_csv
+from tests.realshape.shapes import EVENT_COLUMNS, INVOICES, ORDER_COLUMNS, write_csv
 
 runner = CliRunner()
 HOSTILE = '<img src=x onerror="alert(1)">'
@@ -38,18 +38,7 @@ CLICKSTREAM = [  # event_id, ts, customer_id, anonymous_id, event, channel, touc
     ("7", "2024-11-05 14:07:00", "Müller", "", "purchase", "", "checkout", "24.50"),
     ("8", "2024-11-06 10:00:00", "Søren", "", "page_view", "direct", "site", ""),
 ]
-EVENT_COLUMNS = ["event_id", "ts", "customer_id", "anonymous_id", "event", "channel", "touchpoint", "revenue"]
 
-INVOICES = [  # order_id, customer_id, ts (US format), revenue, currency
-    ("536365", "17850", "12/1/2010 8:26", "139.12", "GBP"),
-    ("536366", "13047", "12/3/2010 9:02", "22.20", "GBP"),
-    ("540001", "17850", "1/5/2011 10:00", "80.00", "GBP"),
-    ("540002", "12583", "1/7/2011 11:30", "855.86", "EUR"),
-    ("540003", "12583", "1/20/2011 12:00", "40.00", "EUR"),
-    ("545000", "17850", "2/10/2011 9:00", "15.00", "GBP"),
-    ("545999", "12680", "2/28/2011 17:00", "60.00", "GBP"),  # first purchase on the last day
-]
-ORDER_COLUMNS = ["order_id", "customer_id", "ts", "revenue", "currency"]
 
 REVIEWS = [  # feedback_id, ts, source, score, text, touchpoint
     ("r1", "2024-03-01", "review", "5", "Super hurtig levering, tak!", "delivery"),

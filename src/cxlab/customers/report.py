@@ -12,7 +12,7 @@ from cxlab.customers.churn import churn_risk
 from cxlab.customers.lifetime import lifetime_value
 from cxlab.customers.personas import personas
 from cxlab.customers.rfm import rfm_segments
-from cxlab.display import DASH, count, money, number, pct
+from cxlab.display import DASH, count, interval, money, number, pct
 from cxlab.report.section import Section
 from cxlab.store import Store
 
@@ -48,10 +48,7 @@ def clv_section(store: Store) -> Section:
             "parameter": t["param"],
             "estimate": t["estimate"].map(number),
             "standard error": t["se"].map(lambda x: number(x, 2)),
-            "95% CI": [
-                DASH if pd.isna(lo) else f"{number(lo)} – {number(hi)}"
-                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
-            ],
+            "95% CI": [interval(lo, hi, number) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
         }
     )
     return Section("customers-clv", "Customer lifetime value", res.summary(), [res.figure()], shown)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from cxlab.display import DASH, count, missing, money, number, pct
+from cxlab.display import count, interval, money, number, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.journey.funnels import funnel
 from cxlab.journey.journey_map import journey_map
@@ -23,10 +23,6 @@ DEMO_FUNNEL = ("page_view", "view_item", "add_to_cart", "checkout", "purchase")
 PATHS_FROM = "cart"
 
 
-def _interval(lo: object, hi: object) -> str:
-    return DASH if missing(lo) else f"{pct(lo)} – {pct(hi)}"
-
-
 def stages_section(store: Store) -> Section:
     """People reaching each journey stage (Wilson intervals)."""
     res = stage_funnel(store.ibis(), store.config)
@@ -37,7 +33,7 @@ def stages_section(store: Store) -> Section:
             "people": t["people"].map(count),
             "share of all": t["share_of_all"].map(pct),
             "reached from previous stage": t["rate_from_previous"].map(pct),
-            "95% CI": [_interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+            "95% CI": [interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
         }
     )
     return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
@@ -80,7 +76,7 @@ def funnel_section(store: Store) -> Section:
             "people": ft["units"].map(count),
             "from previous": ft["conversion_from_previous"].map(pct),
             "95% CI": [
-                _interval(a, b) for a, b in zip(ft["ci_low_previous"], ft["ci_high_previous"], strict=True)
+                interval(a, b) for a, b in zip(ft["ci_low_previous"], ft["ci_high_previous"], strict=True)
             ],
         }
     )
@@ -106,7 +102,7 @@ def retention_section(store: Store) -> Section:
             "customers observed": c["customers"].map(count),
             "bought again": c["repeaters"].map(count),
             "repeat rate": c["repeat_rate"].map(pct),
-            "95% CI": [_interval(lo, hi) for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
+            "95% CI": [interval(lo, hi) for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
         }
     )
     return Section("retention", "Cohort retention", r.summary(), [r.figure(), r.curve_figure()], shown)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from cxlab.display import DASH, count, number, pct
+from cxlab.display import count, interval, number, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.report.section import Section
 from cxlab.store import Store
@@ -19,10 +19,6 @@ from cxlab.voice.tables import has_table
 from cxlab.voice.themes import find_themes
 
 NOT_ANALYSED = "needs the feedback texts analysed: run `cxlab voice analyze`"
-
-
-def _ci(lo: float, hi: float) -> str:
-    return DASH if pd.isna(lo) else f"{number(lo, 3)} – {number(hi, 3)}"
 
 
 def scores_section(store: Store) -> Section:
@@ -40,7 +36,7 @@ def scores_section(store: Store) -> Section:
                 (
                     what,
                     number(r["score"], 3),
-                    _ci(r["ci_low"], r["ci_high"]),
+                    interval(r["ci_low"], r["ci_high"], lambda x: number(x, 3)),
                     number(r["mean_score"], 3),
                     count(r["n"]),
                 )
