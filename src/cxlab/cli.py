@@ -31,6 +31,7 @@ from cxlab.experiments.cli import changes_app, experiment_app
 from cxlab.journey.cli import app as journey_app
 from cxlab.privacy.cli import app as privacy_app
 from cxlab.schema.tables import TABLES
+from cxlab.server.cli import keys_app, serve
 from cxlab.store import DB_NAME, IngestError, Store, init_project
 from cxlab.store.importers import ImportResult
 from cxlab.store.ingest import IngestReport
@@ -217,6 +218,9 @@ app.add_typer(voice_app, name="voice", help="Voice of the customer: NPS/CSAT/CES
 app.add_typer(
     privacy_app, name="privacy", help="Privacy: erase/export a customer, consent, retention, audit log."
 )
+
+app.add_typer(keys_app, name="keys", help="API keys of the server: write (send data), read (analyses), admin.")
+app.command("serve")(serve)
 
 import_app = typer.Typer(
     help="Import shop exports (Shopify, GA4) into the canonical tables.", no_args_is_help=True

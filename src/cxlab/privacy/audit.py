@@ -13,7 +13,7 @@ import duckdb
 
 from cxlab.privacy.tables import AUDIT
 
-ACTIONS = ("erase", "export", "prune", "migrate", "secret", "consent")
+ACTIONS = ("erase", "export", "prune", "migrate", "secret", "consent", "key")
 
 
 def actor() -> str:

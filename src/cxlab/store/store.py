@@ -19,6 +19,7 @@ from cxlab.privacy.migrate import META, META_DDL, mark_keyed
 from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
+from cxlab.store import served
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
 DB_NAME = "cxlab.duckdb"
@@ -58,6 +59,12 @@ def open_error(path: Path, e: duckdb.Error) -> StoreError:
     """A one-line :class:`StoreError` for DuckDB's failure to open the store at ``path``."""
     text = str(e)
     lock = re.search(r"Could not set lock.*?\(PID (\d+)\)", text, re.S)
+    url = served.server_url(path, int(lock.group(1))) if lock else None
+    if url:
+        return StoreError(
+            f"{path}: the store is held by `cxlab serve` at {url} (PID {lock.group(1) if lock else '?'}); "
+            f"use its read API ({url}/v1/...) or dashboard, or stop the server and run the command again"
+        )
     if lock:
         return StoreError(
             f"{path}: the store is in use by another command ({_holder(int(lock.group(1)))}); "
@@ -97,6 +104,11 @@ class Store:
             raise FileNotFoundError(
                 f"{self.path}: no such store (create one with `cxlab init` or `cxlab demo`)"
             )
+        shared = served.connection_for(self.path)
+        self._owns_con = shared is None or not served.is_scoped(shared)
+        if shared is not None:  # inside the server that holds this store (see cxlab.store.served)
+            self.con = shared
+            return
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as e:
@@ -120,7 +132,8 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        self.con.close()
+        if self._owns_con:
+            self.con.close()
 
     @cached_property
     def secret(self) -> bytes:
@@ -209,6 +222,9 @@ def connect(target: Any = None, *, read_only: bool = True) -> BaseBackend:
     path = Path(text)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such store (create one with `cxlab init` or `cxlab demo`)")
+    shared = served.connection_for(path)
+    if shared is not None:
+        return ibis.duckdb.from_connection(shared)
     try:
         con = ibis.duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as e:

@@ -1,0 +1,149 @@
+"""What the running server holds: the store (it is the store's one writer), the keys, the store's version and
+the cache of analysis results per version, and the filtered read scopes that requests run analyses in.
+
+Filters (date range, channel, country) are applied the way the analyses can't tell: a request's cursor gets
+temporary views named like the canonical tables (``events`` → the filtered rows of ``<db>.main.events``), so
+every analysis, in Ibis or in SQL, reads the filtered store through the same code as the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from cxlab.schema.checks import sql_literal
+from cxlab.schema.tables import quote_ident
+from cxlab.server.keys import KeyRing
+from cxlab.server.sessions import Sessions
+from cxlab.store import Store, served
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Global filters of the read API and the dashboard; ``end`` is inclusive (whole days, UTC)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    channel: str | None = None
+    country: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.start, self.end, self.channel, self.country))
+
+    def _time(self, col: str) -> list[str]:
+        conds = []
+        if self.start is not None:
+            conds.append(f"{col} >= {sql_literal(self.start.isoformat())}::DATE")
+        if self.end is not None:
+            conds.append(f"{col} < {sql_literal(self.end.isoformat())}::DATE + 1")
+        return conds
+
+    def _of_country(self, db: str) -> list[str]:
+        if self.country is None:
+            return []
+        return [
+            f"customer_id IN (SELECT customer_id FROM {db}.main.customers "
+            f"WHERE country = {sql_literal(self.country)})"
+        ]
+
+    def views(self, db: str) -> dict[str, str]:
+        """Canonical table → the WHERE clause of its filtered view (only tables a filter touches)."""
+        channel = [f"channel = {sql_literal(self.channel)}"] if self.channel is not None else []
+        country = [f"country = {sql_literal(self.country)}"] if self.country is not None else []
+        conds = {
+            "events": [*self._time("ts"), *channel, *self._of_country(db)],
+            "orders": [*self._time("ts"), *channel, *country],
+            "feedback": [*self._time("ts"), *self._of_country(db)],
+            "exposures": [*self._time("ts"), *self._of_country(db)],
+            "customers": country,
+            "spend": [*self._time("date"), *channel],
+        }
+        return {t: " AND ".join(c) for t, c in conds.items() if c}
+
+
+class ResultCache:
+    """Analysis results per (store version, request): new data bumps the version and so invalidates."""
+
+    def __init__(self, size: int = 256):
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+class ServerState:
+    """The served store and everything requests share."""
+
+    def __init__(self, db_path: str | Path, url: str):
+        self.db_path = Path(db_path)
+        self.url = url
+        self.store = Store(self.db_path)
+        self.store.secret  # noqa: B018 - fail at start, not on the first request, if the secret is wrong
+        self.config = self.store.config
+        self.keys = KeyRing(self.cursor())
+        self.sessions = Sessions()
+        self.collector: Any = None
+        """The collector's writer (:class:`cxlab.server.collector.Collector`), set at startup."""
+        self.cache = ResultCache()
+        self._version = 0
+        self._version_lock = threading.Lock()
+        (self._db,) = self.store.con.execute("SELECT current_database()").fetchone() or ("",)
+
+    @property
+    def version(self) -> int:
+        """Bumped by every commit the server makes: cached results of an older version are stale."""
+        return self._version
+
+    def bump(self) -> None:
+        with self._version_lock:
+            self._version += 1
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to the served store (thread-safe to use from one thread at a time)."""
+        return self.store.con.cursor()
+
+    @contextmanager
+    def scope(self, filters: Filters | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read cursor with ``filters`` applied; analyses that open the served store inside use it."""
+        cur = self.cursor()
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            db = quote_ident(self._db)
+            for table, where in (filters or Filters()).views(db).items():
+                cur.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {quote_ident(table)} AS "
+                    f"SELECT * FROM {db}.main.{quote_ident(table)} WHERE {where}"
+                )
+            with served.scoped(cur):
+                yield cur
+        finally:
+            cur.close()
+
+    def cached(self, name: Hashable, filters: Filters | None, compute: Callable[[], T]) -> T:
+        """``compute()`` once per store version, name and filters."""
+        return self.cache.get((self.version, name, filters or Filters()), compute)
+
+    def close(self) -> None:
+        served.withdraw(self.db_path)
+        self.store.close()
