@@ -1,0 +1,73 @@
+"""Served stores for the server tests: a small demo shop, keys of every role, an in-process client."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cxlab.server.app import create_app
+from cxlab.server.keys import create
+from cxlab.store import Store
+from tests.journey.conftest import build_demo_store
+
+DEMO_CUSTOMERS = 1500
+
+
+@dataclass
+class Served:
+    """A store served in-process: its path, a client, and one key of each role."""
+
+    db: Path
+    client: TestClient
+    keys: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+def add_keys(db: Path) -> dict[str, str]:
+    """One new key per role on the (not served) store at ``db``."""
+    with Store(db) as s:
+        return {role: create(s.con, role, f"test {role}")[0] for role in ("write", "read", "admin")}
+
+
+def copy_store(src: Path, dest_dir: Path) -> Path:
+    """Copy a store with its secret and config into ``dest_dir``; returns the copy's path."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for f in src.parent.iterdir():
+        if f.name.startswith("cxlab.") and f.is_file() and not f.name.endswith(".serve.json"):
+            shutil.copy2(f, dest_dir / f.name)
+    return dest_dir / src.name
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo shop (built once per test process); copy it before writing to it."""
+    out = tmp_path_factory.mktemp("served-demo")
+    db, _ = build_demo_store(out, DEMO_CUSTOMERS, seed=7)
+    return db
+
+
+@pytest.fixture
+def served(demo_db: Path, tmp_path: Path) -> Iterator[Served]:
+    """The demo shop copied and served in-process (TestClient), with keys of each role."""
+    db = copy_store(demo_db, tmp_path / "store")
+    keys = add_keys(db)
+    with TestClient(create_app(db)) as client:
+        yield Served(db, client, keys)
+
+
+@pytest.fixture
+def empty_served(tmp_path: Path) -> Iterator[Served]:
+    """A new, empty store served in-process, with keys of each role."""
+    from cxlab.store import init_project
+
+    db = init_project(tmp_path / "empty")
+    keys = add_keys(db)
+    with TestClient(create_app(db)) as client:
+        yield Served(db, client, keys)
