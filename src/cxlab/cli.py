@@ -219,7 +219,9 @@ app.add_typer(
     privacy_app, name="privacy", help="Privacy: erase/export a customer, consent, retention, audit log."
 )
 
-app.add_typer(keys_app, name="keys", help="API keys of the server: write (send data), read (analyses), admin.")
+app.add_typer(
+    keys_app, name="keys", help="API keys of the server: write (send data), read (analyses), admin."
+)
 app.command("serve")(serve)
 
 import_app = typer.Typer(

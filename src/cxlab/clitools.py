@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -58,9 +60,41 @@ BAD_INPUT = (
 )
 
 
+@dataclass
+class Capture:
+    """What a command run in-process (the server's read API) emitted: its JSON document or its error."""
+
+    json: str | None = None
+    """The document :func:`emit_json` wrote, as the exact text the CLI prints (without the newline)."""
+    error: str | None = None
+    """The one-line message :func:`fail` reported."""
+    code: int | None = None
+    """The exit code :func:`fail` exited with."""
+
+
+_capture: ContextVar[Capture | None] = ContextVar("cxlab_capture", default=None)
+
+
+@contextmanager
+def captured() -> Iterator[Capture]:
+    """Within this block (this thread or task), :func:`emit_json` and :func:`fail` report to the
+    :class:`Capture` instead of stdout/stderr; thread-safe, so concurrent requests don't mix outputs."""
+    cap = Capture()
+    token = _capture.set(cap)
+    try:
+        yield cap
+    finally:
+        _capture.reset(token)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error on stderr and exit."""
-    err.print(f"error: {escape(' '.join(message.split()))}", soft_wrap=True)
+    line = " ".join(message.split())
+    cap = _capture.get()
+    if cap is not None:
+        cap.error, cap.code = line, code
+    else:
+        err.print(f"error: {escape(line)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -73,12 +107,18 @@ def errors_as_exit() -> Iterator[None]:
         raise
     except BAD_INPUT as e:
         fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e), 2)
+    except OverflowError as e:  # a number given (a horizon, a window) too large to compute with
+        fail(f"a value is out of range: {e}", 2)
     except Exception as e:  # an analysis failed: say what, don't dump a traceback on the user
         fail(f"{type(e).__name__}: {e}", 1)
 
 
 def emit_json(doc: Any) -> None:
     """Print ``doc`` as one strict JSON document (NaN and infinity as null) on stdout."""
+    cap = _capture.get()
+    if cap is not None:
+        cap.json = dumps(doc)
+        return
     sys.stdout.write(dumps(doc) + "\n")
 
 

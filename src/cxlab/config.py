@@ -132,6 +132,28 @@ class Privacy(BaseModel):
         return v
 
 
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
+
+
+class Serve(BaseModel):
+    """``[serve]``: settings of ``cxlab serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Web origins (scheme://host[:port], as a browser sends them in the Origin header) whose pages may send
+    # events to the collector from the browser snippet. Other origins get no CORS headers.
+    cors_origins: list[str] = []
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _are_origins(cls, v: list[str]) -> list[str]:
+        bad = [o for o in v if not _ORIGIN.fullmatch(o)]
+        if bad:
+            raise ValueError(
+                f"{bad} are not origins such as https://shop.example.com (scheme://host[:port], no path)"
+            )
+        return v
+
+
 class Config(BaseModel):
     """The parsed ``cxlab.toml``.  Sections that later capabilities add are kept as they are."""
 
@@ -140,6 +162,7 @@ class Config(BaseModel):
     journey: Journey
     channels: Channels
     privacy: Privacy = Privacy()
+    serve: Serve = Serve()
 
     def stage_of(self, touchpoint: str) -> str | None:
         return self.journey.touchpoints.get(touchpoint)

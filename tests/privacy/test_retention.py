@@ -217,7 +217,9 @@ def test_cli_prune_bad_duration_is_bad_input(tmp_path: Path) -> None:
 
 def test_the_commented_example_in_the_default_config_is_valid() -> None:
     text = default_toml()
-    block = text[text.index("# [privacy]") :]
+    start = text.index("# [privacy]")
+    end = text.find("# [", start + 1)
+    block = text[start : end if end > 0 else None]
     example = "\n".join(line[2:] for line in block.splitlines() if line.startswith("# ") and "=" in line)
     cfg = Config.parse_toml(text + "\n[privacy]\n" + example + "\n")
     assert cfg.privacy.retain_events == "25 months"

@@ -25,6 +25,11 @@ from cxlab.display import count, money, number, pct
 from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
+MAX_BOOTSTRAP = 10_000
+"""Most bootstrap replicates (intervals are stable long before; a bound keeps a served request finite)."""
+MAX_STEPS = 10_000
+"""Most Markov steps for --max-steps (beyond it the answer equals the exact one to many digits)."""
+
 app = typer.Typer(
     help="Channel performance and attribution (first/last/linear/position/time decay, Markov, Shapley).",
     no_args_is_help=True,
@@ -65,9 +70,12 @@ def _max_steps(text: str | None) -> int | Literal["ca"] | None:
     if text == "ca":
         return "ca"
     try:
-        return int(text)
+        steps = int(text)
     except ValueError:
         fail(f"--max-steps must be a whole number or 'ca', got {text!r}")
+    if steps > MAX_STEPS:  # one matrix-vector product per step: bounded, so a request can't run for hours
+        fail(f"--max-steps must be at most {MAX_STEPS:,} (leave it out for the exact, unlimited answer)")
+    return steps
 
 
 @app.command()
@@ -94,7 +102,8 @@ def attribution(
         ),
     ] = None,
     bootstrap: Annotated[
-        int, typer.Option("--bootstrap", min=0, help="Replicates for 95% intervals (0: none).")
+        int,
+        typer.Option("--bootstrap", min=0, max=MAX_BOOTSTRAP, help="Replicates for 95% intervals (0: none)."),
     ] = 0,
     level: Annotated[float, typer.Option("--level", help="Interval level.")] = 0.95,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,

@@ -83,7 +83,8 @@ def performance_section(store: Store) -> Section:
     )
 
 
-def _journeys(store: Store, purpose: str) -> Paths:
+def journeys(store: Store, purpose: str) -> Paths:
+    """The channel journeys of the store (the input of every attribution model); MissingData without conversions."""
     timeout = store.config.journey.session_timeout_minutes
     paths = build_journeys(store.ibis(), JourneyOptions(session_timeout_minutes=timeout), store.config)
     if paths.total_conversions == 0:
@@ -96,7 +97,7 @@ def _journeys(store: Store, purpose: str) -> Paths:
 
 def attribution_section(store: Store) -> Section:
     """Markov attribution (order 1) with its transition heatmap."""
-    markov = attribute(_journeys(store, "Channel attribution"), "markov")
+    markov = attribute(journeys(store, "Channel attribution"), "markov")
     t = markov.table
     shown = pd.DataFrame(
         {
@@ -120,7 +121,12 @@ def attribution_section(store: Store) -> Section:
 
 def models_section(store: Store) -> Section:
     """Attributed conversions per channel under every model, side by side."""
-    compared = compare_models(_journeys(store, "Attribution by model"), SHOWN_MODELS)
+    return models_section_of(journeys(store, "Attribution by model"))
+
+
+def models_section_of(paths: Paths) -> Section:
+    """:func:`models_section` of journeys already built (the dashboard shares them between models)."""
+    compared = compare_models(paths, SHOWN_MODELS)
     shown = compared.map(lambda x: number(x, 4)).reset_index()
     shown.columns = ["channel", *(m.replace("_", " ") for m in compared.columns)]
     summary = (

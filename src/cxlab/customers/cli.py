@@ -36,6 +36,9 @@ from cxlab.display import count, money, number, pct
 from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
+MAX_MONTHS = 1200
+"""Longest value horizon (100 years; a bound keeps a served request finite)."""
+
 app = typer.Typer(
     help="Customers: RFM segments, personas, lifetime value (MBG/NBD, BG/NBD, Pareto/NBD, Gamma-Gamma) and "
     "churn risk.",
@@ -163,7 +166,7 @@ def clv(
     holdout: Annotated[
         float, typer.Option("--holdout", min=0, help="Weeks held out to check the model (0: no check).")
     ] = 26.0,
-    months: Annotated[int, typer.Option(min=1, help="CLV horizon in months.")] = 12,
+    months: Annotated[int, typer.Option(min=1, max=MAX_MONTHS, help="CLV horizon in months.")] = 12,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
     model: ModelOpt = DEFAULT_MODEL,
     top: TopOpt = 20,
@@ -334,7 +337,7 @@ def churn(
     lookback: Annotated[
         float, typer.Option("--lookback", min=0.1, help="Weeks over which the fall in P(alive) is measured.")
     ] = 13.0,
-    months: Annotated[int, typer.Option(min=1, help="Value horizon in months.")] = 12,
+    months: Annotated[int, typer.Option(min=1, max=MAX_MONTHS, help="Value horizon in months.")] = 12,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Monthly discount rate.")] = 0.01,
     model: ModelOpt = DEFAULT_MODEL,
     top: TopOpt = 20,

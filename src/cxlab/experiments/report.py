@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 EVIDENCE = {"experiment": "experiment", "before_after": "before/after (not causal)", "none": "none"}
 
 
-def _result_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+def result_rows(result: ExperimentResult) -> list[dict[str, Any]]:
     """One plain row per treatment arm × goal or guardrail metric: lift, interval, p (or P(win)), status."""
     t = result.to_frame()
     t = t[~t["is_control"] & (t["role"] != "secondary")]
@@ -58,7 +58,7 @@ def _change_rows(impact: ChangeImpact) -> list[dict[str, Any]]:
     if impact.result is None:
         empty = dict.fromkeys(("metric", "lift", "interval", "p / P(win)", "result"), DASH)
         return [base | empty | {"flags": "; ".join([*flags, *impact.notes])}]
-    return [base | row | {"flags": "; ".join(flags)} for row in _result_rows(impact.result)]
+    return [base | row | {"flags": "; ".join(flags)} for row in result_rows(impact.result)]
 
 
 def experiments_section(store: Store) -> Section:
@@ -76,7 +76,7 @@ def experiments_section(store: Store) -> Section:
         | {"SRM": "MISMATCH" if r.srm.mismatch else "ok"}
         for r in results
         if r.period is not None
-        for row in _result_rows(r)
+        for row in result_rows(r)
     ]
     parts = [
         f"{r.experiment_id}: {int(r.srm.observed.sum()):,} customers over {len(r.arms)} arms, {r.method}, "

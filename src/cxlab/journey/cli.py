@@ -84,7 +84,7 @@ def funnel_cmd(
 def paths_cmd(
     start: Annotated[str | None, typer.Option("--start", help="Paths starting at this node.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Paths ending in this node.")] = None,
-    depth: Annotated[int, typer.Option("--depth", min=2, help="Steps per path.")] = 4,
+    depth: Annotated[int, typer.Option("--depth", min=2, max=50, help="Steps per path.")] = 4,
     node: Annotated[str, typer.Option("--node", help="touchpoint or event.")] = "touchpoint",
     keep_loops: Annotated[bool, typer.Option("--keep-loops", help="Don't collapse repeats.")] = False,
     top: Annotated[int, typer.Option("--top", min=1)] = 20,

@@ -203,7 +203,7 @@ def prune_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Delete rows older than the retain_* settings in cxlab.toml's privacy section, keeping monthly
-    aggregates without personal keys. Run it daily (e.g. from cron)."""
+    aggregates without personal keys. `cxlab serve` runs it daily; without a server, run it from cron."""
     from rich.markup import escape
 
     from cxlab.clitools import console, emit_json, errors_as_exit

@@ -182,7 +182,7 @@ def prune(
     """Delete the rows past each table's retention (``[privacy] retain_*``), keeping monthly aggregates
     without personal keys first; one transaction, one audit entry. ``dry_run`` counts and changes nothing.
 
-    Meant to run daily (from cron now; from ``cxlab serve`` once it exists)."""
+    Meant to run daily: ``cxlab serve`` does, else cron."""
     if isinstance(store_or_con, duckdb.DuckDBPyConnection):
         con, cfg = store_or_con, config or Config.default()
     else:

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxlab import __version__
+from cxlab.config import Config
 from cxlab.privacy.retention import cutoffs, prune
 from cxlab.server import collector, dashboard, readapi, snippet
 from cxlab.server.auth import require, state_of
@@ -25,6 +29,8 @@ from cxlab.server.state import ServerState
 from cxlab.store import served
 
 PRUNE_EVERY_S = 24 * 3600
+# What a shop's pages on the configured origins may call from the browser; the rest has no CORS headers.
+CORS_PATHS = ("/v1/cx.js", "/v1/events", "/v1/identify", "/v1/feedback", "/v1/orders", "/v1/consent")
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key's role may not do this"},
@@ -60,6 +66,31 @@ class KeyInfo(BaseModel):
     revoked: str | None
 
 
+class BrowserCORS:
+    """CORS for the snippet and the collector only, and only for ``[serve] cors_origins`` of ``cxlab.toml``.
+
+    Starlette's CORS middleware answers preflights and adds the headers; this keeps it off every other path
+    (keys, read API, dashboard), so a shop's page can send events but not read analyses.
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str]):
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in CORS_PATHS:
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 async def _prune_daily(state: ServerState) -> None:
     """``cxlab privacy prune`` once at start and every day, when ``[privacy]`` sets a retention."""
     while True:
@@ -74,9 +105,14 @@ async def _prune_daily(state: ServerState) -> None:
 
 
 def create_app(
-    db_path: str | Path, url: str = "http://127.0.0.1:8000", on_ready: Callable[[], None] | None = None
+    db_path: str | Path,
+    url: str = "http://127.0.0.1:8000",
+    on_ready: Callable[[], None] | None = None,
+    *,
+    warm: bool = False,
 ) -> FastAPI:
-    """The application for the store at ``db_path``; the store is opened (and held) at startup."""
+    """The application for the store at ``db_path``; the store is opened (and held) at startup. ``warm``:
+    compute the unfiltered dashboard pages in the background at startup (``cxlab serve`` does)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +122,8 @@ def create_app(
         writer = collector.Collector(state)
         state.collector = writer
         writer.start()
+        if warm:  # the first visitor finds the unfiltered pages computed
+            dashboard.start_warming(state)
         pruner = asyncio.create_task(_prune_daily(state))
         if on_ready is not None:
             on_ready()
@@ -98,12 +136,17 @@ def create_app(
             await asyncio.to_thread(writer.stop)  # pending batches are committed first
             state.close()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc from the installed fastapi-offline package, not from a CDN
+    app = FastAPIOffline(
         title="cxlab",
         version=__version__,
         description="Collector, read API and dashboard of a cxlab store.",
         lifespan=lifespan,
+        static_url="/docs/assets",
     )
+    origins = Config.for_store(db_path).serve.cors_origins
+    if origins:
+        app.add_middleware(BrowserCORS, origins=origins)
 
     @app.get("/healthz", tags=["server"])
     def healthz(request: Request) -> Health:

@@ -6,7 +6,7 @@ can't set headers on ``navigator.sendBeacon``, so the collector also takes a wri
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
@@ -44,10 +44,10 @@ def authorize(request: Request, role: Role, *, query_key: bool = False) -> ApiKe
     return key
 
 
-def require(role: Role, *, query_key: bool = False) -> Callable[[Request], ApiKey]:
+def require(role: Role, *, query_key: bool = False) -> Callable[[Request], Awaitable[ApiKey]]:
     """A FastAPI dependency: ``key: ApiKey = Depends(require("read"))``."""
 
-    def dependency(request: Request) -> ApiKey:
+    async def dependency(request: Request) -> ApiKey:  # no I/O: runs on the event loop, not the threadpool
         return authorize(request, role, query_key=query_key)
 
     return dependency

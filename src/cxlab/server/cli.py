@@ -4,7 +4,12 @@ The web stack (FastAPI, uvicorn) is imported only when ``serve`` runs, so other 
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import errno
+import signal
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,6 +18,9 @@ from rich.table import Table
 from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, err, errors_as_exit
 from cxlab.server.keys import ROLES, create, list_keys, revoke
 from cxlab.store import Store
+
+if TYPE_CHECKING:
+    import uvicorn
 
 keys_app = typer.Typer(
     help="API keys of the server: write (send data), read (analyses), admin.", no_args_is_help=True
@@ -71,22 +79,57 @@ def revoke_cmd(
         console.print(f"revoked {record.id}")
 
 
+class ServeError(ValueError):
+    """``cxlab serve`` can't start (port in use, bad host): exit 2 with one line."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a port in use or a bad host is bad input (one line, exit 2)."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as e:
+        raise ServeError(f"--host {host}: {e.strerror}") from e
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart at once after a stop
+    try:
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        what = (
+            "is in use by another program" if e.errno == errno.EADDRINUSE else f"can't be used: {e.strerror}"
+        )
+        raise ServeError(f"{host}:{port} {what}; pick another with --port") from e
+    return sock
+
+
 def serve(
     db: DbOpt = DEFAULT_DB,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port (0: any free one).")] = 8000,
 ) -> None:
-    """Run the collector API, the read API and the dashboard on one store (this process becomes its writer)."""
+    """Run the collector API, the read API and the dashboard on one store (this process becomes its writer).
+
+    Stops cleanly on Ctrl+C or SIGTERM (exit 0): the collector commits what it has queued first.
+    """
     with errors_as_exit():
         if not db.exists():
             raise FileNotFoundError(f"{db}: no such store (create one with `cxlab init` or `cxlab demo`)")
-        with Store(db) as store:  # a clear one-line error now if the store is locked or its secret wrong
-            store.secret  # noqa: B018
+        sock = listen(host, port)  # first: a port in use is told at once
+        try:
+            with Store(db) as store:  # a clear one-line error now if the store is locked or its secret wrong
+                store.secret  # noqa: B018
+        except BaseException:
+            sock.close()
+            raise
     import uvicorn
 
     from cxlab.server.app import create_app
 
-    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    bound = sock.getsockname()[1]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{bound}"
 
     def ready() -> None:
         err.print(
@@ -94,14 +137,38 @@ def serve(
             soft_wrap=True,
         )
 
-    app = create_app(db, url, on_ready=ready)
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
+        create_app(db, url, on_ready=ready, warm=True),
         log_level="warning",
         access_log=False,
         lifespan="on",
+        loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
+        http="auto",
+        timeout_keep_alive=30,  # touchpoints that send often keep their connection
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    if not _run(config, sock):  # startup failed (uvicorn logged why)
+        raise typer.Exit(1)
+
+
+def _run(config: uvicorn.Config, sock: socket.socket) -> bool:
+    """Serve until SIGINT or SIGTERM, then shut down gracefully; False when startup failed.
+
+    uvicorn re-raises the signal after its graceful shutdown (so the process dies of it, exit 130 / -15); a
+    clean stop on request is a success here, so the handlers only ask the server to exit.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    server = Server(config)
+    server.run(sockets=[sock])
+    return bool(server.started)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -71,25 +72,66 @@ class Filters:
         return {t: " AND ".join(c) for t, c in conds.items() if c}
 
 
+@dataclass
+class _Entry:
+    version: int
+    value: Any
+    at: float
+    refreshing: bool = False
+
+
 class ResultCache:
-    """Analysis results per (store version, request): new data bumps the version and so invalidates."""
+    """Analysis results per request, tagged with the store version they were computed on.
+
+    A result of an older version is stale (new data arrived). Strict callers (the read API) recompute it; the
+    dashboard may take the stale result at once while it is recomputed in the background (``stale_ok``), so a
+    page stays fast while events stream in and shows the newer figures on the next load."""
 
     def __init__(self, size: int = 256):
         self._size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def _store(self, key: Hashable, version: int, value: Any) -> None:
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
+            self._items[key] = _Entry(version, value, time.time())
+            self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+    def get(self, key: Hashable, version: int, compute: Callable[[], T], stale_ok: bool = False) -> T:
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None:
+                self._items.move_to_end(key)
+            fresh = entry is not None and entry.version == version
+            refresh = entry is not None and not fresh and stale_ok and not entry.refreshing
+            if refresh and entry is not None:
+                entry.refreshing = True
+        if fresh and entry is not None:
+            return entry.value
+        if stale_ok and entry is not None:
+            if refresh:
+                threading.Thread(target=self._refresh, args=(key, version, compute), daemon=True).start()
+            return entry.value
+        value = compute()
+        self._store(key, version, value)
         return value
+
+    def _refresh(self, key: Hashable, version: int, compute: Callable[[], Any]) -> None:
+        try:
+            self._store(key, version, compute())
+        except Exception:  # the stale result stays; the next strict read reports the error
+            with self._lock:
+                entry = self._items.get(key)
+                if entry is not None:
+                    entry.refreshing = False
+
+    def age(self, key: Hashable) -> tuple[int, float] | None:
+        """(store version, seconds since computed) of the kept result for ``key``, if any."""
+        with self._lock:
+            entry = self._items.get(key)
+        return (entry.version, time.time() - entry.at) if entry is not None else None
 
 
 class ServerState:
@@ -108,6 +150,9 @@ class ServerState:
         self.cache = ResultCache()
         self._version = 0
         self._version_lock = threading.Lock()
+        self._reading: set[duckdb.DuckDBPyConnection] = set()
+        self._readers = threading.Condition()
+        self._closing = False
         (self._db,) = self.store.con.execute("SELECT current_database()").fetchone() or ("",)
 
     @property
@@ -126,7 +171,11 @@ class ServerState:
     @contextmanager
     def scope(self, filters: Filters | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read cursor with ``filters`` applied; analyses that open the served store inside use it."""
-        cur = self.cursor()
+        with self._readers:
+            if self._closing:
+                raise duckdb.ConnectionException("the server is stopping")
+            cur = self.cursor()
+            self._reading.add(cur)
         try:
             cur.execute("SET TimeZone = 'UTC'")
             db = quote_ident(self._db)
@@ -139,11 +188,29 @@ class ServerState:
                 yield cur
         finally:
             cur.close()
+            with self._readers:
+                self._reading.discard(cur)
+                self._readers.notify_all()
 
-    def cached(self, name: Hashable, filters: Filters | None, compute: Callable[[], T]) -> T:
-        """``compute()`` once per store version, name and filters."""
-        return self.cache.get((self.version, name, filters or Filters()), compute)
+    def cached(
+        self, name: Hashable, filters: Filters | None, compute: Callable[[], T], *, stale_ok: bool = False
+    ) -> T:
+        """``compute()`` once per store version, name and filters; with ``stale_ok`` an older version's result is
+        returned at once while the current one is computed in the background (see :class:`ResultCache`)."""
+        return self.cache.get((name, filters or Filters()), self.version, compute, stale_ok=stale_ok)
 
-    def close(self) -> None:
+    def staleness(self, name: Hashable, filters: Filters | None) -> tuple[int, float] | None:
+        """How many commits behind, and how old (s), the kept result of ``name`` is; None when none is kept."""
+        age = self.cache.age((name, filters or Filters()))
+        return (self.version - age[0], age[1]) if age is not None else None
+
+    def close(self, wait_s: float = 10.0) -> None:
+        """Stop reads (running queries of requests and background refreshes are interrupted), then close the
+        store: closing it under a running query would abort the process."""
+        with self._readers:
+            self._closing = True
+            for cur in self._reading:
+                cur.interrupt()
+            self._readers.wait_for(lambda: not self._reading, timeout=wait_s)
         served.withdraw(self.db_path)
         self.store.close()

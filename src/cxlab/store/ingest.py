@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,26 +166,45 @@ def _check_date_format(con: duckdb.DuckDBPyConnection, date_format: str, file: s
         raise file_error(file, 0, "(file)", f"invalid --date-format {date_format!r}: {reason}", table) from e
 
 
-def _check_columns(spec: TableSpec, src: Source) -> None:
-    unknown = [c for c in src.types if c not in spec.column_names]
+def column_problem(spec: TableSpec, names: Iterable[str]) -> tuple[str, str] | None:
+    """(field, message) about an input's columns ``names`` (in input order): unknown or missing required."""
+    present = list(names)
+    unknown = [c for c in present if c not in spec.column_names]
     if unknown:
-        raise file_error(
-            src.name,
-            src.header_row,
-            unknown[0],
+        return unknown[0], (
             f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(show_value, unknown))} "
-            f"({spec.name} columns are: {', '.join(spec.column_names)})",
-            spec.name,
+            f"({spec.name} columns are: {', '.join(spec.column_names)})"
         )
-    missing = [c.name for c in spec.columns if c.required and c.name not in src.types]
+    missing = [c.name for c in spec.columns if c.required and c.name not in present]
     if missing:
-        raise file_error(
-            src.name,
-            src.header_row,
-            missing[0],
-            f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
-            spec.name,
-        )
+        return missing[0], f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+    return None
+
+
+def _check_columns(spec: TableSpec, src: Source) -> None:
+    problem = column_problem(spec, src.types)
+    if problem is not None:
+        raise file_error(src.name, src.header_row, problem[0], problem[1], spec.name)
+
+
+def _checks(spec: TableSpec, src: Source, config: Config, date_format: str | None) -> list[Check]:
+    """The row checks of ``spec`` for ``src`` (types, required values, enums, ranges, rules)."""
+    return table_checks(spec, src.types, {"channels": config.enum_values("channels")}, date_format)
+
+
+def stage_checked(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, src: Source, config: Config, error_limit: int
+) -> list[RowError]:
+    """Type and check every row of ``src`` into temp table ``__stage`` (rowid = 0-based record index,
+    ``_err`` = 0 for a good row), as ``cxlab ingest`` does; returns the errors of bad and dropped rows in row
+    order, with the same messages. Repeated keys are not errors here (the collector counts them as duplicates).
+    Raises :class:`IngestError` for unknown or missing columns."""
+    _check_columns(spec, src)
+    checks = _checks(spec, src, config, None)
+    _stage(con, checked_select(spec, src.sql, src.types, checks), None)
+    src.scanned()
+    (n_bad,) = con.execute("SELECT count(*) FROM __stage WHERE _err <> 0").fetchone() or (0,)
+    return _errors(con, src, checks, error_limit) if n_bad or src.dropped else []
 
 
 def _ingest_source(
@@ -202,9 +221,8 @@ def _ingest_source(
     erased_sql: str | None,
 ) -> IngestReport:
     _check_columns(spec, src)
-    enums = {"channels": config.enum_values("channels")}
     checks = [
-        *table_checks(spec, src.types, enums, date_format),
+        *_checks(spec, src, config, date_format),
         Check(",".join(spec.key), DUPLICATE, "FALSE", "duplicate key {value} within the file"),
     ]
     report = IngestReport(file=src.name, table=spec.name, encoding=src.encoding)
@@ -273,8 +291,12 @@ def _insert(
     config: Config,
     erased_sql: str | None,
     progress: ProgressCallback | None,
+    *,
+    anti_join: bool = True,
 ) -> int:
-    """Insert the good rows whose key is not stored yet, JSON properties scrubbed; returns how many."""
+    """Insert the good rows whose key is not stored yet, JSON properties scrubbed; returns how many.
+
+    ``anti_join=False``: ``rows`` are known new (the collector found them so, as the store's one writer)."""
     target = quote_ident(spec.name)
     key_match = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in spec.key)
     cols = ", ".join(quote_ident(c) for c in spec.column_names)
@@ -289,7 +311,7 @@ def _insert(
     with _watch(con, "storing", progress):
         row = con.execute(
             f"INSERT INTO {target} ({cols}) SELECT {values} "
-            f"FROM {rows} s ANTI JOIN {target} t ON {key_match}{_good(rows, erased_sql)}"
+            f"FROM {rows} s{f' ANTI JOIN {target} t ON {key_match}' if anti_join else ''}{_good(rows, erased_sql)}"
         ).fetchone()
     return int(row[0]) if row else 0
 

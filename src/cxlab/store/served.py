@@ -60,7 +60,11 @@ def connection_for(db_path: str | Path) -> duckdb.DuckDBPyConnection | None:
     if held is None:
         return None
     scoped_con = _scope.get()
-    return scoped_con if scoped_con is not None else held.cursor()
+    if scoped_con is not None:
+        return scoped_con
+    cur = held.cursor()
+    cur.execute("SET TimeZone = 'UTC'")
+    return cur
 
 
 def is_scoped(con: duckdb.DuckDBPyConnection) -> bool:

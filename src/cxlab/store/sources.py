@@ -16,13 +16,14 @@ import csv
 import gzip
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from cxlab.schema.checks import sql_literal
@@ -165,7 +166,7 @@ def open_source(
 
 def _cleanup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        "DROP VIEW IF EXISTS __jsonl_text; DROP VIEW IF EXISTS __jsonl; DROP TABLE IF EXISTS __jsonl_lines;"
+        "DROP VIEW IF EXISTS __jsonl_text; DROP TABLE IF EXISTS __jsonl_lines;"
         "DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans"
     )
     con.unregister("__mem")
@@ -239,6 +240,10 @@ def _csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
     return Source(name, reader, types, first_row=2, header_row=1, collect_dropped=rejects)
 
 
+_IS_OBJECT = "CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE FALSE END"
+"""SQL: the text ``line`` is one JSON object (anything else is a bad row, not a failed input)."""
+
+
 def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
     # Valid JSON can't hold a raw U+001F, so splitting on it yields whole lines.
     reader = (
@@ -248,44 +253,84 @@ def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> Source:
     )
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __jsonl_lines AS SELECT row_number() OVER () AS __n, line FROM {reader}"
+            "CREATE OR REPLACE TEMP TABLE __jsonl_lines AS SELECT __n, line, "
+            f"{_IS_OBJECT} AS __ok FROM (SELECT row_number() OVER () AS __n, line FROM {reader})"
         )
+    except duckdb.Error as e:
+        raise _read_error(name, e) from e
+    return _jsonl_source(con, name)
+
+
+def _lines_array(lines: Sequence[bytes]) -> pa.Array:
+    """Encoded lines as one Arrow string array, built from a single buffer (no per-line objects)."""
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lines], out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(lines), pa.py_buffer(offsets), pa.py_buffer(b"".join(lines)))
+
+
+@contextmanager
+def jsonl_lines(
+    con: duckdb.DuckDBPyConnection, lines: Sequence[bytes], name: str, keys: Sequence[str] | None = None
+) -> Iterator[Source]:
+    """In-memory JSON Lines (one UTF-8 encoded JSON text per item, no line breaks) as a :class:`Source`.
+
+    The same reader as a ``.jsonl`` file, so the collector checks its items exactly like ``cxlab ingest``;
+    record ``i`` (0-based) is row ``i + 1``. ``keys``: the keys of all objects among the lines, when the caller
+    knows them (saves a pass)."""
+    table = pa.table({"__n": pa.array(range(1, len(lines) + 1), pa.int64()), "line": _lines_array(lines)})
+    con.register("__mem", table)
+    try:
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __jsonl_lines AS SELECT __n, line, "
+                f"{_IS_OBJECT} AS __ok FROM (SELECT __n, line::VARCHAR AS line FROM __mem)"
+            )
+        except duckdb.Error as e:
+            raise _read_error(name, e) from e
+        yield _jsonl_source(con, name, keys)
+    finally:
+        _cleanup(con)
+
+
+def _jsonl_source(con: duckdb.DuckDBPyConnection, name: str, keys: Sequence[str] | None = None) -> Source:
+    """The Source of temp table ``__jsonl_lines(__n, line, __ok)``: one text column per key of any object."""
+    try:
         bad = con.execute(
-            "SELECT __n, line FROM __jsonl_lines WHERE line IS NOT NULL AND NOT "
-            "CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY __n"
+            "SELECT __n, line FROM __jsonl_lines WHERE line IS NOT NULL AND NOT __ok ORDER BY __n"
         ).fetchall()
         blank = [
             r[0]
             for r in con.execute("SELECT __n FROM __jsonl_lines WHERE line IS NULL ORDER BY __n").fetchall()
         ]
-        keys = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT unnest(json_keys(line::JSON)) AS k FROM __jsonl_lines WHERE line IS NOT NULL "
-                "AND CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY k"
-            ).fetchall()
-        ]
+        if keys is None:
+            keys = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT unnest(json_keys(line)) AS k FROM __jsonl_lines WHERE __ok ORDER BY k"
+                ).fetchall()
+            ]
     except duckdb.Error as e:
         raise _read_error(name, e) from e
-    cols = (
-        ", ".join(f"line::JSON -> {sql_literal('$.' + quote_ident(k))} AS {quote_ident(k)}" for k in keys)
-        or "NULL AS __none"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW __jsonl AS SELECT {cols} FROM __jsonl_lines WHERE line IS NOT NULL AND "
-        "CASE WHEN json_valid(line) THEN json_type(line::JSON) = 'OBJECT' ELSE FALSE END ORDER BY __n"
-    )
-    # A JSON string becomes its text; numbers, booleans, objects and lists keep their JSON text.
+    # One parse per line. A JSON string becomes its text; numbers, booleans, objects and lists keep their
+    # JSON text; null is NULL.
+    # A key a JSON path can't spell (a quote, a backslash) is never a column name: it stays NULL, and the
+    # input is refused for its unknown column before any value is read.
+    usable = [k for k in keys if '"' not in k and "\\" not in k]
+    paths = ", ".join(sql_literal("$." + quote_ident(k)) for k in usable)
     text_cols = (
         ", ".join(
-            f"CASE WHEN json_type({quote_ident(k)}) = 'VARCHAR' THEN {quote_ident(k)} ->> '$' "
-            f"WHEN json_type({quote_ident(k)}) = 'NULL' THEN NULL ELSE CAST({quote_ident(k)} AS VARCHAR) END "
-            f"AS {quote_ident(k)}"
+            f"__v[{usable.index(k) + 1}] AS {quote_ident(k)}"
+            if k in usable
+            else f"NULL::VARCHAR AS {quote_ident(k)}"
             for k in keys
         )
         or "NULL AS __none"
     )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW __jsonl_text AS SELECT {text_cols} FROM __jsonl")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW __jsonl_text AS SELECT {text_cols} FROM (SELECT "
+        f"{f'json_extract_string(line, [{paths}])' if usable else 'NULL'} AS __v "
+        "FROM __jsonl_lines WHERE __ok ORDER BY __n)"
+    )
     dropped = [DroppedRow(int(n), "(row)", "not a JSON object", line) for n, line in bad]
     return Source(
         name,

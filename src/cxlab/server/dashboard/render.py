@@ -1,0 +1,69 @@
+"""Sections to template parts: escaped text, tables as escaped HTML, figures as JSON safe inside ``<script>``.
+
+Figures travel as ``<script type="application/json">`` blocks written by :func:`plotly.io.to_json`, which
+escapes ``<``, ``>`` and ``/`` (so ``</script>`` in customer text can't end the block); the page's own script
+(served from ``/static``, no inline script) parses them and calls ``Plotly.newPlot``. The analyses already
+escape customer text inside figures (Plotly renders some strings as HTML), as they do for the static report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from markupsafe import Markup
+
+from cxlab.report.section import Section
+from cxlab.report.sections import NOT_RUN
+
+
+@dataclass(frozen=True)
+class Part:
+    """One rendered section: text to escape, figures as safe JSON, the table as escaped HTML."""
+
+    id: str
+    title: str
+    summary: str
+    figures: list[Markup] = field(default_factory=list)
+    table: Markup | None = None
+    not_run: bool = False
+
+
+def figure_json(fig: go.Figure) -> Markup:
+    """The figure as JSON that is safe inside a ``<script>`` element (``<``, ``>``, ``/`` escaped)."""
+    text = pio.to_json(fig, validate=False, engine="json")
+    for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(raw, esc)
+    return Markup(text)
+
+
+def has_data(fig: go.Figure) -> bool:
+    """Whether the figure plots anything (an empty store must not render empty charts)."""
+    for trace in fig.data:
+        for attr in ("x", "y", "z", "values", "labels", "node"):
+            v = getattr(trace, attr, None)
+            if v is not None and (attr == "node" or len(v)):
+                return True
+    return False
+
+
+def part(s: Section) -> Part:
+    """A section as a template part; a "not run" note keeps its title and reason."""
+    table = (
+        Markup(s.table.to_html(index=False, escape=True, border=0, classes="data"))
+        if s.table is not None and len(s.table)
+        else None
+    )
+    return Part(
+        s.id,
+        s.title,
+        s.summary,
+        [figure_json(f) for f in s.figures if has_data(f)],
+        table,
+        s.summary.startswith(NOT_RUN),
+    )
+
+
+def parts(sections: list[Section]) -> list[Part]:
+    return [part(s) for s in sections]
