@@ -358,6 +358,10 @@ def demo(
         t.add_row(name, f"{n:,}")
     console.print(t)
     console.print(escape(f"store   {run.db}\ntruth   {run.truth}\nreport  {run.report}"))
+    console.print(
+        escape(f"live    cxlab keys create --role read --db {run.db} && cxlab serve --db {run.db}"),
+        soft_wrap=True,
+    )
     for skipped in run.not_run:
         err.print(f"not run  {escape(skipped.title)}: {escape(skipped.reason)}", soft_wrap=True)
     if run.not_run:

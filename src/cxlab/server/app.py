@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
@@ -26,9 +28,12 @@ from cxlab.server import collector, dashboard, readapi, snippet
 from cxlab.server.auth import require, state_of
 from cxlab.server.keys import ApiKey, KeysError, Role, create, revoke
 from cxlab.server.state import ServerState
-from cxlab.store import served
+from cxlab.store import Store, served
+from cxlab.voice.analysis import analyze_feedback
 
 PRUNE_EVERY_S = 24 * 3600
+VOICE_EVERY_S = 300
+log = logging.getLogger(__name__)
 # What a shop's pages on the configured origins may call from the browser; the rest has no CORS headers.
 CORS_PATHS = ("/v1/cx.js", "/v1/events", "/v1/identify", "/v1/feedback", "/v1/orders", "/v1/consent")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -95,13 +100,43 @@ async def _prune_daily(state: ServerState) -> None:
     """``cxlab privacy prune`` once at start and every day, when ``[privacy]`` sets a retention."""
     while True:
         if cutoffs(state.config, dt.datetime.now(dt.UTC).replace(tzinfo=None)):
-            cur = state.cursor()
-            try:
-                await asyncio.to_thread(prune, cur, state.config)
-                state.bump()
-            finally:
-                cur.close()
+            await asyncio.to_thread(_prune, state)
         await asyncio.sleep(PRUNE_EVERY_S)
+
+
+def _prune(state: ServerState) -> None:
+    with state.scope() as cur:
+        prune(cur, state.config)
+    state.bump()
+
+
+def _feedback_rows(state: ServerState) -> int:
+    with state.scope() as cur:
+        row = cur.execute("SELECT count(*) FROM feedback").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _analyze_voice(state: ServerState) -> None:
+    """``cxlab voice analyze`` on the served store (its own cursor; the collector keeps writing meanwhile)."""
+    with state.scope(), Store(state.db_path) as store:
+        run = analyze_feedback(store)
+    if run.new_texts:
+        state.bump()
+
+
+async def _voice_when_feedback_arrives(state: ServerState) -> None:
+    """Analyse new feedback texts (language, sentiment) at start and whenever feedback rows were added: a
+    served store can't be analysed from the CLI, which the server locks out."""
+    seen = -1
+    while True:
+        try:
+            n = await asyncio.to_thread(_feedback_rows, state)
+            if n and n != seen:
+                await asyncio.to_thread(_analyze_voice, state)
+                seen = n
+        except duckdb.Error:  # interrupted by the shutdown, or the store busy: try again next round
+            log.debug("voice analysis deferred", exc_info=True)
+        await asyncio.sleep(VOICE_EVERY_S)
 
 
 def create_app(
@@ -109,10 +144,12 @@ def create_app(
     url: str = "http://127.0.0.1:8000",
     on_ready: Callable[[], None] | None = None,
     *,
-    warm: bool = False,
+    background: bool = False,
 ) -> FastAPI:
-    """The application for the store at ``db_path``; the store is opened (and held) at startup. ``warm``:
-    compute the unfiltered dashboard pages in the background at startup (``cxlab serve`` does)."""
+    """The application for the store at ``db_path``; the store is opened (and held) at startup.
+
+    ``background`` (``cxlab serve`` sets it): compute the unfiltered dashboard pages at startup, and analyse
+    new feedback texts as they arrive. Retention (``[privacy]``) is applied daily either way."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,17 +159,19 @@ def create_app(
         writer = collector.Collector(state)
         state.collector = writer
         writer.start()
-        if warm:  # the first visitor finds the unfiltered pages computed
+        tasks = [asyncio.create_task(_prune_daily(state))]
+        if background:  # the first visitor finds the unfiltered pages computed
             dashboard.start_warming(state)
-        pruner = asyncio.create_task(_prune_daily(state))
+            tasks.append(asyncio.create_task(_voice_when_feedback_arrives(state)))
         if on_ready is not None:
             on_ready()
         try:
             yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(writer.stop)  # pending batches are committed first
             state.close()
 

@@ -138,7 +138,7 @@ def serve(
         )
 
     config = uvicorn.Config(
-        create_app(db, url, on_ready=ready, warm=True),
+        create_app(db, url, on_ready=ready, background=True),
         log_level="warning",
         access_log=False,
         lifespan="on",

@@ -1,0 +1,53 @@
+"""Work the server does by itself: feedback sent to the collector is analysed (language, sentiment) without a
+CLI run, which the server's lock would refuse."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+import cxlab.server.app as server_app
+from cxlab.server.app import create_app
+from cxlab.store import init_project
+from tests.server.conftest import add_keys
+
+TEXTS = [
+    ("F1", "review", 5, "Snelle levering en heel vriendelijke service, top!"),
+    ("F2", "review", 1, "The parcel arrived broken and nobody answered my e-mails."),
+    ("F3", "nps", 9, "Sehr zufrieden mit der Bestellung, gerne wieder."),
+]
+
+
+def test_new_feedback_is_analysed_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_app, "VOICE_EVERY_S", 0.5)
+    db = init_project(tmp_path / "shop")
+    keys = add_keys(db)
+    items = [
+        {"feedback_id": f, "ts": "2025-03-01T10:00:00Z", "source": s, "score": sc, "text": t}
+        for f, s, sc, t in TEXTS
+    ]
+    with TestClient(create_app(db, background=True)) as client:
+        sent = client.post(
+            "/v1/feedback", json={"batch": items}, headers={"Authorization": f"Bearer {keys['write']}"}
+        )
+        assert sent.status_code == 200, sent.text
+        state = client.app.state.cx  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 90
+        labelled: list[tuple[str, str, str]] = []
+        while time.monotonic() < deadline and len(labelled) < len(TEXTS):
+            time.sleep(0.5)
+            with state.scope() as cur:
+                try:
+                    labelled = cur.execute(
+                        "SELECT f.feedback_id, v.language, v.label FROM feedback f "
+                        "JOIN voice_texts v USING (feedback_id) ORDER BY 1"
+                    ).fetchall()
+                except duckdb.CatalogException:  # voice tables not created yet
+                    labelled = []
+    assert [r[0] for r in labelled] == ["F1", "F2", "F3"]
+    assert [r[1] for r in labelled] == ["nl", "en", "de"]
+    assert labelled[1][2] == "negative" and labelled[0][2] == "positive"
