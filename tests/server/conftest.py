@@ -33,7 +33,9 @@ class Served:
 def add_keys(db: Path) -> dict[str, str]:
     """One new key per role on the (not served) store at ``db``."""
     with Store(db) as s:
-        return {role: create(s.con, role, f"test {role}")[0] for role in ("write", "read", "admin")}
+        return {
+            role: create(s.con, role, f"test {role}")[0] for role in ("write", "read", "admin", "browser")
+        }
 
 
 def copy_store(src: Path, dest_dir: Path) -> Path:

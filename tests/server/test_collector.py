@@ -201,9 +201,37 @@ def test_keys_roles_and_query_key(empty_served: Served) -> None:
         s.client.post("/v1/events", content=body, headers={"Authorization": "Bearer nope"}).status_code == 401
     )
     assert post(s, "events", [ev(1)], role="read").status_code == 403
-    assert s.client.post(f"/v1/events?key={s.keys['read']}", content=body).status_code == 403
-    assert s.client.post(f"/v1/events?key={s.keys['write']}", content=body).json()["accepted"] == 1
+    # only the snippet's public browser key may travel in a URL
+    for role in ("read", "write", "admin"):
+        assert s.client.post(f"/v1/events?key={s.keys[role]}", content=body).status_code == 401
+    assert s.client.post(f"/v1/events?key={s.keys['browser']}", content=body).json()["accepted"] == 1
     assert post(s, "events", [ev(2)], role="admin").status_code == 200
+    assert post(s, "events", [ev(3)], role="write").status_code == 200
+
+
+def test_the_public_browser_key_sends_only_events_and_identify_links(empty_served: Served) -> None:
+    s = empty_served
+    assert post(s, "events", [ev(1)], role="browser").status_code == 200
+    link = {"anonymous_id": "a-1", "customer_id": "C1"}
+    assert post(s, "identify", [link], role="browser").status_code == 200
+    order = {"order_id": "O1", "ts": TS, "revenue": 9.5, "currency": "EUR"}
+    consent = {"customer_id": "C1", "channel": "email", "granted": True, "ts": TS, "source": "forged"}
+    feedback = {"feedback_id": "F1", "ts": TS, "source": "nps", "score": 9}
+    for kind, item in (("orders", order), ("consent", consent), ("feedback", feedback)):
+        assert post(s, kind, [item], role="browser").status_code == 403
+        assert s.client.post(f"/v1/{kind}?key={s.keys['browser']}", json={"batch": [item]}).status_code == 401
+    assert s.client.get("/v1/keys", headers=s.auth("browser")).status_code == 403
+
+
+def test_the_collector_ignores_dashboard_sessions(empty_served: Served) -> None:
+    s = empty_served
+    page = s.client.get("/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    logged = s.client.post("/login", data={"key": s.keys["admin"], "csrf": csrf}, follow_redirects=False)
+    assert logged.status_code in (302, 303) and s.client.cookies.get("cxlab_session")
+    assert s.client.get("/").status_code == 200  # the session works for the dashboard …
+    sent = s.client.post("/v1/events", content=orjson.dumps({"batch": [ev(1)]}))
+    assert sent.status_code == 401  # … but carries no CSRF token, so it can't send data
 
 
 def test_many_concurrent_clients_store_each_acknowledged_event_once(empty_served: Served) -> None:

@@ -35,7 +35,7 @@ def test_roles(empty_served: Served) -> None:
     assert c.get("/v1/keys", headers=empty_served.auth("read")).status_code == 403
     assert c.get("/v1/keys", headers=empty_served.auth("write")).status_code == 403
     listed = c.get("/v1/keys", headers=empty_served.auth("admin")).json()
-    assert {k["role"] for k in listed} == {"read", "write", "admin"}
+    assert {k["role"] for k in listed} == {"read", "write", "admin", "browser"}
     assert all("key" not in k and "hash" not in k for k in listed)
 
 

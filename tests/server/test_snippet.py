@@ -174,7 +174,7 @@ def test_page_on_another_origin_sends_events_once(tmp_path: Path) -> None:
     keys = add_keys(db)
     port = live.free_port()
     base = f"http://127.0.0.1:{port}"
-    page_html = PAGE.replace("{base}", base).replace("{key}", keys["write"])
+    page_html = PAGE.replace("{base}", base).replace("{key}", keys["browser"])
     with shop_site(page_html) as site:
         allow_origins(db, site)
         server = live.start(db, port)

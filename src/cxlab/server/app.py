@@ -191,7 +191,7 @@ def create_app(
     def healthz(request: Request) -> Health:
         """Liveness: the store is open."""
         state = state_of(request)
-        return Health(ok=True, version=__version__, store=str(state.db_path), store_version=state.version)
+        return Health(ok=True, version=__version__, store=state.db_path.name, store_version=state.version)
 
     @app.post("/v1/keys", tags=["keys"], responses=ERRORS, status_code=201)
     def create_key(

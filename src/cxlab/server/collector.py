@@ -587,24 +587,47 @@ async def _read_body(request: Request) -> bytes | Outcome:
     return bytes(body)
 
 
+BROWSER_KINDS = ("events", "identify")
+"""What the page snippet sends: a public ``browser`` key may send these, and only these."""
+
+
+async def browser_key(request: Request) -> ApiKey:
+    """A write key, or the page snippet's public browser key (also as ``?key=``, for ``sendBeacon``)."""
+    return authorize(request, ("write", "browser"), query_key=True, session=False)
+
+
 async def writer_key(request: Request) -> ApiKey:
-    """``require("write", query_key=True)`` run on the event loop: the check is a hash and a dict lookup, and
-    FastAPI would run a sync dependency in its thread pool (a thread hop per request under load)."""
-    return authorize(request, "write", query_key=True)
+    """A write key (orders, feedback and consent come from the shop's systems, never from a public page)."""
+    return authorize(request, "write", session=False)
+
+
+async def _collect(kind: str, request: Request) -> Response:
+    body = await _read_body(request)
+    if isinstance(body, Outcome):
+        return body.response()
+    prepared = prepare(kind, body)
+    if isinstance(prepared, Outcome):
+        return prepared.response()
+    collector: Collector = state_of(request).collector
+    return (await collector.submit(*prepared)).response()
+
+
+BrowserKey = Annotated[ApiKey, Depends(browser_key)]
+WriterKey = Annotated[ApiKey, Depends(writer_key)]
 
 
 def _endpoint(kind: str) -> Callable[..., Awaitable[Response]]:
-    async def collect(request: Request, _: Annotated[ApiKey, Depends(writer_key)]) -> Response:
-        body = await _read_body(request)
-        if isinstance(body, Outcome):
-            return body.response()
-        prepared = prepare(kind, body)
-        if isinstance(prepared, Outcome):
-            return prepared.response()
-        collector: Collector = state_of(request).collector
-        return (await collector.submit(*prepared)).response()
+    if kind in BROWSER_KINDS:
 
-    return collect
+        async def from_pages(request: Request, _: BrowserKey) -> Response:
+            return await _collect(kind, request)
+
+        return from_pages
+
+    async def from_systems(request: Request, _: WriterKey) -> Response:
+        return await _collect(kind, request)
+
+    return from_systems
 
 
 router = APIRouter()
@@ -625,8 +648,14 @@ for _kind, _spec in KINDS.items():
         summary=f"Send {_kind}",
         description=(
             f'{_DOCS[_kind]} Body `{{"batch": [item, ...]}}`, at most {MAX_ITEMS} items and {MAX_BYTES} bytes, '
-            "any Content-Type. Write key as `Authorization: Bearer` or `?key=`. Items are checked like "
-            "`cxlab ingest`; a 200 means they are stored durably; resending is safe (idempotent on the key)."
+            + (
+                "any Content-Type. A write key as `Authorization: Bearer`, or the snippet's browser key (also as "
+                "`?key=`). Items are checked like "
+                if _kind in BROWSER_KINDS
+                else "any Content-Type. A write key as `Authorization: Bearer` (not a browser key). "
+                "Items are checked like "
+            )
+            + "`cxlab ingest`; a 200 means they are stored durably; resending is safe (idempotent on the key)."
         ),
         responses=RESPONSES,
         openapi_extra={

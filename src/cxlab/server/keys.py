@@ -2,7 +2,8 @@
 
 A key reads ``cxk_<id>_<secret>``: the id finds its row without scanning, the hash of the whole key is compared
 with :func:`hmac.compare_digest`. Roles: ``write`` sends data, ``read`` reads analyses and the dashboard,
-``admin`` does both and manages keys. Creating and revoking keys is written to the audit log.
+``admin`` does both and manages keys, ``browser`` is the public key of the page snippet: it may send events and
+identify links only (never orders, feedback or consent), and is the only kind accepted in a URL (``?key=``). Creating and revoking keys is written to the audit log.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import duckdb
 
 from cxlab.privacy import audit
 
-Role = Literal["write", "read", "admin"]
-ROLES: tuple[Role, ...] = ("write", "read", "admin")
+Role = Literal["write", "read", "admin", "browser"]
+ROLES: tuple[Role, ...] = ("write", "read", "admin", "browser")
 KEYS = "_cxlab_keys"
 DDL = f"""CREATE TABLE IF NOT EXISTS {KEYS} (
   id VARCHAR PRIMARY KEY, name VARCHAR, role VARCHAR NOT NULL, hash VARCHAR NOT NULL,

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -187,10 +187,10 @@ class ServerState:
             with served.scoped(cur):
                 yield cur
         finally:
-            cur.close()
-            with self._readers:
+            with self._readers:  # off the list before it closes: close() must not interrupt a closed cursor
                 self._reading.discard(cur)
                 self._readers.notify_all()
+            cur.close()
 
     def cached(
         self, name: Hashable, filters: Filters | None, compute: Callable[[], T], *, stale_ok: bool = False
@@ -210,7 +210,8 @@ class ServerState:
         with self._readers:
             self._closing = True
             for cur in self._reading:
-                cur.interrupt()
+                with suppress(duckdb.Error):
+                    cur.interrupt()
             self._readers.wait_for(lambda: not self._reading, timeout=wait_s)
         served.withdraw(self.db_path)
         self.store.close()

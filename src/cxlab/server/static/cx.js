@@ -1,6 +1,6 @@
 /* cxlab browser snippet, served by `cxlab serve` at /v1/cx.js. Hand-written ES2017, no build step.
  *
- *   <script src="https://cx.example.com/v1/cx.js" data-key="WRITE_KEY" async></script>
+ *   <script src="https://cx.example.com/v1/cx.js" data-key="BROWSER_KEY" async></script>
  *
  * Optional attributes: data-touchpoint (default "site"), data-channel (one of the store's channels).
  * API: cx.track(event, properties), cx.identify(customerId), cx.page(), cx.reset(), cx.flush().
