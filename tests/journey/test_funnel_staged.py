@@ -99,3 +99,22 @@ def test_sessions_as_units(make_store: MakeStore) -> None:
         res = funnel(s.ibis(), s.config, ["a", "b", "c"], "1d", unit="sessions")
     assert res.to_frame()["units"].tolist() == [3, 2, 1]
     assert res.to_dict()["steps"][0]["sessions"] == 3
+
+
+def test_ordered_steps_within_one_second_count(make_store: MakeStore) -> None:
+    """A page view and a click 300 ms apart (the browser snippet sends such pairs): 'ordered' sees the order to
+    the millisecond, as 'strict' does; the same millisecond is not 'later'."""
+    ms = 1 / 3600 / 1000
+    rows = [
+        ("p1", 100 * ms, "page_view", None), ("p1", 400 * ms, "add_to_cart", None),
+        ("p2", 0.0, "page_view", None), ("p2", 0.0, "add_to_cart", None),
+    ]  # fmt: skip
+    with make_store(rows) as s:
+        counts = {
+            order: funnel(s.ibis(), s.config, ["page_view", "add_to_cart"], "1d", order=order)
+            .to_frame()["units"]
+            .tolist()
+            for order in ("ordered", "strict")
+        }
+    assert counts["ordered"] == [2, 1]
+    assert counts["strict"][1] >= 1

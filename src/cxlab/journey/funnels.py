@@ -2,7 +2,7 @@
 
 A unit (person or session) reaches step k when it did steps 1..k within ``window`` of a step-1 event:
 
-* ``order="ordered"``: step 1, then step 2 at a later second, …, others may happen in between; exclusion
+* ``order="ordered"``: step 1, then step 2 at a later time (to the millisecond), …, others may happen in between; exclusion
   steps between two steps void a chain that has one in between;
 * ``order="strict"``: the steps are consecutive events of the unit (nothing else in between);
 * ``order="any"``: after a step-1 event, steps 2..k each happen at least once, in any order.
@@ -43,6 +43,8 @@ from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
 from cxlab.stats.proportions import wilson_interval
 
 Order = Literal["ordered", "strict", "any"]
+MS = 1000
+"""Ticks of the funnel's clock (``t``) per second."""
 Unit = Literal["people", "sessions"]
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -285,7 +287,7 @@ def _ordered_lists(f: ir.Table, k: int, window_s: int, overlap: bool) -> ir.Tabl
     """``order="ordered"`` without exclusions, on DuckDB: the rows of :func:`_per_unit` from per-unit lists.
 
     Each unit's step events become one sorted list of integers ``t * m + code`` (one hash aggregation and a
-    short sort per unit, no global sort; a later step sorts first within a second, so "strictly later" holds).
+    short sort per unit, no global sort; a later step sorts first within a millisecond, so "strictly later" holds).
     The latest chain start at step i, for each step-i event, is the start carried by the latest step-(i−1)
     event before it; positions in the list filtered to steps i−1 and i give that event's rank, so each step
     is a few list passes. Without window pruning this is exact: starts grow with time, so a chain too long
@@ -294,7 +296,7 @@ def _ordered_lists(f: ir.Table, k: int, window_s: int, overlap: bool) -> ir.Tabl
     ``overlap``: an event can be more than one step (a step repeated, overlapping filters), so it is listed
     once per step it is.
     """
-    m = 1 << (k + 1).bit_length()  # step i has code m-1-i: later steps first within a second
+    m = 1 << (k + 1).bit_length()  # step i has code m-1-i: later steps first within a millisecond
     t = f"(t + {1 << 36})"  # >= 0 for any date after 200 BC, so % and // decode; only differences are used
     code = " ".join(f"WHEN m{i} THEN {m - 1 - i}" for i in range(1, k + 1))
     again = "".join(
@@ -389,6 +391,8 @@ def _marked(
         ev = ev.mutate(unit_key=ev.person_id)
     else:
         raise ValueError(f"unit must be people or sessions, got {unit!r}")
+    # the funnel's clock in milliseconds: a snippet sends a page view and a click within one second
+    ev = ev.mutate(t=ev.t * MS + ev.ts.millisecond().cast("int64"))
     if order != "strict" and not pick_first:
         ev = ev.filter(_any_match(ev, matchers))
     marks = {f"m{i + 1}": s.matches(ev) for i, s in enumerate(steps)}
@@ -482,7 +486,7 @@ def funnel(
     with ExitStack() as stack:
         if order == "ordered" and k > 1 and not lists:  # one window pass per step reads the marked events:
             marked = stack.enter_context(marked.cache())  # stitch people once
-        per = _per_unit(marked, parsed, window_s, order, exclusions, lists)
+        per = _per_unit(marked, parsed, window_s * MS, order, exclusions, lists)
         if by:  # read twice: per breakdown value and overall
             per = stack.enter_context(per.cache())
         return _funnel(
@@ -535,7 +539,8 @@ def _funnel(
 
 
 def _h(v: Any) -> float:
-    return float(v) / 3600.0 if v is not None and not pd.isna(v) else float("nan")
+    """Milliseconds (the funnel's clock) as hours."""
+    return float(v) / 3600.0 / MS if v is not None and not pd.isna(v) else float("nan")
 
 
 def _overall_ttc(per: ir.Table) -> Mapping[str, Any]:

@@ -9,6 +9,7 @@ than ``REFIT_GROWTH``, and then every text is relabelled (cheap: the embeddings 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,8 +131,18 @@ def _review_head(
     return head, True
 
 
+_RUNNING = threading.Lock()
+"""One analysis at a time per process: the server runs it in the background and for read requests that need
+it, and two runs would insert the same new texts."""
+
+
 def analyze_feedback(store: Store, *, refit: bool = False, progress: Progress | None = None) -> VoiceRun:
     """Update ``voice_texts`` (and the embeddings it needs) for feedback added since the last run."""
+    with _RUNNING:
+        return _analyze(store, refit, progress)
+
+
+def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     settings = voice_settings(store.config)
     languages = [c.lower() for c in store.config.shop.languages]
     ensure_tables(store.con)

@@ -8,6 +8,7 @@ escape customer text inside figures (Plotly renders some strings as HTML), as th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
@@ -48,6 +49,16 @@ def has_data(fig: go.Figure) -> bool:
     return False
 
 
+CLI_ANALYZE = re.compile(r"run `cxlab voice analyze`( first)?")
+SERVED_ANALYZE = "the server analyses new feedback texts in the background: reload in a few minutes"
+
+
+def served_advice(text: str) -> str:
+    """The report's advice as it applies to a served store: the server runs ``voice analyze`` itself (the CLI
+    can't open a store the server holds)."""
+    return CLI_ANALYZE.sub(SERVED_ANALYZE, text)
+
+
 def part(s: Section) -> Part:
     """A section as a template part; a "not run" note keeps its title and reason."""
     table = (
@@ -58,7 +69,7 @@ def part(s: Section) -> Part:
     return Part(
         s.id,
         s.title,
-        s.summary,
+        served_advice(s.summary),
         [figure_json(f) for f in s.figures if has_data(f)],
         table,
         s.summary.startswith(NOT_RUN),
