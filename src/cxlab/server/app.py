@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -145,11 +146,14 @@ def create_app(
     on_ready: Callable[[], None] | None = None,
     *,
     background: bool = False,
+    exit_when_stuck: bool = False,
 ) -> FastAPI:
     """The application for the store at ``db_path``; the store is opened (and held) at startup.
 
     ``background`` (``cxlab serve`` sets it): compute the unfiltered dashboard pages at startup, and analyse
-    new feedback texts as they arrive. Retention (``[privacy]``) is applied daily either way."""
+    new feedback texts as they arrive. Retention (``[privacy]``) is applied daily either way.
+    ``exit_when_stuck`` (``cxlab serve`` sets it, it owns its process): at shutdown, when an analysis still runs
+    after the store's writer has committed everything, exit at once instead of waiting for it."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -173,7 +177,9 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(writer.stop)  # pending batches are committed first
-            state.close()
+            if not state.close() and exit_when_stuck:
+                log.warning("reads still running at shutdown; exiting without waiting (all data committed)")
+                os._exit(0)
 
     # /docs and /redoc with Swagger UI and ReDoc from the installed fastapi-offline package, not from a CDN
     app = FastAPIOffline(

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import signal
 import socket
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
@@ -138,7 +140,7 @@ def serve(
         )
 
     config = uvicorn.Config(
-        create_app(db, url, on_ready=ready, background=True),
+        create_app(db, url, on_ready=ready, background=True, exit_when_stuck=True),
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -147,8 +149,12 @@ def serve(
         timeout_keep_alive=30,  # touchpoints that send often keep their connection
         timeout_graceful_shutdown=10,
     )
-    if not _run(config, sock):  # startup failed (uvicorn logged why)
-        raise typer.Exit(1)
+    started = _run(config, sock)
+    # Everything is committed and the store closed by now. Exit without the interpreter's teardown: a
+    # background analysis thread still inside DuckDB or the embedder would make it abort (SIGABRT).
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0 if started else 1)  # startup failed: uvicorn logged why
 
 
 def _run(config: uvicorn.Config, sock: socket.socket) -> bool:

@@ -204,14 +204,18 @@ class ServerState:
         age = self.cache.age((name, filters or Filters()))
         return (self.version - age[0], age[1]) if age is not None else None
 
-    def close(self, wait_s: float = 10.0) -> None:
+    def close(self, wait_s: float = 10.0) -> bool:
         """Stop reads (running queries of requests and background refreshes are interrupted), then close the
-        store: closing it under a running query would abort the process."""
+        store. Returns False, leaving the store open, when a read still runs after ``wait_s`` (an analysis busy
+        in Python): closing DuckDB under it would abort the process. What the server acknowledged is committed
+        either way, so the process may then simply exit."""
         with self._readers:
             self._closing = True
             for cur in self._reading:
                 with suppress(duckdb.Error):
                     cur.interrupt()
-            self._readers.wait_for(lambda: not self._reading, timeout=wait_s)
+            idle = self._readers.wait_for(lambda: not self._reading, timeout=wait_s)
         served.withdraw(self.db_path)
-        self.store.close()
+        if idle:
+            self.store.close()
+        return idle
