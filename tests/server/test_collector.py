@@ -232,6 +232,7 @@ def test_the_collector_ignores_dashboard_sessions(empty_served: Served) -> None:
     assert s.client.get("/").status_code == 200  # the session works for the dashboard …
     sent = s.client.post("/v1/events", content=orjson.dumps({"batch": [ev(1)]}))
     assert sent.status_code == 401  # … but carries no CSRF token, so it can't send data
+    assert s.client.get("/v1/keys").status_code == 401  # nor manage keys
 
 
 def test_many_concurrent_clients_store_each_acknowledged_event_once(empty_served: Served) -> None:

@@ -43,6 +43,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+ADMIN = require("admin", session=False)
+"""Key management takes an admin key in the header only: its requests carry no CSRF token."""
+
+
 class Health(BaseModel):
     ok: bool
     version: str
@@ -200,9 +204,7 @@ def create_app(
         return Health(ok=True, version=__version__, store=state.db_path.name, store_version=state.version)
 
     @app.post("/v1/keys", tags=["keys"], responses=ERRORS, status_code=201)
-    def create_key(
-        body: KeyCreate, request: Request, _: Annotated[ApiKey, Depends(require("admin"))]
-    ) -> KeyCreated:
+    def create_key(body: KeyCreate, request: Request, _: Annotated[ApiKey, Depends(ADMIN)]) -> KeyCreated:
         """Create a key (admin): the key is in this response only."""
         state = state_of(request)
         cur = state.cursor()
@@ -214,12 +216,12 @@ def create_app(
         return KeyCreated(key=key, id=record.id, role=record.role, name=record.name)
 
     @app.get("/v1/keys", tags=["keys"], responses=ERRORS)
-    def list_keys(request: Request, _: Annotated[ApiKey, Depends(require("admin"))]) -> list[KeyInfo]:
+    def list_keys(request: Request, _: Annotated[ApiKey, Depends(ADMIN)]) -> list[KeyInfo]:
         """Every key (admin), without secrets."""
         return [KeyInfo(**k.to_dict()) for k in state_of(request).keys.records()]
 
     @app.delete("/v1/keys/{key_id}", tags=["keys"], responses={**ERRORS, 404: {"description": "No such key"}})
-    def revoke_key(key_id: str, request: Request, _: Annotated[ApiKey, Depends(require("admin"))]) -> KeyInfo:
+    def revoke_key(key_id: str, request: Request, _: Annotated[ApiKey, Depends(ADMIN)]) -> KeyInfo:
         """Revoke a key (admin): it fails from the next request on."""
         state = state_of(request)
         cur = state.cursor()

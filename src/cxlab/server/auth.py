@@ -56,10 +56,11 @@ def authorize(
     return key
 
 
-def require(role: Role, *, query_key: bool = False) -> Callable[[Request], Awaitable[ApiKey]]:
-    """A FastAPI dependency: ``key: ApiKey = Depends(require("read"))``."""
+def require(role: Role, *, session: bool = True) -> Callable[[Request], Awaitable[ApiKey]]:
+    """A FastAPI dependency: ``key: ApiKey = Depends(require("read"))``: a Bearer key, or (``session``) a
+    dashboard session."""
 
     async def dependency(request: Request) -> ApiKey:  # no I/O: runs on the event loop, not the threadpool
-        return authorize(request, role, query_key=query_key)
+        return authorize(request, role, session=session)
 
     return dependency
