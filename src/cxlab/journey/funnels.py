@@ -187,6 +187,33 @@ class Funnel:
         fig.update_layout(title=f"Funnel (unique {self.unit})", height=140 + 60 * len(t))
         return fig
 
+    def breakdown_figure(self) -> go.Figure | None:
+        """Overall conversion per breakdown value with its 95% Wilson interval (None without a breakdown)."""
+        if self.breakdown is None or self.by is None:
+            return None
+        t = self.breakdown.iloc[::-1]
+        fig = go.Figure(
+            go.Bar(
+                x=t["conversion"] * 100,
+                y=[html.escape(str(v)) for v in t["value"]],
+                orientation="h",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (t["ci_high"] - t["conversion"]) * 100,
+                    "arrayminus": (t["conversion"] - t["ci_low"]) * 100,
+                },
+                hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            title=f"Conversion from first to last step by {html.escape(self.by)} (95% Wilson interval)",
+            xaxis_title="% converted",
+            height=140 + 26 * len(t),
+            margin={"l": 160, "r": 30, "t": 50, "b": 40},
+        )
+        return fig
+
 
 def _num(v: Any) -> Any:
     if isinstance(v, np.integer):

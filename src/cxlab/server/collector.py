@@ -317,6 +317,11 @@ class _Totals:
     source: str = ""
     """SQL of the rows to store (a FROM item), set by the check of a group."""
 
+    def add(self, other: _Totals) -> None:
+        """Add ``other``'s counts to these."""
+        self.rows_read, self.stored = self.rows_read + other.rows_read, self.stored + other.stored
+        self.duplicate, self.rejected = self.duplicate + other.duplicate, self.rejected + other.rejected
+
 
 class Collector:
     """The store's writer while the server runs: queue, group checks, group commits, answers."""
@@ -438,23 +443,14 @@ class Collector:
                 self._totals = logged
                 self.state.bump()
                 self.groups += 1
-            else:
-                for (
-                    table,
-                    c,
-                ) in counts.items():  # nothing to commit: counted in memory, logged with the next group
-                    self._add(table, c)
+            else:  # nothing to commit: counted in memory, logged with the next group
+                for table, c in counts.items():
+                    self._totals.setdefault(table, _Totals()).add(c)
         finally:
             for table in tables:
                 con.execute(f"DROP TABLE IF EXISTS {quote_ident('__stage_' + table)}")
                 con.unregister(f"__new_{table}")
         return [o if o is not None else _busy("not stored") for o in outcomes]
-
-    def _add(self, table: str, c: _Totals) -> _Totals:
-        t = self._totals.setdefault(table, _Totals())
-        t.rows_read, t.stored = t.rows_read + c.rows_read, t.stored + c.stored
-        t.duplicate, t.rejected = t.duplicate + c.duplicate, t.rejected + c.rejected
-        return t
 
     def _log(self, con: duckdb.DuckDBPyConnection, counts: dict[str, _Totals]) -> dict[str, _Totals]:
         """Write this run's cumulative counts per table into ``_cxlab_ingests`` (inside the group's transaction);
@@ -462,8 +458,7 @@ class Collector:
         totals = {t: _Totals(**vars(v)) for t, v in self._totals.items()}
         for table, c in counts.items():
             t = totals.setdefault(table, _Totals())
-            t.rows_read, t.stored = t.rows_read + c.rows_read, t.stored + c.stored
-            t.duplicate, t.rejected = t.duplicate + c.duplicate, t.rejected + c.rejected
+            t.add(c)
             values = [t.rows_read, t.stored, t.duplicate, t.rejected]
             if t.log_id is None:
                 t.log_id = str(uuid.uuid4())
@@ -487,8 +482,9 @@ class Collector:
         members: list[int],
         outcomes: list[Outcome | None],
     ) -> _Totals:
-        """Check the requests' lines for ``table`` in one staging query; the new rows of the good requests go
-        stay in temp table ``__stage_<table>`` (see ``source`` of the counts). Fills the outcomes of these requests; returns the group's counts."""
+        """Check the requests' lines for ``table`` in one staging query; the new rows of the good requests stay
+        in temp table ``__stage_<table>`` (see ``source`` of the counts). Fills the outcomes of these requests;
+        returns the group's counts."""
         spec = TABLES[table]
         lines = [line for p in reqs for line in p.lines]
         starts = np.cumsum([0] + [len(p.lines) for p in reqs])

@@ -7,14 +7,12 @@ parameters it calls the analysis function directly and builds a :class:`~cxlab.r
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import ibis
 import pandas as pd
-import plotly.graph_objects as go
 
 import cxlab.channels.report as channels_report
 import cxlab.customers.report as customers_report
@@ -26,7 +24,7 @@ from cxlab.display import count, interval, number, p_value, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.experiments.definitions import metrics_from_config
 from cxlab.experiments.experiment import analyze_experiment, list_experiments
-from cxlab.journey.funnels import funnel
+from cxlab.journey.funnels import Funnel, funnel
 from cxlab.report.section import Section
 from cxlab.report.sections import NOT_RUN, NOT_RUN_ID, overview, run_sections
 from cxlab.store import Store
@@ -111,32 +109,6 @@ def funnel_steps(params: Params, store: Store) -> list[str]:
     return [s for s in journey_report.DEMO_FUNNEL if s in stored]
 
 
-def breakdown_figure(b: pd.DataFrame, by: str) -> go.Figure:
-    """Overall conversion per breakdown value with its interval."""
-    t = b.iloc[::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=t["conversion"] * 100,
-            y=[html.escape(str(v)) for v in t["value"]],
-            orientation="h",
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": (t["ci_high"] - t["conversion"]) * 100,
-                "arrayminus": (t["conversion"] - t["ci_low"]) * 100,
-            },
-            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=f"Conversion from first to last step by {html.escape(by)} (95% Wilson interval)",
-        xaxis_title="% converted",
-        height=140 + 26 * len(t),
-        margin={"l": 160, "r": 30, "t": 50, "b": 40},
-    )
-    return fig
-
-
 def build_funnel(store: Store, params: Params, memo: Memo) -> list[Section]:
     steps = funnel_steps(params, store)
     window = params.get("window") or "7d"
@@ -160,15 +132,17 @@ def build_funnel(store: Store, params: Params, memo: Memo) -> list[Section]:
             }
         )  # fmt: skip
         if by is not None and f.breakdown is not None and len(f.breakdown):
-            made.append(_breakdown_section(f.breakdown, by, f.correction))
+            made.append(_breakdown_section(f, by))
         title = f"Funnel: {' → '.join(steps)} ({window} window)"
         return Section("funnel", title, f.summary(), [f.figure()], table)
 
     return [_one(make, "funnel", "Funnel"), *made]
 
 
-def _breakdown_section(b: pd.DataFrame, by: str, correction: str) -> Section:
+def _breakdown_section(f: Funnel, by: str) -> Section:
     """Overall conversion per breakdown value, each tested against the rest."""
+    b, correction = f.breakdown, f.correction
+    assert b is not None
     table = pd.DataFrame(
         {
             by: b["value"].astype(str),
@@ -184,7 +158,7 @@ def _breakdown_section(b: pd.DataFrame, by: str, correction: str) -> Section:
         f"Conversion from the first to the last step per {by}, each value against all others pooled: "
         f"two-proportion z-test, {correction}-corrected; n = {int(b['entered'].sum()):,} entering step 1."
     )
-    return Section("funnel-by", f"Conversion by {by}", summary, [breakdown_figure(b, by)], table)
+    return Section("funnel-by", f"Conversion by {by}", summary, [f.breakdown_figure()], table)
 
 
 # --- channels ---------------------------------------------------------------------------------------------
