@@ -52,3 +52,12 @@ class Adapter(Protocol):
     def send(self, message: Message, contact: Contact) -> str: ...
 
     def close(self) -> None: ...
+
+
+class Suppressed(Exception):
+    """Not to be sent after all, decided at send time (consent withdrawn since the plan, customer erased);
+    the outbox row becomes ``suppressed`` with this reason, never retried."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
