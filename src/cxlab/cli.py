@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cxlab.automate.cli import app as flows_app
 from cxlab.channels.cli import app as channels_app
 from cxlab.clitools import (
     DEFAULT_DB,
@@ -215,6 +216,11 @@ app.add_typer(
 app.add_typer(experiment_app, name="experiment", help="A/B tests: frequentist, Bayesian, sequential; power.")
 app.add_typer(changes_app, name="changes", help="The change log: every change and its measured effect.")
 app.add_typer(voice_app, name="voice", help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone.")
+app.add_typer(
+    flows_app,
+    name="flows",
+    help="Automated flows: plan, run and measure them (holdouts, consent, caps, exactly-once).",
+)
 app.add_typer(
     privacy_app, name="privacy", help="Privacy: erase/export a customer, consent, retention, audit log."
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxlab.demo import generate
+from cxlab.demo.flows import write_flow_files
 from cxlab.privacy.keys import load_secret
 from cxlab.report import render_report
 from cxlab.report.sections import NotRun, build_sections
@@ -72,7 +73,7 @@ def run_demo(
     out: str | Path, customers: int, seed: int, db: str | Path | None = None, step: Step | None = None
 ) -> DemoRun:
     """Build the demo store (``db``, default ``out/cxlab.duckdb``; an earlier one is replaced), its data and
-    ``truth.json`` in ``out``, and write its report."""
+    ``truth.json`` in ``out``, declare its flows beside the store's ``cxlab.toml`` and write its report."""
     say = step or (lambda _msg: None)
     out = Path(out)
     db = Path(db) if db is not None else out / DB_NAME
@@ -81,6 +82,8 @@ def run_demo(
     init_project(db.parent, db.name)
     say(f"simulating {customers:,} customers (seed {seed})")
     demo = generate(out, customers=customers, seed=seed, secret=load_secret(db, create=True))
+    say("declaring the demo's flows (flows/demo.toml, [automate], contacts.csv)")
+    write_flow_files(db.parent, demo.files["customers"], seed)
     with Store(db) as store:
         for table, files in demo.files.items():
             say(f"ingesting {table}")

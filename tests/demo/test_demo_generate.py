@@ -389,7 +389,10 @@ def test_festive_email_gets_more_same_day_clicks(demo: DemoResult, con: duckdb.D
         obs = test["observed"][variant]
         assert obs["exposed"] == nn and abs(obs["clicked"] - kk) <= 0.02 * nn
     # the exposure is the first shipping e-mail on or after the start; earlier e-mails are all basic
-    assert str(one(con, "SELECT min(ts) FROM exposures")[0]) >= "2024-06-01"
+    assert (
+        str(one(con, "SELECT min(ts) FROM exposures WHERE experiment_id = 'shipping_email_festive'")[0])
+        >= "2024-06-01"
+    )
     assert (
         one(
             con,

@@ -255,6 +255,13 @@ class Flow(_Strict):
     def message_touchpoint(self) -> str:
         return self.touchpoint or f"{self.name}_{self.channel}"
 
+    @property
+    def split(self) -> dict[str, float]:
+        """The planned share of each arm: the holdout, then the variants by weight (the SRM check's split)."""
+        arms = self.arms
+        total = sum(v.weight for v in arms.values())
+        return {HOLDOUT: self.holdout, **{n: (1 - self.holdout) * v.weight / total for n, v in arms.items()}}
+
     def version_hash(self) -> str:
         """A short hash of the whole declaration: a new one is a new version in the change log."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
@@ -389,6 +396,18 @@ def _flows_from(raw: Any, source: str) -> list[Flow]:
         except ValidationError as e:
             raise _error(source, f"flows.{name}", e) from e
     return out
+
+
+def flow_split(config: Config, project_dir: Path | None, experiment_id: str) -> dict[str, float] | None:
+    """The planned split of a flow's experiment (``flow:<name>``), or None for any other experiment or a flow
+    no longer declared (its split is then unknown, and the SRM check assumes equal arms)."""
+    if not experiment_id.startswith("flow:"):
+        return None
+    try:
+        flows = load_flows(config, project_dir)
+    except ConfigError:
+        return None
+    return next((f.split for f in flows if f.experiment_id == experiment_id), None)
 
 
 def load_flows(config: Config, project_dir: Path | None = None) -> list[Flow]:

@@ -4,6 +4,9 @@ and the flow versions seen (for the change log).
 The outbox key is (flow, customer_id, trigger_key): a trigger is decided once, and a message is sent at most
 once per key. Statuses:
 
+``variant`` is the customer's arm ('holdout' or a variant name), '' for a trigger never assigned to one
+(suppressed before the draw); ``order_id`` is the order the trigger is about, when it has one.
+
 - ``queued``: to send at ``due`` (UTC, after the delay and the customer's quiet hours);
 - ``sending``: claimed and committed just before the adapter is called; a row still ``sending`` when a run
   starts was interrupted between the call and its record, so it becomes ``in_doubt`` and is never sent again;
@@ -35,6 +38,7 @@ DDL = f"""CREATE TABLE IF NOT EXISTS {OUTBOX} (
   channel VARCHAR NOT NULL,
   variant VARCHAR NOT NULL,
   language VARCHAR,
+  order_id VARCHAR,
   due TIMESTAMP NOT NULL,
   decided TIMESTAMP NOT NULL,
   status VARCHAR NOT NULL,

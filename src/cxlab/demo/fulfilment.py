@@ -46,6 +46,16 @@ class Fulfilment:
     status: np.ndarray
     refunded: np.ndarray
     review_ts: np.ndarray
+    review_request_ts: np.ndarray
+    """When the order's review request goes out (or would, for a customer not messaged)."""
+    review_requested: np.ndarray
+    """Whether the review-request flow sent it (e-mail consent, not in the flow's holdout)."""
+    review_without_request: np.ndarray
+    """Whether the customer reviews the order even without a request (the baseline of both arms)."""
+    review_extra_p: np.ndarray
+    """The request's planted effect: chance it makes a customer who would not have reviewed review."""
+    review_candidate_ts: np.ndarray
+    """When the order's review is (or would be) written."""
     nps_ts: np.ndarray
     ces_ts: np.ndarray
 
@@ -65,8 +75,10 @@ def fulfil(
     order_ids: pa.Array,
     variant: np.ndarray,
     catalog: Catalog,
+    rr_held: np.ndarray,
 ) -> Fulfilment:
-    """Everything after each order; ``variant`` is each person's experiment arm (0 basic, 1 festive)."""
+    """Everything after each order; ``variant`` is each person's experiment arm (0 basic, 1 festive),
+    ``rr_held`` whether they are in the review-request flow's holdout."""
     n = orders.n
     person = orders.person
     country = pop.country[person]
@@ -239,7 +251,9 @@ def fulfil(
         )
     )
 
-    # review request -> review (fewer after a late delivery: the weak touchpoint's drop to the next stage)
+    # review request -> review (fewer after a late delivery: the weak touchpoint's drop to the next stage).
+    # The review-request flow reaches customers with e-mail consent outside its holdout; a customer reviews
+    # with a baseline chance without it, and the request raises it (the planted p_review is about the average).
     wait = np.where(
         deliver_day * P.DAY >= P.REVIEW_REQUEST_EARLIER_S,
         P.REVIEW_REQUEST_DAYS_AFTER,
@@ -247,20 +261,27 @@ def fulfil(
     )
     rr_send = (deliver_day + wait) * P.DAY + 9 * P.HOUR + _delay(rng, n, 0, 3 * P.HOUR)
     p_review = np.where(damaged, P.REVIEW_P_DAMAGED, np.where(late, P.REVIEW_P_LATE, P.REVIEW_P_ON_TIME))
-    reviewed = rng.random(n) < p_review
-    rr_open = np.where(reviewed | (rng.random(n) < 0.45), rr_send + 60 + _exp(rng, n, 2 * P.HOUR, P.DAY), -1)
-    rr_click = np.where(reviewed, rr_open + 10 + _exp(rng, n, 180, 3600), -1)
+    p_base = P.REVIEW_WITHOUT_REQUEST * p_review
+    extra_p = (P.REVIEW_WITH_REQUEST - P.REVIEW_WITHOUT_REQUEST) * p_review / (1.0 - p_base)
+    base = rng.random(n) < p_base
+    requested = pop.consent_email[person] & ~rr_held[person]
+    reviewed = base | (requested & (rng.random(n) < extra_p))
+    open_t = rr_send + 60 + _exp(rng, n, 2 * P.HOUR, P.DAY)
+    rr_click = open_t + 10 + _exp(rng, n, 180, 3600)
+    rr_open = np.where(reviewed | (rng.random(n) < 0.45), open_t, -1)
+    sent = np.flatnonzero(requested)
     out += email_events(
-        person,
-        rr_send,
-        rr_open,
-        rr_click,
+        person[sent],
+        rr_send[sent],
+        rr_open[sent],
+        np.where(reviewed, rr_click, -1)[sent],
         touchpoint="review_request",
         campaign="review_request",
-        device=device,
-        properties=props,
+        device=device[sent],
+        properties=props.take(pa.array(sent)),
     )
-    review_ts = np.where(reviewed, rr_click + _delay(rng, n, 60, 900), -1)
+    candidate = rr_click + _delay(rng, n, 60, 900)
+    review_ts = np.where(reviewed, candidate, -1)
     out.append(
         select(
             block(person, review_ts, "review", touchpoint="review", device=device, properties=props), reviewed
@@ -344,6 +365,11 @@ def fulfil(
         status=status,
         refunded=refunded,
         review_ts=review_ts,
+        review_request_ts=rr_send,
+        review_requested=requested,
+        review_without_request=base,
+        review_extra_p=extra_p,
+        review_candidate_ts=candidate,
         nps_ts=nps_ts,
         ces_ts=ces_ts,
     )

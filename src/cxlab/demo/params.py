@@ -80,6 +80,7 @@ TOUCHPOINTS = (
     "review_request",
     "review",
     "nps_survey",
+    "loyalty",
 )
 TP = {name: i for i, name in enumerate(TOUCHPOINTS)}
 
@@ -130,6 +131,7 @@ OTHER_CAMPAIGNS = (
     "review_request",
     "nps_survey",
     "shipping_sms",
+    "birthday",
 )
 CAMPAIGNS: tuple[str, ...] = tuple(c for cs in CAMPAIGNS_BY_CHANNEL.values() for c in cs) + OTHER_CAMPAIGNS
 CAMP = {name: i for i, name in enumerate(CAMPAIGNS)}
@@ -160,6 +162,7 @@ for _tp, _ev in (
     ("affiliate", "affiliate_click"),
     ("newsletter", "email_click"),
     ("abandoned_cart_email", "email_click"),
+    ("loyalty", "email_click"),
 ):
     ENTRY_EVENT_OF_TP[TP[_tp]] = EV[_ev]
 
@@ -216,6 +219,10 @@ SESSION_GAP_SIGMA = 1.2
 ARRIVAL_GROWTH = 0.6
 """First visits have density proportional to ``1 + growth * x`` over the window (x from 0 to 1)."""
 
+ABANDONED_CART_DELAY = 4 * HOUR
+"""The abandoned-cart flow's delay after the abandoned session's start (its ``trigger.delay``)."""
+ABANDONED_CART_SEND_SPREAD = HOUR
+"""Sends spread over this much after the delay (the planner's runs and the queue)."""
 ABANDONED_CART_OPEN_P = 0.45
 ABANDONED_CART_CLICK_P = 0.35
 """Click probability given an open."""
@@ -270,6 +277,29 @@ SUPPORT_P = {"late": 0.35, "damaged": 0.55, "other": 0.04}
 CSAT_P = 0.45
 RETURN_P = 0.10
 RETURN_P_DAMAGED = 0.55
+
+# --- automated flows: holdouts and planted effects ------------------------------------------------
+
+FLOW_HOLDOUT = 0.1
+"""Holdout share of every demo flow (drawn with :func:`cxlab.automate.holdout.assign`)."""
+FLOW_NAMES = ("abandoned_cart", "review_request", "birthday")
+AC_WINDOW_DAYS = 7
+AC_BONUS_Q = 0.15
+"""Chance that an abandoned-cart e-mail which did not bring the prospect back anyway brings their first
+purchase (if they buy later) forward to a session from the e-mail, per e-mail."""
+REVIEW_WINDOW_DAYS = 14
+REVIEW_WITHOUT_REQUEST = 0.75
+REVIEW_WITH_REQUEST = 1.25
+"""A customer's chance of reviewing an order without and with a request, as multiples of the planted review
+probability (``REVIEW_P_*``): about half the orders get a request, so the planted one stays the average."""
+BIRTHDAY_WINDOW_DAYS = 14
+BIRTHDAY_BONUS_Q = 0.25
+"""Chance that a birthday e-mail brings a customer's next purchase (if they buy again) forward to it."""
+BIRTHDAY_HOUR = 9
+"""The birthday e-mail goes out at 09:00 in the customer's time zone."""
+BIRTHDAY_OPEN_P = 0.4
+TIMEZONES = ("Europe/Amsterdam", "Europe/Berlin", "Europe/Copenhagen", "Europe/London")
+"""Time zone of each country in :data:`COUNTRIES`."""
 
 # --- experiment and changes --------------------------------------------------------------------------
 

@@ -49,11 +49,16 @@ def concat_sessions(parts: list[Sessions]) -> Sessions:
 
 @dataclass
 class Mails:
-    """Abandoned-cart e-mails: recipient, send and open time (-1: not opened)."""
+    """Abandoned-cart flow triggers: recipient, (would-be) send time, open time (-1: not opened) and whether
+    the customer came back through it (``clicked``: the next session). For a customer in the flow's holdout
+    (``held``) nothing is sent: they come back just the same (a direct visit), so the e-mail's planted effect
+    is only the extra purchase added later (:mod:`cxlab.demo.flows`)."""
 
     person: np.ndarray
     send: np.ndarray
     opened: np.ndarray
+    clicked: np.ndarray
+    held: np.ndarray
 
 
 def campaign_for(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
@@ -88,13 +93,16 @@ def _entry_and_campaign(
     return entry, camp
 
 
-def prospect_sessions(rng: np.random.Generator, pop: Population) -> tuple[Sessions, Mails]:
+def prospect_sessions(
+    rng: np.random.Generator, pop: Population, ac_held: np.ndarray
+) -> tuple[Sessions, Mails]:
     """Each prospect's sessions from the first visit until the first purchase, leaving, or the window's end.
 
     Vectorised over prospects, one step per session number. A session converts with a probability set by
     its channel (the weak channel at half its peers) times the prospect's intent. Identified prospects
-    (signed up) get an abandoned-cart e-mail after a cart or checkout abandon; a click on it opens the
-    next session.
+    (signed up) who consented to e-mail trigger the abandoned-cart flow after a cart or checkout abandon; a
+    click on its e-mail opens the next session (for those in the flow's holdout, ``ac_held``, that return
+    is a direct visit instead: the same return, no e-mail).
     """
     n = pop.n
     t = pop.first_visit.copy()
@@ -111,6 +119,7 @@ def prospect_sessions(rng: np.random.Generator, pop: Population) -> tuple[Sessio
         if m == 0:
             break
         ac = pending[idx]
+        mail = ac & ~ac_held[idx]
         if k == 0:
             ch = pop.primary[idx].copy()
             nl = np.zeros(m, dtype=bool)
@@ -123,8 +132,8 @@ def prospect_sessions(rng: np.random.Generator, pop: Population) -> tuple[Sessio
                 [pop.primary[idx], pop.secondary[idx], np.full(m, direct), np.full(m, organic)], 1
             )
             ch = cand[np.arange(m), pick]
-            ch = np.where(ac | nl, email, np.where(rt, P.CH["display"], ch))
-        entry, camp = _entry_and_campaign(rng, ch, ac, nl, rt)
+            ch = np.where(mail | nl, email, np.where(ac, direct, np.where(rt, P.CH["display"], ch)))
+        entry, camp = _entry_and_campaign(rng, ch, mail, nl, rt)
         start = t[idx]
         base = np.where(
             ac, P.ABANDONED_CART_PURCHASE_P, np.where(rt, P.RETARGETING_PURCHASE_P, P.SESSION_PURCHASE_P[ch])
@@ -153,13 +162,19 @@ def prospect_sessions(rng: np.random.Generator, pop: Population) -> tuple[Sessio
         abandon = (
             ((stype == P.CART) | (stype == P.CHECKOUT_ABANDON)) & identified[idx] & pop.consent_email[idx]
         )
-        send = start + 2 * P.HOUR + rng.integers(0, 2 * P.HOUR, size=m)
+        send = start + P.ABANDONED_CART_DELAY + rng.integers(0, P.ABANDONED_CART_SEND_SPREAD, size=m)
         opened = abandon & (rng.random(m) < P.ABANDONED_CART_OPEN_P)
         clicked = opened & (rng.random(m) < P.ABANDONED_CART_CLICK_P)
         open_ts = send + 60 + np.minimum(rng.exponential(2 * P.HOUR, size=m), 20 * P.HOUR).astype(np.int64)
         click_ts = open_ts + 20 + np.minimum(rng.exponential(300, size=m), 3600).astype(np.int64)
         mails.append(
-            Mails(person=idx[abandon], send=send[abandon], opened=np.where(opened, open_ts, -1)[abandon])
+            Mails(
+                person=idx[abandon],
+                send=send[abandon],
+                opened=np.where(opened, open_ts, -1)[abandon],
+                clicked=clicked[abandon],
+                held=ac_held[idx[abandon]],
+            )
         )
 
         leave = ~buy & ~clicked & (rng.random(m) < P.LEAVE_P)
@@ -172,7 +187,7 @@ def prospect_sessions(rng: np.random.Generator, pop: Population) -> tuple[Sessio
         t[idx] = nxt
         active[idx] = ~buy & ~leave & (nxt < P.END_S - MARGIN)
     sess = concat_sessions(recs)
-    mail = Mails(*(np.concatenate([getattr(x, f) for x in mails]) for f in ("person", "send", "opened")))
+    mail = Mails(*(np.concatenate([getattr(x, f.name) for x in mails]) for f in fields(Mails)))
     return sess, mail
 
 

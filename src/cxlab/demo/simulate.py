@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxlab.demo import flows as F
 from cxlab.demo import params as P
 from cxlab.demo.blocks import EventBlock, PersonIds, concat, email_events, ids, names, rank_within, select
 from cxlab.demo.catalog import Catalog, make_catalog
@@ -18,7 +19,12 @@ from cxlab.demo.fulfilment import STATUSES, Fulfilment, fulfil
 from cxlab.demo.journeys import walk
 from cxlab.demo.population import Population, draw_population
 from cxlab.demo.purchases import Orders, concat_orders, customer_value, make_orders, repeat_purchases
-from cxlab.demo.sessions import Sessions, concat_sessions, customer_sessions, prospect_sessions
+from cxlab.demo.sessions import (
+    Sessions,
+    concat_sessions,
+    customer_sessions,
+    prospect_sessions,
+)
 from cxlab.demo.spend import count_paid_clicks
 from cxlab.demo.truth import Stats
 from cxlab.demo.writer import PartWriters
@@ -80,8 +86,11 @@ def simulate_batch(
     pop = draw_population(rng, first_gid, n)
     lam, drop, nu = customer_value(rng, n)
     variant = assign(rng, n)
+    held = {name: F.held_out(name, pop.gid) for name in P.FLOW_NAMES}
 
-    sess0, mails = prospect_sessions(rng, pop)
+    sess0, mails = prospect_sessions(rng, pop, held["abandoned_cart"])
+    # the abandoned-cart flow's effect: an e-mail brings a prospect's first purchase forward
+    sess0, ac, ac_base = F.pull_first_purchases(rng, pop, sess0, mails)
     buy0 = np.flatnonzero(sess0.stype == P.PURCHASE)
     buyer = sess0.person[buy0]
     orders0 = make_orders(
@@ -94,12 +103,22 @@ def simulate_batch(
     orders0.channel = sess0.channel[buy0]
     orders0.session = buy0
 
+    ident = np.full(n, NEVER, dtype=np.int64)
+    signed = np.flatnonzero(sess0.signup)
+    np.minimum.at(ident, sess0.person[signed], w0.signup_ts[signed])
     first_ts = orders0.ts
+    ident[buyer] = np.minimum(ident[buyer], first_ts)
+
     owner, rep_ts, alive_end = repeat_purchases(rng, first_ts, lam[buyer], drop[buyer])
     n_rep = np.bincount(owner, minlength=buyer.size)
     rep_person = buyer[owner]
     rep_seq = 2 + rank_within(owner)
+    # the birthday flow's effect: an e-mail brings a customer's next repeat purchase forward
+    bd, bd_pulled, rep_ts_before = F.pull_repeat_purchases(
+        rng, pop, held["birthday"], ident, buyer, first_ts, rep_person, rep_ts
+    )
     sess1 = customer_sessions(rng, pop, rep_person, rep_ts, buyer, first_ts, alive_end, n_rep)
+    F.mark_sessions(sess1, bd_pulled, "loyalty", "birthday")
     m = rep_person.size
     orders1 = make_orders(rng, catalog, rep_person, rep_seq, nu, pop.price_sensitivity, pop.consent_email)
     sess1.order[:m] = np.arange(m)
@@ -111,27 +130,34 @@ def simulate_batch(
 
     orders = concat_orders(orders0, orders1)
     order_ids = pa.concat_arrays([oid0, oid1])
-    ful = fulfil(rng, pop, orders, order_ids, variant, catalog)
+    ful = fulfil(rng, pop, orders, order_ids, variant, catalog, held["review_request"])
     fb = make_feedback(rng, pop, orders, ful, catalog)
     exp = exposures(orders, ful)
 
-    ident = np.full(n, NEVER, dtype=np.int64)
-    signed = np.flatnonzero(sess0.signup)
-    np.minimum.at(ident, sess0.person[signed], w0.signup_ts[signed])
-    ident[buyer] = np.minimum(ident[buyer], first_ts)
-
     blocks = w0.blocks + w1.blocks + ful.blocks
-    blocks += email_events(
-        mails.person,
-        mails.send,
-        mails.opened,
-        np.full(mails.person.size, -1),
-        touchpoint="abandoned_cart_email",
-        campaign="abandoned_cart",
-        device=pop.device[mails.person],
-    )
+    for trig, tp, camp in ((ac, "abandoned_cart_email", "abandoned_cart"), (bd, "loyalty", "birthday")):
+        sent = np.flatnonzero(~trig.held & trig.delivered)
+        blocks += email_events(
+            trig.person[sent],
+            trig.send[sent],
+            trig.opened[sent],
+            np.full(sent.size, -1),
+            touchpoint=tp,
+            campaign=camp,
+            device=pop.device[trig.person[sent]],
+        )
     blocks += newsletters(rng, pop, ident)
 
+    # the orders as they would have been without each flow's own effect
+    pulled = np.zeros(n, dtype=bool)
+    pulled[ac_base[0]] = True
+    keep0, keep1 = ~pulled[buyer], ~pulled[rep_person]
+    ac_orders = (
+        np.concatenate([ac_base[0], buyer[keep0], rep_person[keep1]]),
+        np.concatenate([ac_base[1], first_ts[keep0], rep_ts[keep1]]),
+    )
+    bd_orders = (np.concatenate([buyer, rep_person]), np.concatenate([first_ts, rep_ts_before]))
+    flow_stats, flow_exp = flow_outcomes(pop, held, orders, ful, ac, ac_orders, bd, bd_orders)
     sessions = concat_sessions([sess0, sess1])
     session_start = np.concatenate([w0.start, w1.start])
     tables = {
@@ -139,11 +165,71 @@ def simulate_batch(
         "customers": customers_table(seed, pop, ident, secret),
         "orders": orders_table(pop, orders, order_ids, ful, catalog),
         "feedback": feedback_table(pop, fb, order_ids),
-        "exposures": exposures_table(pop, exp),
+        "exposures": pa.concat_tables([exposures_table(pop, exp), *flow_exp]),
     }
     checkout = np.concatenate([w0.checkout, w1.checkout])
     stats = batch_stats(pop, sessions, session_start, checkout, orders, ful, fb, exp, ident, buyer)
+    stats.flows = flow_stats
     return Batch(tables, stats)
+
+
+def flow_outcomes(
+    pop: Population,
+    held: dict[str, np.ndarray],
+    orders: Orders,
+    ful: Fulfilment,
+    ac: F.Triggers,
+    ac_base: tuple[np.ndarray, np.ndarray],
+    bd: F.Triggers,
+    bd_base: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, list[pa.Table]]:
+    """Each flow's truth statistics (rows of :func:`cxlab.demo.flows.flow_stats`) and exposure rows.
+
+    ``ac_base`` and ``bd_base``: (person, ts) of the orders as they would have been without that flow's
+    effect (the other flows' effects are the same in both of its arms)."""
+    stats = np.zeros((len(P.FLOW_NAMES), 6))
+    tables = []
+    for name, trig, base in (("abandoned_cart", ac, ac_base), ("birthday", bd, bd_base)):
+        person, t1 = F.first_per_person(trig.person, trig.send)
+        h = held[name][person]
+        ok = trig.bonus_ts >= 0
+        stats[F.FLOW_INDEX[name]] = F.flow_stats(
+            person,
+            t1,
+            h,
+            F.SPECS[name].window_days,
+            base,
+            (orders.person, orders.ts),
+            (trig.person[ok], trig.bonus_ts[ok], np.full(int(ok.sum()), trig.q)),
+        )
+        tables.append(flow_exposures_table(pop, name, person, t1, h))
+    name = "review_request"
+    due = pop.consent_email[orders.person] & (ful.review_request_ts < P.END_S)
+    person, t1 = F.first_per_person(orders.person[due], ful.review_request_ts[due])
+    h = held[name][person]
+    cand = ful.review_candidate_ts
+    anyway = ful.review_without_request & (cand < P.END_S)
+    seen = (ful.review_ts >= 0) & (ful.review_ts < P.END_S)
+    extra = ~ful.review_without_request & (cand < P.END_S)
+    stats[F.FLOW_INDEX[name]] = F.flow_stats(
+        person,
+        t1,
+        h,
+        F.SPECS[name].window_days,
+        (orders.person[anyway], cand[anyway]),
+        (orders.person[seen], ful.review_ts[seen]),
+        (orders.person[extra], cand[extra], ful.review_extra_p[extra]),
+    )
+    tables.append(flow_exposures_table(pop, name, person, t1, h))
+    return stats, tables
+
+
+def flow_exposures_table(
+    pop: Population, flow: str, person: np.ndarray, t1: np.ndarray, held: np.ndarray
+) -> pa.Table:
+    cols = F.exposures_rows(pop.gid, flow, person, t1, held)
+    cols["ts"] = _ts(cols["ts"])
+    return pa.table(cols, schema=TABLES["exposures"].arrow_schema)
 
 
 def newsletters(rng: np.random.Generator, pop: Population, ident: np.ndarray) -> list[EventBlock]:
@@ -227,11 +313,8 @@ def customers_table(seed: int, pop: Population, ident: np.ndarray, secret: bytes
     the store's ``secret`` (:func:`cxlab.privacy.keys.keyed_contact`)."""
     who = np.flatnonzero(ident < P.END_S)
     gid = pop.gid[who]
-    emails = [f"customer{g}.s{seed}@example.com" for g in gid]
-    prefix = ("31", "49", "45", "44")
-    phones = [
-        f"+{prefix[c]}{(g * 7919 + seed) % 10**9:09d}" for g, c in zip(gid, pop.country[who], strict=True)
-    ]
+    emails = F.demo_emails(gid)
+    phones = F.demo_phones(gid, pop.country[who], seed)
     phone_hash = pa.array(_contact_keys(phones, secret), pa.string())
     bday = pop.birthday[who]
     cols = {
@@ -337,7 +420,7 @@ def batch_stats(
     s = Stats()
     s.prospects = pop.n
     s.identified = float((ident < P.END_S).sum())
-    s.buyers = buyer.size
+    s.buyers = np.unique(orders.person).size
     s.orders = orders.n
     s.repeat_orders = float((orders.seq > 1).sum())
     s.revenue = float(orders.revenue.sum())
@@ -345,7 +428,7 @@ def batch_stats(
     s.sessions = np.bincount(sessions.channel, minlength=nc).astype(float)
     s.purchase_sessions = np.bincount(sessions.channel[buy], minlength=nc).astype(float)
     s.visitors = np.bincount(pop.primary, minlength=nc).astype(float)
-    s.converted_visitors = np.bincount(pop.primary[buyer], minlength=nc).astype(float)
+    s.converted_visitors = np.bincount(pop.primary[np.unique(orders.person)], minlength=nc).astype(float)
 
     delivered = ful.deliver_ts < P.END_S
     country = pop.country[orders.person]

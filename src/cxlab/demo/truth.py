@@ -15,6 +15,7 @@ from cxlab.demo import params as P
 from cxlab.demo import texts as T
 from cxlab.demo.catalog import Catalog
 from cxlab.demo.experiment import CHANGES, VARIANTS
+from cxlab.demo.flows import flows_truth
 from cxlab.demo.spend import clicks_shape
 
 
@@ -56,6 +57,9 @@ class Stats:
     checkout_purchases: np.ndarray = field(default_factory=lambda: _zeros(2))
     ces_n: np.ndarray = field(default_factory=lambda: _zeros(2))
     ces_sum: np.ndarray = field(default_factory=lambda: _zeros(2))
+    flows: np.ndarray = field(default_factory=lambda: np.zeros((len(P.FLOW_NAMES), 6)))
+    """Per demo flow: exposed (holdout, sent), baseline and expected conversions, observed (holdout, sent);
+    see :func:`cxlab.demo.flows.flow_stats`."""
     paid_clicks: np.ndarray = field(default_factory=lambda: _zeros(int(np.prod(clicks_shape()))))
     """Paid sessions by (day, paid channel, campaign), flattened (see :mod:`cxlab.demo.spend`)."""
 
@@ -135,6 +139,9 @@ def build_truth(
             "window's end) that got a review",
             "review_rate_on_time": _rate(s.reviews_from_base[0], s.review_base[0]),
             "review_rate_after_late": _rate(s.reviews_from_base[1], s.review_base[1]),
+            "planted_review_p_definition": "average chance of a review per order: "
+            f"x{P.REVIEW_WITHOUT_REQUEST:g} without a review request, x{P.REVIEW_WITH_REQUEST:g} with one "
+            "(see flows.review_request)",
             "planted_review_p": {
                 "on_time": P.REVIEW_P_ON_TIME,
                 "late": P.REVIEW_P_LATE,
@@ -253,6 +260,7 @@ def build_truth(
             "english_share_outside_gb": P.ENGLISH_SHARE,
         },
         "feedback_aspects": dict(zip(T.ASPECTS, T.ASPECT_TOUCHPOINT, strict=True)),
+        "flows": flows_truth(s.flows),
         "catalog": catalog.to_records(),
         "counts": counts,
     }

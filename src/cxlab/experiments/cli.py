@@ -166,6 +166,7 @@ def analyze_cmd(
             doc = result.to_contract()
         else:
             assert experiment_id is not None
+            from cxlab.automate.flows import flow_split
             from cxlab.experiments.definitions import metrics_from_config
             from cxlab.experiments.experiment import analyze_experiment
             from cxlab.store import Store
@@ -180,6 +181,7 @@ def analyze_cmd(
                     control=control,
                     cuped=cuped,
                     config=store.config,
+                    split=flow_split(store.config, store.path.parent, experiment_id),
                     **options,
                 )
             doc = result.to_dict()

@@ -68,6 +68,7 @@ def analyze_experiment(
     control: str | None = None,
     cuped: bool = True,
     config: Config | None = None,
+    split: Mapping[str, float] | None = None,
     **options: Any,
 ) -> ExperimentResult:
     """Analyse ``experiment_id`` on the store behind ``con``; ``options`` go to :func:`analyze`. Revenue
@@ -88,6 +89,8 @@ def analyze_experiment(
     data = experiment_stats(
         con, experiment_id, metrics, names, control=control, cuped=cuped, secondary=secondary, config=config
     )
+    if split is not None and options.get("weights") is None:  # the planned split, by arm name
+        options["weights"] = [split.get(arm, 0.0) for arm in data.stats.arms]
     result = analyze(data.stats, units=data.units, experiment_id=experiment_id, cuped=cuped, **options)
     return dataclasses.replace(
         result,

@@ -25,7 +25,7 @@ from cxlab.experiments.definitions import MetricDef, parse_window
 from cxlab.experiments.sufficient import Kind, SufficientStats
 from cxlab.identity import with_person_id
 
-CONTROL_NAMES = ("control", "baseline", "original", "default", "a", "0", "off", "old")
+CONTROL_NAMES = ("control", "holdout", "baseline", "original", "default", "a", "0", "off", "old")
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cxlab.display import DASH, p_value, pct
-from cxlab.errors import require_rows
+from cxlab.errors import MissingData, require_rows
 from cxlab.experiments.analysis import ExperimentResult
 from cxlab.experiments.changelog import ChangeImpact, change_impacts, change_log
 from cxlab.experiments.definitions import metrics_from_config
@@ -62,14 +62,15 @@ def _change_rows(impact: ChangeImpact) -> list[dict[str, Any]]:
 
 
 def experiments_section(store: Store) -> Section:
-    """Every experiment in the exposures table: lift per goal and guardrail metric, intervals, SRM status."""
+    """Every A/B test in the exposures table: lift per goal and guardrail metric, intervals, SRM status.
+    Flows' holdout experiments (``flow:<name>``) are left to the flows' own section."""
     con = store.ibis()
     require_rows(con, "exposures", "Experiment results", ["experiment_id", "variant"])
     metrics = metrics_from_config(store.config)
-    results = [
-        analyze_experiment(con, e, metrics, config=store.config)
-        for e in list_experiments(con)["experiment_id"].unique()
-    ]
+    ids = [e for e in list_experiments(con)["experiment_id"].unique() if not str(e).startswith("flow:")]
+    if not ids:
+        raise MissingData("Experiment results need A/B tests in exposures: only flows' holdouts are stored")
+    results = [analyze_experiment(con, e, metrics, config=store.config) for e in ids]
     rows = [
         {"experiment": r.experiment_id, "period": f"{r.period[0]:%Y-%m-%d} to {r.period[1]:%Y-%m-%d}"}
         | row

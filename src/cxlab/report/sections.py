@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pandas as pd
 
+import cxlab.automate.report
 import cxlab.channels.report
 import cxlab.customers.report
 import cxlab.experiments.report
@@ -31,6 +32,7 @@ AREAS: tuple[ModuleType, ...] = (
     cxlab.customers.report,
     cxlab.experiments.report,
     cxlab.voice.report,
+    cxlab.automate.report,
 )
 NOT_RUN = "Not run"
 NOT_RUN_ID = "not-run"

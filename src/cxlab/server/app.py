@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxlab import __version__
+from cxlab.automate.service import FlowRunner
 from cxlab.config import Config
 from cxlab.privacy.retention import cutoffs, prune
 from cxlab.server import collector, dashboard, readapi, snippet
@@ -167,6 +168,7 @@ def create_app(
         writer = collector.Collector(state)
         state.collector = writer
         writer.start()
+        flows = FlowRunner(state).start() if FlowRunner.wanted(state) else None
         tasks = [asyncio.create_task(_prune_daily(state))]
         if background:  # the first visitor finds the unfiltered pages computed
             dashboard.start_warming(state)
@@ -176,6 +178,8 @@ def create_app(
         try:
             yield
         finally:
+            if flows is not None:
+                await asyncio.to_thread(flows.stop)
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -58,6 +58,7 @@ LEFT_OUT: frozenset[tuple[str, ...]] = frozenset(
         ("voice", "analyze"),  # writes the voice results
         ("changes", "add"),  # writes the change log
         ("customers", "clv", "fit"),  # its only input is a file
+        ("flows", "run"),  # plans, writes the outbox and sends messages
     }
 )
 """Command paths (or path prefixes) that are no read analyses; everything else under a group is served."""

@@ -12,10 +12,10 @@ import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
+from cxlab.automate.tables import DDL as AUTOMATE_DDL
 from cxlab.config import CONFIG_NAME, Config, default_toml
 from cxlab.privacy import audit
 from cxlab.privacy.keys import SECRET_ENV, SecretError, keyed, load_secret, secret_path
-from cxlab.automate.tables import DDL as AUTOMATE_DDL
 from cxlab.privacy.migrate import META, META_DDL, mark_keyed
 from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.privacy.tables import TOMBSTONES
@@ -120,7 +120,15 @@ class Store:
                 "SELECT 1 FROM information_schema.tables WHERE table_name = 'customers'"
             ).fetchall()
             self.con.execute(
-                ";\n".join([*(spec.ddl() for spec in TABLES.values()), INGEST_LOG_DDL, PRIVACY_DDL, META_DDL, AUTOMATE_DDL])
+                ";\n".join(
+                    [
+                        *(spec.ddl() for spec in TABLES.values()),
+                        INGEST_LOG_DDL,
+                        PRIVACY_DDL,
+                        META_DDL,
+                        AUTOMATE_DDL,
+                    ]
+                )
             )
             if new:  # created keyed: contact data arrives as keyed hashes (see cxlab.privacy.migrate)
                 mark_keyed(self.con)

@@ -14,11 +14,13 @@ from typing import Any, Protocol, TypeVar
 import ibis
 import pandas as pd
 
+import cxlab.automate.report as flows_report
 import cxlab.channels.report as channels_report
 import cxlab.customers.report as customers_report
 import cxlab.experiments.report as experiments_report
 import cxlab.journey.report as journey_report
 import cxlab.voice.report as voice_report
+from cxlab.automate.flows import flow_split
 from cxlab.channels.attribution import MODELS, attribute
 from cxlab.display import count, interval, number, p_value, pct
 from cxlab.errors import MissingData, require_rows
@@ -255,7 +257,10 @@ def build_experiments(store: Store, params: Params, memo: Memo) -> list[Section]
 
     def one() -> Section:
         con = store.ibis()
-        r = analyze_experiment(con, str(chosen), metrics_from_config(store.config), config=store.config)
+        split = flow_split(store.config, store.path.parent, str(chosen))
+        r = analyze_experiment(
+            con, str(chosen), metrics_from_config(store.config), config=store.config, split=split
+        )
         table = pd.DataFrame(experiments_report.result_rows(r))
         return Section(
             "experiment",
@@ -343,6 +348,12 @@ PAGES: tuple[Page, ...] = (
         "Customers",
         "Segments (RFM), customer lifetime value, personas and churn risk.",
         sections(*customers_report.SECTIONS),
+    ),
+    Page(
+        "flows",
+        "Flows",
+        "Automated flows: who they reached, who was held out, and what each one earns, with its interval.",
+        sections(*flows_report.SECTIONS),
     ),
 )
 BY_SLUG = {p.slug: p for p in PAGES}

@@ -1,0 +1,302 @@
+"""The run loop: plan rows, exposures and flow versions recorded in one transaction; idempotent rounds;
+delivery through the file adapter with the message events; consent withdrawn between plan and send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxlab.automate import run as run_mod
+from cxlab.automate.flows import HOLDOUT, load_flows
+from cxlab.automate.run import flow_words, run_forever, run_once, trigger_words
+from cxlab.automate.tables import FLOW_VERSIONS, OUTBOX
+from cxlab.privacy.consent import record as consent_record
+from cxlab.store import Store
+from tests.automate.conftest import T0, build_flow_store
+
+N = 60
+NOW = T0 + dt.timedelta(hours=5)
+
+FLOW = """
+[automate]
+quiet_hours = []
+caps = {{}}
+contacts = "contacts.csv"
+[automate.delivery.email]
+adapter = "file"
+path = "sent"
+
+[flows.abandoned_cart]
+channel = "email"
+holdout = {holdout}
+metric = "conversion"
+window = "7d"
+trigger = {{ event = "add_to_cart", delay = "4h", cancel = ["purchase"] }}
+[flows.abandoned_cart.messages.en]
+subject = "Your cart at {{{{ shop }}}}"
+body = "Hi {{{{ first_name or 'there' }}}}, order {{{{ order_id }}}} waits. {{{{ unsubscribe }}}}"
+"""
+
+
+def make_store(tmp: Path, holdout: float = 0.2) -> Store:
+    customers = [{"customer_id": f"c{i:02d}", "country": "NL", "language": "en"} for i in range(N)]
+    # c00–c04 never consented; everyone else granted e-mail a month ago
+    consent = [{"customer_id": f"c{i:02d}"} for i in range(5, N)]
+    events = [
+        {
+            "event_id": f"cart{i:02d}",
+            "ts": 0.5,
+            "event": "add_to_cart",
+            "customer_id": f"c{i:02d}",
+            "properties": {"order_id": f"o{i}"},
+        }
+        for i in range(N)
+    ]
+    store = build_flow_store(
+        tmp, customers=customers, events=events, consent=consent, toml=FLOW.format(holdout=holdout)
+    )
+    rows = ["customer_id,email,phone,first_name"] + [f"c{i:02d},c{i}@example.com,,Name{i}" for i in range(N)]
+    rows[8] = "c07,c7@example.com,,<b>Eve</b>"
+    (tmp / "contacts.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = make_store(tmp_path / "p")
+    yield s
+    s.close()
+
+
+def counts(store: Store) -> dict[str, int]:
+    out = {}
+    for name, table in (
+        ("outbox", OUTBOX),
+        ("exposures", "exposures"),
+        ("changes", "changes"),
+        ("versions", FLOW_VERSIONS),
+        ("events", "events"),
+    ):
+        ((n,),) = store.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        out[name] = int(n)
+    return out
+
+
+def sent_lines(store: Store) -> list[dict[str, Any]]:
+    folder = store.path.parent / "sent"
+    return [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+def test_round_records_outbox_exposures_versions_and_delivers(store: Store) -> None:
+    before = counts(store)
+    res = run_once(store, NOW, check_tone=False)
+    after = counts(store)
+    status = dict(store.con.execute(f"SELECT status, count(*) FROM {OUTBOX} GROUP BY status").fetchall())
+    assert after["outbox"] == N
+    reasons = store.con.execute(f"SELECT customer_id FROM {OUTBOX} WHERE reason = 'no_consent'").fetchall()
+    assert sorted(c for (c,) in reasons) == [f"c{i:02d}" for i in range(5)]
+    # exposed: everyone with consent, in the holdout or the sent arm (first exposure, ts = due)
+    x = store.con.execute(
+        "SELECT variant, count(*), min(ts), max(ts) FROM exposures WHERE experiment_id = 'flow:abandoned_cart' "
+        "GROUP BY variant"
+    ).fetchall()
+    by = {v: n for v, n, _, _ in x}
+    assert sum(by.values()) == N - 5 == after["exposures"]
+    assert by[HOLDOUT] == status["held_out"] and by["send"] == status["sent"]
+    assert all(lo == hi == T0 + dt.timedelta(hours=4.5) for _, _, lo, hi in x)
+    # the change log
+    (change,) = store.con.execute(
+        "SELECT change_id, ts, touchpoint, description, experiment_id FROM changes"
+    ).fetchall()
+    flow = load_flows(store.config, store.path.parent)[0]
+    assert change == (
+        f"flow-abandoned_cart-{flow.version_hash()}",
+        NOW,
+        "abandoned_cart_email",
+        "Flow abandoned_cart (v1): add_to_cart + 4h unless purchase, e-mail, 20% holdout",
+        "flow:abandoned_cart",
+    )
+    assert res.versions == [change[0]] and res.exposures == N - 5
+    # delivery: one file line and one email_sent event per sent message; the name escaped only in HTML
+    lines = sent_lines(store)
+    assert len(lines) == status["sent"] == res.delivery.sent > 0
+    assert {ln["to"]["email"] for ln in lines} == {
+        f"c{int(ln['customer_id'][1:])}@example.com" for ln in lines
+    }
+    one = lines[0]
+    cid = one["customer_id"]
+    i = int(cid[1:])
+    assert one["subject"] == "Your cart at My shop"
+    assert one["text"].startswith(f"Hi {'<b>Eve</b>' if i == 7 else f'Name{i}'}, order o{i} waits.")
+    assert "unsubscribe" in one["text"]
+    ev = store.con.execute(
+        "SELECT event_id, event, channel, touchpoint, customer_id, properties FROM events WHERE event = 'email_sent' "
+        "ORDER BY event_id"
+    ).fetchall()
+    assert len(ev) == status["sent"] == after["events"] - before["events"]
+    e = next(r for r in ev if r[4] == cid)
+    assert e[0] == f"flow:abandoned_cart:{cid}:cart{i:02d}"
+    assert e[1:4] == ("email_sent", "email", "abandoned_cart_email")
+    assert json.loads(e[5]) == {
+        "flow": "abandoned_cart",
+        "variant": "send",
+        "trigger_key": f"cart{i:02d}",
+        "order_id": f"o{i}",
+    }
+    # the report counts each sent message once: the outbox's, not again as the event it wrote
+    from cxlab.automate.effects import flow_effects
+
+    (eff,) = flow_effects(store).flows
+    assert eff.sent_by_origin == {"outbox": status["sent"]} and eff.held_out == status["held_out"]
+    assert "Flows round" in res.summary() and res.to_dict()["delivery"]["sent"] == status["sent"]
+
+
+def test_second_round_records_nothing_new(store: Store) -> None:
+    run_once(store, NOW, check_tone=False)
+    first = counts(store)
+    n_lines = len(sent_lines(store))
+    again = run_once(store, NOW + dt.timedelta(minutes=5), check_tone=False)
+    assert counts(store) == first
+    assert len(sent_lines(store)) == n_lines
+    assert again.decided.empty and again.exposures == 0 and again.versions == []
+    assert again.delivery.sent == 0 and not again.changed
+
+
+def test_new_flow_version_adds_a_change(tmp_path: Path) -> None:
+    s = make_store(tmp_path / "p", holdout=0.2)
+    run_once(s, NOW, deliver=False, check_tone=False)
+    s.close()
+    cfg = tmp_path / "p" / "cxlab.toml"
+    cfg.write_text(cfg.read_text().replace("holdout = 0.2", "holdout = 0.3"))
+    with Store(tmp_path / "p" / "cxlab.duckdb") as s2:
+        res = run_once(s2, NOW + dt.timedelta(hours=1), deliver=False, check_tone=False)
+        rows = s2.con.execute("SELECT description FROM changes ORDER BY ts").fetchall()
+        versions = s2.con.execute(f"SELECT count(*) FROM {FLOW_VERSIONS}").fetchall()
+    assert len(res.versions) == 1
+    assert [d for (d,) in rows] == [
+        "Flow abandoned_cart (v1): add_to_cart + 4h unless purchase, e-mail, 20% holdout",
+        "Flow abandoned_cart (v2): add_to_cart + 4h unless purchase, e-mail, 30% holdout",
+    ]
+    assert versions == [(2,)]
+    # switching the flow off is a change too; its queued messages are then not sent
+    cfg.write_text(cfg.read_text().replace("holdout = 0.3", "holdout = 0.3\nenabled = false"))
+    with Store(tmp_path / "p" / "cxlab.duckdb") as s3:
+        res = run_once(s3, NOW + dt.timedelta(hours=2), check_tone=False)
+        (last,) = s3.con.execute("SELECT description FROM changes ORDER BY ts DESC LIMIT 1").fetchone() or (
+            "",
+        )
+        sent = s3.con.execute(f"SELECT count(*) FROM {OUTBOX} WHERE status = 'sent'").fetchall()
+    assert last.startswith("Flow abandoned_cart (v3) (disabled): ")
+    assert res.blocked == {"abandoned_cart": "disabled"} and sent == [(0,)]
+    assert res.delivery.sent == 0 and res.delivery.suppressed > 0
+
+
+def test_failure_mid_transaction_stores_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = counts(store)
+    calls: list[int] = []
+
+    def broken(con: Any, flows: Any, now: Any) -> list[str]:
+        ((n,),) = con.execute("SELECT count(*) FROM exposures").fetchall()
+        calls.append(int(n))  # the outbox rows and exposures are written by now, uncommitted
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(run_mod, "_version_flows", broken)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        run_once(store, NOW, check_tone=False)
+    assert calls and calls[0] > 0
+    assert counts(store) == before
+    assert sent_lines(store) == []
+    monkeypatch.undo()
+    res = run_once(store, NOW, check_tone=False)  # the next round decides the same triggers again
+    assert counts(store)["outbox"] == N and res.exposures == N - 5
+
+
+def test_consent_withdrawn_between_plan_and_send_suppresses(store: Store) -> None:
+    run_once(store, NOW, deliver=False, check_tone=False)
+    queued = [
+        c
+        for (c,) in store.con.execute(
+            f"SELECT customer_id FROM {OUTBOX} WHERE status = 'queued' ORDER BY 1"
+        ).fetchall()
+    ]
+    assert len(queued) > 2
+    gone = queued[0]
+    consent_record(store.con, gone, "email", granted=False, ts=NOW + dt.timedelta(minutes=1))
+    res = run_once(store, NOW + dt.timedelta(minutes=2), check_tone=False)
+    (row,) = store.con.execute(
+        f"SELECT status, reason FROM {OUTBOX} WHERE customer_id = ?", [gone]
+    ).fetchall()
+    assert row == ("suppressed", "consent withdrawn")
+    assert res.delivery.suppressed == 1 and res.delivery.sent == len(queued) - 1
+    assert gone not in {ln["customer_id"] for ln in sent_lines(store)}
+    assert not store.con.execute(
+        "SELECT 1 FROM events WHERE event = 'email_sent' AND customer_id = ?", [gone]
+    ).fetchall()
+
+
+def test_no_adapter_leaves_messages_queued(tmp_path: Path) -> None:
+    s = make_store(tmp_path / "p")
+    s.close()
+    cfg = tmp_path / "p" / "cxlab.toml"
+    cfg.write_text(
+        cfg.read_text().replace('[automate.delivery.email]\nadapter = "file"\npath = "sent"\n', "")
+    )
+    with Store(tmp_path / "p" / "cxlab.duckdb") as s2:
+        res = run_once(s2, NOW, check_tone=False)
+        ((queued,),) = s2.con.execute(f"SELECT count(*) FROM {OUTBOX} WHERE status = 'queued'").fetchall()
+    assert queued > 0 and res.delivery.sent == 0 and res.delivery.skipped == queued
+    assert "No delivery adapters" in res.summary()
+
+
+def test_words_and_run_forever_stops(tmp_path: Path) -> None:
+    s = make_store(tmp_path / "p")
+    flow = load_flows(s.config, s.path.parent)[0]
+    s.close()
+    assert trigger_words(flow) == "add_to_cart + 4h unless purchase"
+    assert flow_words(flow, 3).startswith("Flow abandoned_cart (v3): ")
+    stop = threading.Event()
+    seen: list[Any] = []
+
+    def on_round(r: Any) -> None:
+        seen.append(r)
+        stop.set()
+
+    rounds = run_forever(tmp_path / "p" / "cxlab.duckdb", 0.01, stop, on_round=on_round, check_tone=False)
+    assert rounds == 1 and len(seen) == 1
+
+
+def test_send_time_consent_check_agrees_with_the_ledger(tmp_path: Path) -> None:
+    from cxlab.automate.run import consents
+    from cxlab.privacy.consent import may_contact
+
+    t = T0
+    ledger = [
+        {"customer_id": "granted", "ts": t},
+        {"customer_id": "withdrawn", "ts": t},
+        {"customer_id": "withdrawn", "granted": False, "ts": t + dt.timedelta(hours=1)},
+        {"customer_id": "tie", "ts": t},
+        {"customer_id": "tie", "granted": False, "ts": t},
+        {"customer_id": "later", "ts": t + dt.timedelta(days=2)},
+        {"customer_id": "sms_only", "channel": "sms", "ts": t},
+        {"customer_id": "back", "granted": False, "ts": t},
+        {"customer_id": "back", "ts": t + dt.timedelta(hours=2)},
+    ]
+    with build_flow_store(tmp_path / "c", consent=ledger) as s:
+        for who in ("granted", "withdrawn", "tie", "later", "sms_only", "back", "nobody"):
+            for when in (
+                t - dt.timedelta(hours=1),
+                t + dt.timedelta(hours=1, minutes=30),
+                t + dt.timedelta(days=3),
+            ):
+                assert consents(s.con, who, "email", when) == may_contact(s.con, who, "email", when), (
+                    who,
+                    when,
+                )
+        assert consents(s.con, "granted", "email", t + dt.timedelta(hours=1))
+        assert not consents(s.con, "tie", "email", t + dt.timedelta(hours=1))
