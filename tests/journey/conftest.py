@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from cxlab.demo import generate
+from cxlab.demo.flows import write_flow_files
 from cxlab.store import Store
 
 T0 = datetime(2024, 5, 1)
@@ -41,6 +42,7 @@ Rows = Sequence[tuple[str, float, str, str | None]]
 def build_demo_store(out: Path, customers: int, seed: int) -> tuple[Path, dict[str, object]]:
     """A simulated shop ingested into ``out/cxlab.duckdb``: the database's path and the planted truth."""
     demo = generate(out, customers=customers, seed=seed)
+    write_flow_files(out, demo.files["customers"], seed)
     with Store(out / "cxlab.duckdb") as s:
         for table, f in ((t, f) for t, fs in demo.files.items() for f in fs):
             s.ingest(table, f)

@@ -44,6 +44,12 @@ def copy_store(src: Path, dest_dir: Path) -> Path:
     for f in src.parent.iterdir():
         if f.name.startswith("cxlab.") and f.is_file() and not f.name.endswith(".serve.json"):
             shutil.copy2(f, dest_dir / f.name)
+    for name in ("flows", "contacts.csv"):  # the project's flows and the shop's contact file
+        f = src.parent / name
+        if f.is_dir():
+            shutil.copytree(f, dest_dir / name, dirs_exist_ok=True)
+        elif f.is_file():
+            shutil.copy2(f, dest_dir / name)
     return dest_dir / src.name
 
 

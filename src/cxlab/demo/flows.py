@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 
 from cxlab.automate.flows import DEFAULT_VARIANT, FLOWS_DIR, HOLDOUT
 from cxlab.automate.holdout import assign
+from cxlab.config import default_toml
 from cxlab.demo import params as P
 from cxlab.demo.blocks import ids, names
 from cxlab.demo.population import Population
@@ -639,7 +640,7 @@ def write_flow_files(project_dir: Path, customer_files: list[Path], seed: int) -
     flows_path = folder / "demo.toml"
     flows_path.write_text(flows_toml(), encoding="utf-8")
     config = project_dir / "cxlab.toml"
-    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    text = config.read_text(encoding="utf-8") if config.exists() else default_toml()
     if not re.search(r"^\s*\[automate\]", text, flags=re.MULTILINE):
         config.write_text(text.rstrip("\n") + "\n" + AUTOMATE_TOML, encoding="utf-8")
     contacts = project_dir / "contacts.csv"
