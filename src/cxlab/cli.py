@@ -30,6 +30,7 @@ from cxlab.config import CONFIG_NAME
 from cxlab.customers.cli import app as customers_app
 from cxlab.experiments.cli import changes_app, experiment_app
 from cxlab.journey.cli import app as journey_app
+from cxlab.personalize.cli import app as recommend_app
 from cxlab.privacy.cli import app as privacy_app
 from cxlab.schema.tables import TABLES
 from cxlab.server.cli import keys_app, serve
@@ -216,6 +217,9 @@ app.add_typer(
 app.add_typer(experiment_app, name="experiment", help="A/B tests: frequentist, Bayesian, sequential; power.")
 app.add_typer(changes_app, name="changes", help="The change log: every change and its measured effect.")
 app.add_typer(voice_app, name="voice", help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone.")
+app.add_typer(
+    recommend_app, name="recommend", help="Recommendations: fit, look up, similar products, evaluate models."
+)
 app.add_typer(
     flows_app,
     name="flows",

@@ -325,6 +325,18 @@ class Automate(_Strict):
     """First retry delay after a transient error; doubled on each try."""
     delivery: dict[str, Adapter] = {}
     """Channel (email, sms) → adapter."""
+    serve: bool = False
+    """Let ``cxlab serve`` run the flows' rounds itself (every ``every``): an explicit opt-in to sending."""
+    unsubscribe: str | None = None
+    """Where a customer unsubscribes: an https URL or a mailto: address, sent as the e-mails'
+    ``List-Unsubscribe`` header and given to templates as ``unsubscribe_url``."""
+
+    @field_validator("unsubscribe")
+    @classmethod
+    def _unsubscribe(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"(https://|mailto:)[^\s<>\r\n]+", v):
+            raise ValueError(f"unsubscribe: {v!r} is not an https:// URL or a mailto: address")
+        return v
 
     _d = field_validator("every", "retry_after")(_duration)
 

@@ -116,7 +116,7 @@ def read_summary_csv(path: str | Path) -> SummaryInput:
     return SummaryInput(x, t, tt, m)
 
 
-def _timestamps(src: Input, name: str, fmt: str | None) -> pa.Array:
+def parse_timestamps(src: Input, name: str, fmt: str | None) -> pa.Array:
     col = src.table.column(name).combine_chunks()
     if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
         src.bad(name, np.asarray(pc.is_null(col)), "missing value")
@@ -161,7 +161,7 @@ def read_transactions_csv(
     cust = pc.cast(src.table.column(customer_col).combine_chunks(), pa.string())
     empty = np.asarray(pc.is_null(cust)) | (np.asarray(pc.utf8_length(cust).fill_null(0)) == 0)
     src.bad(customer_col, empty, "missing value")
-    cols = {"customer_id": cust, "ts": _timestamps(src, date_col, date_format)}
+    cols = {"customer_id": cust, "ts": parse_timestamps(src, date_col, date_format)}
     if value_col:
         v = _numbers(src, value_col)
         src.bad(value_col, v < 0, "must be >= 0", v)

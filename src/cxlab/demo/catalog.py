@@ -112,3 +112,20 @@ def make_catalog(rng: np.random.Generator) -> Catalog:
     names = tuple(f"{ADJECTIVES[adj[i]]} {NOUNS[CATEGORIES[cats[i]]][noun[i]]}" for i in range(n))
     pairs = rng.choice(n, size=2 * N_PAIRS, replace=False).reshape(N_PAIRS, 2)
     return Catalog(ids, names, cats, noun, price, popularity, pairs)
+
+
+CONSUMABLE = ("beauty",)
+"""Categories bought again and again: recommendations may suggest them to customers who bought them before."""
+
+
+def catalog_table(catalog: Catalog) -> pa.Table:
+    """The product catalog as the shop would export it (``products.csv``: id, name, category, repeat)."""
+    category = np.array(CATEGORIES, dtype=object)[catalog.category]
+    return pa.table(
+        {
+            "product_id": catalog.id_array,
+            "name": pa.array(catalog.names, pa.string()),
+            "category": pa.array(category.tolist(), pa.string()),
+            "repeat": pa.array(np.isin(category, CONSUMABLE).tolist(), pa.bool_()),
+        }
+    )

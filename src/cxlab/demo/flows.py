@@ -50,6 +50,7 @@ from cxlab.automate.holdout import assign
 from cxlab.config import default_toml
 from cxlab.demo import params as P
 from cxlab.demo.blocks import ids, names
+from cxlab.demo.catalog import catalog_table
 from cxlab.demo.population import Population
 from cxlab.demo.sessions import Mails, Sessions
 
@@ -634,7 +635,8 @@ def contacts_table(customer_files: list[Path], seed: int) -> pa.Table:
 
 def write_flow_files(project_dir: Path, customer_files: list[Path], seed: int) -> list[Path]:
     """Declare the demo's flows beside its ``cxlab.toml``: ``flows/demo.toml``, the ``[automate]`` section
-    (file delivery to ``outbox/``, contacts from ``contacts.csv``) and ``contacts.csv``; returns the files."""
+    (file delivery to ``outbox/``, contacts from ``contacts.csv``), ``contacts.csv``, and the product catalog
+    ``products.csv`` that recommendations read names and categories from; returns the files."""
     folder = project_dir / FLOWS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     flows_path = folder / "demo.toml"
@@ -645,4 +647,9 @@ def write_flow_files(project_dir: Path, customer_files: list[Path], seed: int) -
         config.write_text(text.rstrip("\n") + "\n" + AUTOMATE_TOML, encoding="utf-8")
     contacts = project_dir / "contacts.csv"
     pacsv.write_csv(contacts_table(customer_files, seed), contacts)
-    return [flows_path, config, contacts]
+    from cxlab.demo.simulate import make_demo_catalog  # imports this module
+    from cxlab.personalize.data import CATALOG_NAME
+
+    products = project_dir / CATALOG_NAME
+    pacsv.write_csv(catalog_table(make_demo_catalog(seed)), products)
+    return [flows_path, config, contacts, products]

@@ -18,6 +18,7 @@ import cxlab.channels.report
 import cxlab.customers.report
 import cxlab.experiments.report
 import cxlab.journey.report
+import cxlab.personalize.report
 import cxlab.voice.report
 from cxlab.currency import shop_orders
 from cxlab.display import count, money
@@ -32,6 +33,7 @@ AREAS: tuple[ModuleType, ...] = (
     cxlab.customers.report,
     cxlab.experiments.report,
     cxlab.voice.report,
+    cxlab.personalize.report,
     cxlab.automate.report,
 )
 NOT_RUN = "Not run"

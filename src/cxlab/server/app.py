@@ -25,6 +25,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cxlab import __version__
 from cxlab.automate.service import FlowRunner
 from cxlab.config import Config
+from cxlab.errors import MissingData
+from cxlab.personalize import api as personalize_api
+from cxlab.personalize.store import fit_store
 from cxlab.privacy.retention import cutoffs, prune
 from cxlab.server import collector, dashboard, readapi, snippet
 from cxlab.server.auth import require, state_of
@@ -145,6 +148,26 @@ async def _voice_when_feedback_arrives(state: ServerState) -> None:
         await asyncio.sleep(VOICE_EVERY_S)
 
 
+def _refit_recommendations(state: ServerState) -> None:
+    """``cxlab recommend fit`` on the served store (the CLI can't write to it while the server runs)."""
+    with state.scope(), Store(state.db_path) as store:
+        fit_store(store.ibis(), store.con, config=store.config, store_dir=store.path.parent)
+    state.bump()
+
+
+async def _recommendations_daily(state: ServerState) -> None:
+    """Refit the precomputed recommendations at start and once a day, when the store has orders."""
+    while True:
+        try:
+            with state.scope() as cur:
+                row = cur.execute("SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchone()
+            if row and row[0]:
+                await asyncio.to_thread(_refit_recommendations, state)
+        except (duckdb.Error, ValueError, MissingData):  # busy, interrupted, or too little history: next day
+            log.info("recommendations not refitted", exc_info=True)
+        await asyncio.sleep(RECOMMEND_EVERY_S)
+
+
 def create_app(
     db_path: str | Path,
     url: str = "http://127.0.0.1:8000",
@@ -173,6 +196,7 @@ def create_app(
         if background:  # the first visitor finds the unfiltered pages computed
             dashboard.start_warming(state)
             tasks.append(asyncio.create_task(_voice_when_feedback_arrives(state)))
+            tasks.append(asyncio.create_task(_recommendations_daily(state)))
         if on_ready is not None:
             on_ready()
         try:
@@ -238,6 +262,6 @@ def create_app(
         state.keys.replace(record)
         return KeyInfo(**record.to_dict())
 
-    for module in (collector, readapi, snippet, dashboard):
+    for module in (collector, readapi, snippet, dashboard, personalize_api):
         app.include_router(module.router)
     return app

@@ -58,6 +58,7 @@ LEFT_OUT: frozenset[tuple[str, ...]] = frozenset(
         ("voice", "analyze"),  # writes the voice results
         ("changes", "add"),  # writes the change log
         ("customers", "clv", "fit"),  # its only input is a file
+        ("recommend", "fit"),  # writes the precomputed recommendations
         ("flows", "run"),  # plans, writes the outbox and sends messages
     }
 )

@@ -19,6 +19,7 @@ import cxlab.channels.report as channels_report
 import cxlab.customers.report as customers_report
 import cxlab.experiments.report as experiments_report
 import cxlab.journey.report as journey_report
+import cxlab.personalize.report as personalize_report
 import cxlab.voice.report as voice_report
 from cxlab.automate.flows import flow_split
 from cxlab.channels.attribution import MODELS, attribute
@@ -348,6 +349,13 @@ PAGES: tuple[Page, ...] = (
         "Customers",
         "Segments (RFM), customer lifetime value, personas and churn risk.",
         sections(*customers_report.SECTIONS),
+    ),
+    Page(
+        "recommendations",
+        "Recommendations",
+        "Which model predicts customers' next purchases best (precision, recall, nDCG, hit rate and coverage "
+        "at 10 on a temporal split) and the products bought together most often.",
+        sections(*personalize_report.SECTIONS),
     ),
     Page(
         "flows",
