@@ -38,6 +38,7 @@ from cxlab.voice.analysis import analyze_feedback
 
 PRUNE_EVERY_S = 24 * 3600
 VOICE_EVERY_S = 300
+RECOMMEND_EVERY_S = 24 * 3600
 log = logging.getLogger(__name__)
 # What a shop's pages on the configured origins may call from the browser; the rest has no CORS headers.
 CORS_PATHS = ("/v1/cx.js", "/v1/events", "/v1/identify", "/v1/feedback", "/v1/orders", "/v1/consent")
