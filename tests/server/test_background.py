@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 import cxlab.server.app as server_app
 from cxlab.server.app import create_app
 from cxlab.store import init_project
-from tests.server.conftest import add_keys
+from tests.server.conftest import add_keys, copy_store
 
 TEXTS = [
     ("F1", "review", 5, "Snelle levering en heel vriendelijke service, top!"),
@@ -51,3 +51,23 @@ def test_new_feedback_is_analysed_in_the_background(tmp_path: Path, monkeypatch:
     assert [r[0] for r in labelled] == ["F1", "F2", "F3"]
     assert [r[1] for r in labelled] == ["nl", "en", "de"]
     assert labelled[1][2] == "negative" and labelled[0][2] == "positive"
+
+
+def test_recommendations_are_fitted_in_the_background_and_served(demo_db: Path, tmp_path: Path) -> None:
+    """The CLI can't write to a served store, so the server fits the recommendations itself (at start and
+    daily); the lookup endpoint then serves every buyer's list."""
+    db = copy_store(demo_db, tmp_path / "store")
+    keys = add_keys(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        (buyer,) = con.execute("SELECT min(customer_id) FROM orders WHERE customer_id IS NOT NULL").fetchone()
+    read = {"Authorization": f"Bearer {keys['read']}"}
+    with TestClient(create_app(db, background=True)) as client:
+        deadline = time.monotonic() + 120
+        r = client.get(f"/v1/recommendations/{buyer}?k=5", headers=read)
+        while r.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(1)
+            r = client.get(f"/v1/recommendations/{buyer}?k=5", headers=read)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["customer_id"] == buyer and 1 <= len(body["items"]) <= 5
+    assert all(i["reason"] for i in body["items"])
