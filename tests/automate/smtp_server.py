@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -59,7 +60,9 @@ def free_port() -> int:
 class Recorder:
     """aiosmtpd handler: refuses the recipients in ``refuse`` (address → reply such as ``"451 later"``) at
     RCPT, answers ``data_reply`` to DATA when set, else keeps the message and calls ``on_message`` (with the
-    message and how many came before it) before answering 250."""
+    message and how many came before it) before answering 250. ``data_delay`` seconds pass before that answer
+    (a slow server: the client may time out after the message was kept); ``drop_after_data`` closes the
+    connection instead of answering (the message kept)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -68,6 +71,8 @@ class Recorder:
         self.data_replies: list[str] = []
         """Replies to the next DATA commands, one each, before ``data_reply`` or acceptance."""
         self.on_message: Callable[[EmailMessage, int], None] | None = None
+        self.data_delay = 0.0
+        self.drop_after_data = False
         self.lock = threading.Lock()
 
     async def handle_RCPT(
@@ -92,6 +97,10 @@ class Recorder:
             self.messages.append(msg)
         if self.on_message is not None:
             self.on_message(msg, before)
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if self.drop_after_data:
+            server.transport.close()
         return "250 Message accepted for delivery"
 
     def by_message_id(self) -> dict[str, int]:

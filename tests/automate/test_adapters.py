@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from aiosmtpd.controller import Controller
 
 from cxlab.automate import flows
 from cxlab.automate.adapters import FileAdapter, SmtpAdapter, WebhookAdapter, make_adapter, message_id
@@ -142,7 +144,7 @@ def test_smtp_header_injection_is_refused_permanently(smtp: tuple[Recorder, int]
     bad = Message("f", "c1", "t", "email", "send", "en", "Hello\r\nBcc: victim@example.com", "text")
     with pytest.raises(PermanentError, match="cannot build the e-mail"):
         adapter.send(bad, ALICE)
-    with pytest.raises(PermanentError, match="cannot build the e-mail"):
+    with pytest.raises(PermanentError, match="contact e-mail is not a single valid address"):
         adapter.send(message(), Contact("c1", email="a@example.com\nBcc: victim@example.com"))
     assert handler.messages == []
     adapter.close()
@@ -159,6 +161,7 @@ def test_smtp_login_with_the_password_from_the_environment(monkeypatch: pytest.M
             sender=SENDER,
             username="shop",
             password_env="SHOP_PW",
+            tls="none",  # allowed: the server is on this machine
         )
         monkeypatch.setenv("SHOP_PW", "pw-1")
         good = make_adapter(cfg)
@@ -177,13 +180,13 @@ def test_smtp_starttls_verifies_the_server(tmp_path: Path) -> None:
     server_tls, client_tls = tls_contexts(tmp_path)
     with smtp_server(tls_context=server_tls, require_starttls=True) as (handler, port):
         plain = SmtpAdapter("127.0.0.1", port, SENDER, timeout=5)
-        with pytest.raises(TransientError, match=r"530 .*check starttls"):  # a setting, not the message
+        with pytest.raises(TransientError, match=r"530 .*check tls"):  # a setting, not the message
             plain.send(message(), ALICE)
-        untrusted = SmtpAdapter("127.0.0.1", port, SENDER, starttls=True, timeout=5)  # the system's CAs
+        untrusted = SmtpAdapter("127.0.0.1", port, SENDER, tls="starttls", timeout=5)  # the system's CAs
         with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED"):
             untrusted.send(message(), ALICE)
         assert handler.messages == []
-        trusted = SmtpAdapter("127.0.0.1", port, SENDER, starttls=True, timeout=5, tls_context=client_tls)
+        trusted = SmtpAdapter("127.0.0.1", port, SENDER, tls="starttls", timeout=5, tls_context=client_tls)
         trusted.send(message(), ALICE)
         trusted.close()
         assert len(handler.messages) == 1
@@ -266,11 +269,12 @@ def test_webhook_posts_signed_json_with_idempotency_key() -> None:
         adapter = WebhookAdapter(hook.url, SECRET, timeout=5, clock=lambda: 1767607200.5)
         assert adapter.send(message(), ALICE) == "msg-1"
     headers, body = hook.requests[0]
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["x-cxlab-signature"] == f"sha256={expected}"
-    assert hmac.new(b"another key", body, hashlib.sha256).hexdigest() != expected
-    assert headers["idempotency-key"] == "abandoned_cart/c1/cart-c1"
     assert headers["x-cxlab-timestamp"] == "1767607200"
+    expected = hmac.new(SECRET.encode(), b"1767607200." + body, hashlib.sha256).hexdigest()
+    assert headers["x-cxlab-signature"] == f"v1={expected}"  # the timestamp is signed: no replay later
+    assert hmac.new(SECRET.encode(), b"1767607201." + body, hashlib.sha256).hexdigest() != expected
+    assert hmac.new(b"another key", b"1767607200." + body, hashlib.sha256).hexdigest() != expected
+    assert headers["idempotency-key"] == "abandoned_cart/c1/cart-c1"
     doc = json.loads(body)
     assert {
         k: doc[k] for k in ("key", "flow", "customer_id", "channel", "variant", "language", "subject")
@@ -284,7 +288,7 @@ def test_webhook_posts_signed_json_with_idempotency_key() -> None:
         "subject": "Your cart – still there",
     }
     assert doc["html"] == HTML and doc["text"] == "Hi Bob, plain"
-    assert doc["to"] == {"email": "alice@example.com", "phone": "+31600000001", "first_name": "Alice"}
+    assert doc["to"] == {"email": "alice@example.com", "first_name": "Alice"}  # only what e-mail needs
 
 
 @pytest.mark.parametrize(
@@ -307,7 +311,9 @@ def test_webhook_status_codes_map_to_error_kinds(status: int, error: type[Except
 
 
 def test_webhook_unreachable_is_transient() -> None:
-    with pytest.raises(TransientError, match=r"webhook http://127\.0\.0\.1"):
+    with pytest.raises(
+        TransientError, match=r"webhook 127\.0\.0\.1: request not sent \(ConnectionRefusedError"
+    ):
         WebhookAdapter(f"http://127.0.0.1:{free_port()}/x", SECRET, timeout=2).send(message(), ALICE)
 
 
@@ -366,7 +372,7 @@ def test_failing_webhook_retries_with_backoff_then_gives_up() -> None:
         ("gave_up", 3, None),
         ("gave_up", 3, None),  # nothing more after giving up
     ]
-    assert row[3] == f"webhook {hook.url}: HTTP 500: " + '{"error": "nope"} (gave up after 3 tries)'
+    assert row[3] == "webhook 127.0.0.1: HTTP 500 (gave up after 3 tries)"  # no url (token), no reply body
     keys = {h["idempotency-key"] for h, _ in hook.requests}
     assert len(hook.requests) == 3 and keys == {"abandoned_cart/c1/cart-c1"}  # the same key on every try
 
@@ -413,3 +419,224 @@ def test_file_adapter_appends_whole_json_lines(tmp_path: Path) -> None:
     clock = datetime(2026, 1, 6, 0, 1, tzinfo=UTC)
     adapter.send(message("c1"), ALICE)
     assert (tmp_path / "outbox" / "outbox-2026-01-06.jsonl").exists()  # a new file each UTC day
+
+
+# -- security: at most once on ambiguous failures, no contact data in errors, one recipient, TLS, replay ------
+
+
+def _deliver_rounds(con: duckdb.DuckDBPyConnection, adapter: Any, contact: Contact, rounds: int) -> list[Any]:
+    """Deliver the outbox ``rounds`` times, an hour apart (any retry is due by then); the row after each."""
+    (stored,) = con.execute(f"SELECT count(*) FROM {OUTBOX}").fetchone() or (0,)
+    ob = Outbox(con) if stored else _outbox_with(con, ["c1"])
+    seen = []
+    for i in range(rounds):
+        ob.deliver(
+            {"email": adapter},
+            compose,
+            ContactBook({"c1": contact}, Path("contacts.csv")),
+            lambda i=i: T0 + timedelta(hours=i),  # type: ignore[misc]
+            max_tries=5,
+            retry_after=timedelta(minutes=1),
+        )
+        seen.append(con.execute(f"SELECT status, tries, last_error FROM {OUTBOX}").fetchone())
+    return seen
+
+
+@pytest.mark.parametrize("how", ["slow_reply", "dropped_after_data"])
+def test_smtp_no_reply_after_data_is_in_doubt_and_never_resent(smtp: tuple[Recorder, int], how: str) -> None:
+    handler, port = smtp
+    if how == "slow_reply":
+        handler.data_delay = 1.5  # the server keeps the message, the client stops waiting at 0.5 s
+    else:
+        handler.drop_after_data = True
+    con = duckdb.connect()
+    con.execute(DDL)
+    adapter = SmtpAdapter("127.0.0.1", port, SENDER, timeout=0.5)
+    seen = _deliver_rounds(con, adapter, ALICE, 3)
+    adapter.close()
+    assert [s[:2] for s in seen] == [("in_doubt", 1)] * 3  # never retried
+    assert "may have been delivered: not sent again" in seen[0][2]
+    assert len(handler.messages) == 1  # one copy, not one per try
+
+
+def test_smtp_failure_before_data_is_still_retried(smtp: tuple[Recorder, int]) -> None:
+    handler, port = smtp
+    con = duckdb.connect()
+    con.execute(DDL)
+    adapter = SmtpAdapter("127.0.0.1", port, SENDER, timeout=5)
+    adapter.send(message("c0"), Contact("c0", email="bob@example.com"))  # the connection has sent a body
+    handler.refuse[ALICE.email or ""] = "451 4.7.1 Greylisted"
+    first = _deliver_rounds(con, adapter, ALICE, 1)
+    handler.refuse.clear()
+    second = _deliver_rounds(con, adapter, ALICE, 2)[-1]
+    adapter.close()
+    assert first[0][:2] == ("retry", 1) and second[:2] == ("sent", 2)
+    assert len(handler.messages) == 2
+
+
+class SlowHook:
+    """A receiver that reads the whole request, then answers after ``delay`` s or drops the connection."""
+
+    def __init__(self, delay: float = 0.0, drop: bool = False):
+        self.posts = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.posts += 1
+                if drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                threading.Event().wait(delay)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/cxlab?token=t0ps3cret"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self) -> SlowHook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("how", ["slow_reply", "reset"])
+def test_webhook_no_status_after_the_request_is_in_doubt_and_never_resent(how: str) -> None:
+    con = duckdb.connect()
+    con.execute(DDL)
+    with SlowHook(delay=1.5, drop=how == "reset") as hook:
+        seen = _deliver_rounds(con, WebhookAdapter(hook.url, SECRET, timeout=0.5), ALICE, 3)
+        assert [s[:2] for s in seen] == [("in_doubt", 1)] * 3
+        assert hook.posts == 1
+    assert seen[0][2].startswith("webhook 127.0.0.1: no HTTP status after the request was sent")
+    assert "t0ps3cret" not in seen[0][2] and "/hooks" not in seen[0][2]
+
+
+def test_errors_hold_no_contact_data(smtp: tuple[Recorder, int]) -> None:
+    handler, port = smtp
+    handler.refuse[ALICE.email or ""] = "550 5.1.1 <alice@example.com>: no such user, call +31 6 0000 0001"
+    con = duckdb.connect()
+    con.execute(DDL)
+    adapter = SmtpAdapter("127.0.0.1", port, SENDER, timeout=5)
+    (row,) = _deliver_rounds(con, adapter, ALICE, 1)
+    adapter.close()
+    assert row[:2] == ("gave_up", 1)
+    assert row[2] == "SMTP recipient refused: 550 5.1.1 <address>: no such user, call <number>"
+
+    with Hook([400]) as hook, pytest.raises(PermanentError) as err:  # replies {"error": "nope"}: not kept
+        WebhookAdapter(hook.url + "?token=t0ps3cret", SECRET, timeout=5).send(message(), ALICE)
+    assert str(err.value) == "webhook 127.0.0.1: HTTP 400"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "victim@example.com, attacker@evil.example",
+        "victim@example.com; attacker@evil.example",
+        "<victim@example.com> <attacker@evil.example>",
+        "not-an-address",
+        "bob@",
+        "a@b@example.com",
+    ],
+)
+def test_one_contact_row_is_one_recipient(smtp: tuple[Recorder, int], raw: str) -> None:
+    handler, port = smtp
+    con = duckdb.connect()
+    con.execute(DDL)
+    adapter = SmtpAdapter("127.0.0.1", port, SENDER, timeout=5)
+    (row,) = _deliver_rounds(con, adapter, Contact("c1", email=raw), 1)
+    adapter.send(message("c2"), Contact("c2", email="Bob Jones <bob@example.com>"))  # a display name is fine
+    adapter.close()
+    assert row == ("gave_up", 1, "contact e-mail is not a single valid address")
+    assert len(handler.messages) == 1 and handler.messages[0]["To"] == "bob@example.com"
+
+
+def test_list_unsubscribe_headers_are_sent(smtp: tuple[Recorder, int]) -> None:
+    handler, port = smtp
+    adapter = SmtpAdapter("127.0.0.1", port, SENDER, timeout=5)
+    https = f"<https://shop.example/u/{'a' * 150}>, <mailto:unsubscribe@shop.example?subject=abc>"
+    for i, value in enumerate([https, "<mailto:unsubscribe@shop.example>"]):
+        m = message(f"c{i}")
+        adapter.send(replace(m, headers={"List-Unsubscribe": value}), ALICE)
+    for bad in (
+        {"List-Unsubscribe": "<https://x.example>\r\nBcc: v@evil.example"},
+        {"Bcc": "v@evil.example"},
+    ):
+        with pytest.raises(PermanentError, match="cannot build the e-mail"):
+            adapter.send(replace(message("c9"), headers=bad), ALICE)
+    adapter.close()
+    one_click, mailto = handler.messages
+    assert one_click["List-Unsubscribe"] == https
+    assert one_click["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058: https only
+    assert mailto["List-Unsubscribe"] == "<mailto:unsubscribe@shop.example>"
+    assert mailto["List-Unsubscribe-Post"] is None
+    assert len(handler.messages) == 2
+
+
+def test_webhook_sends_only_the_channel_contact_field() -> None:
+    sms = replace(message(), channel="sms", subject=None)
+    with Hook([200]) as hook:
+        WebhookAdapter(hook.url, SECRET, timeout=5).send(sms, ALICE)
+    assert json.loads(hook.requests[0][1])["to"] == {"phone": "+31600000001", "first_name": "Alice"}
+
+
+def test_implicit_tls_and_cafile(tmp_path: Path) -> None:
+    server_tls, _ = tls_contexts(tmp_path)
+    handler = Recorder()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_tls)
+    controller.start()
+    try:
+        untrusted = make_adapter(
+            flows.Adapter(
+                adapter="smtp", host="127.0.0.1", port=port, sender=SENDER, tls="implicit", timeout_s=5
+            )
+        )
+        with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusted.send(message(), ALICE)
+        cfg = flows.Adapter(
+            adapter="smtp", host="127.0.0.1", port=port, sender=SENDER, tls="implicit", cafile="cert.pem"
+        )
+        trusted = make_adapter(cfg, tmp_path)  # cafile relative to the project folder
+        trusted.send(message(), ALICE)
+        trusted.close()
+    finally:
+        controller.stop()
+    assert len(handler.messages) == 1
+    with pytest.raises(ConfigError, match="cafile"):
+        make_adapter(cfg.model_copy(update={"cafile": "missing.pem"}), tmp_path)
+
+
+def test_adapter_settings_refuse_clear_credentials_and_plain_http() -> None:
+    def smtp(**kw: Any) -> flows.Adapter:
+        return flows.Adapter.model_validate({"adapter": "smtp", "sender": SENDER, **kw})
+
+    assert (smtp().tls, smtp().port) == ("starttls", 587)  # encrypted by default
+    assert smtp(tls="implicit").port == 465 and smtp(tls="implicit", port=2465).port == 2465
+    assert smtp(starttls=False).tls == "none" and smtp(starttls=True).tls == "starttls"  # the older spelling
+    with pytest.raises(ValueError, match="disagree"):
+        smtp(starttls=False, tls="implicit")
+    with pytest.raises(ValueError, match="password in clear"):
+        smtp(username="shop", password_env="PW", host="smtp.example.com", tls="none")
+    assert smtp(username="shop", password_env="PW", host="127.0.0.1", tls="none").tls == "none"
+    with pytest.raises(ValueError, match="needs password_env"):
+        smtp(username="shop")
+    with pytest.raises(ValueError, match="must be https"):
+        flows.Adapter(adapter="webhook", url="http://sms.example.com/send", secret_env="K")
+    for ok in (
+        "https://sms.example.com/send",
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "http://[::1]/x",
+    ):
+        assert flows.Adapter(adapter="webhook", url=ok, secret_env="K").url == ok

@@ -46,7 +46,8 @@ rows = pd.DataFrame({
     "trigger_ts": T0 - timedelta(hours=4), "channel": "email", "variant": "send", "language": "en",
     "due": [T0 + timedelta(seconds=i) for i in range(n)], "status": "queued",
 })
-smtp = make_adapter(flows.Adapter(adapter="smtp", host="127.0.0.1", port=port, sender="shop@shop.example", timeout_s=20))
+smtp = make_adapter(flows.Adapter(adapter="smtp", host="127.0.0.1", port=port, sender="shop@shop.example", tls="none",
+                                        timeout_s=20))
 calls = 0
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from cxlab.automate.contacts import NO_FILE, ContactBook, ContactError
-from cxlab.automate.message import Contact, Message, PermanentError, Suppressed, TransientError
+from cxlab.automate.message import Contact, InDoubt, Message, PermanentError, Suppressed, TransientError
 from cxlab.automate.outbox import IN_DOUBT_ERROR, MAX_BACKOFF, Outbox, OutboxRow, backoff
 from cxlab.automate.tables import DDL, OUTBOX, STATUSES
 
@@ -256,6 +256,30 @@ def test_permanent_error_gives_up_at_once(con: duckdb.DuckDBPyConnection) -> Non
     a = status(con, "a")
     assert (a["status"], a["tries"], a["last_error"]) == ("gave_up", 1, "SMTP refused: 550 no such user")
     assert (report.gave_up, report.sent) == (1, 1)
+
+
+def test_in_doubt_answer_is_never_retried(con: duckdb.DuckDBPyConnection) -> None:
+    Outbox(con).record(rows(["a", "b"]), T0)
+    adapter = FakeAdapter({"a": [InDoubt("SMTP: no reply after the message was sent")]})
+    report = deliver(con, adapter, T0)
+    later = deliver(con, adapter, T0 + timedelta(days=2))
+    a = status(con, "a")
+    assert (a["status"], a["tries"], pd.isna(a["next_try"])) == ("in_doubt", 1, True)
+    assert a["last_error"] == "SMTP: no reply after the message was sent"
+    assert (report.in_doubt, report.retried, report.sent, later.attempted) == (1, 0, 1, 0)
+    assert adapter.calls == 2  # a once, b once: the in-doubt message is not tried again
+    assert "1 in doubt" in report.summary()
+
+
+def test_errors_are_stripped_of_contact_data(con: duckdb.DuckDBPyConnection) -> None:
+    Outbox(con).record(rows(["a", "b"]), T0)
+    echo = RuntimeError("rejected a@example.com (tel +31 6 1234 5678)")
+    report = deliver(
+        con, FakeAdapter({"a": [echo], "b": [PermanentError("550 <b@example.com> unknown")]}), T0
+    )
+    assert status(con, "a")["last_error"] == "RuntimeError: rejected <address> (tel <number>)"
+    assert status(con, "b")["last_error"] == "550 <address> unknown"
+    assert not any("@" in e for e in report.errors)
 
 
 def test_unexpected_exception_counts_as_transient(con: duckdb.DuckDBPyConnection) -> None:

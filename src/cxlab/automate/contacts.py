@@ -9,6 +9,8 @@ the store.
 
 from __future__ import annotations
 
+import email.policy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,33 @@ from cxlab.store.sources import SourceError, open_source
 FIELDS = ("email", "phone", "first_name")
 NO_FILE = "no contact file: set [automate] contacts"
 CHANNEL_FIELD = {"email": ("email", "e-mail address"), "sms": ("phone", "phone number")}
+
+
+_EMAIL = re.compile(r"<?[^\s<>()\[\]\\,;:\"']+@[^\s<>()\[\]\\,;:\"']+>?")
+_PHONE = re.compile(r"\+?\d[\d ().\-/]{5,}\d")
+NOT_ONE_ADDRESS = "contact e-mail is not a single valid address"
+
+
+def redact(text: str) -> str:
+    """``text`` with anything shaped like an e-mail address or a phone number (7+ digits) replaced, for error
+    texts kept in the outbox, logs and reports (a server reply may echo the recipient)."""
+    text = _EMAIL.sub("<address>", text)
+    return _PHONE.sub(lambda m: "<number>" if sum(c.isdigit() for c in m[0]) >= 7 else m[0], text)
+
+
+def single_address(raw: str) -> str:
+    """The one address (``local@domain``) in a contact's e-mail field; a :class:`ValueError` (with no part of
+    the address in its text) when it holds none, several, or a malformed one: one row is one recipient."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        raise ValueError(NOT_ONE_ADDRESS)
+    try:
+        header = email.policy.default.header_factory("To", raw)
+        addresses = header.addresses
+    except Exception as e:  # the parser's own errors on malformed input (e.g. "bob@")
+        raise ValueError(NOT_ONE_ADDRESS) from e
+    if header.defects or len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+        raise ValueError(NOT_ONE_ADDRESS)
+    return str(addresses[0].addr_spec)
 
 
 class ContactError(ValueError):

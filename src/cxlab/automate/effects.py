@@ -230,6 +230,12 @@ class FlowsReport:
         return fig
 
 
+def _at_least_minus_one(x: float | None) -> float | None:
+    """A relative lift can't fall below -100% (the metric can't go below zero): the delta-method interval's
+    lower end is cut there, as an interval on a bounded parameter should be."""
+    return None if x is None else max(x, -1.0)
+
+
 def _flow_metrics(flow: Flow, defs: Mapping[str, MetricDef]) -> tuple[dict[str, MetricDef], str]:
     """The flow's metric (and, for a ratio, its parts) with the flow's window, plus revenue per recipient."""
     if flow.metric not in defs:
@@ -412,7 +418,10 @@ def flow_effect(
                     "n": int(r["n"]),
                     "mean": _num(r["mean"]),
                     "lift_relative": _num(r["lift_relative"]),
-                    "ci_relative": [_num(r["ci_relative_low"]), _num(r["ci_relative_high"])],
+                    "ci_relative": [
+                        _at_least_minus_one(_num(r["ci_relative_low"])),
+                        _num(r["ci_relative_high"]),
+                    ],
                     "p_value": _num(r["p_value"]),
                 }
             )
@@ -424,7 +433,7 @@ def flow_effect(
         mean_holdout=_num(ctrl["mean"]),
         mean_sent=_num(goal["mean"]),
         lift_relative=_num(goal["lift_relative"]),
-        ci_relative=(_num(goal["ci_relative_low"]), _num(goal["ci_relative_high"])),
+        ci_relative=(_at_least_minus_one(_num(goal["ci_relative_low"])), _num(goal["ci_relative_high"])),
         lift_absolute=_num(goal["lift_absolute"]),
         p_value=_num(goal["p_value"]),
         status=str(goal["status"]),

@@ -23,12 +23,14 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import tomllib
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -270,14 +272,21 @@ class Flow(_Strict):
 
 class Adapter(_Strict):
     """How one channel's messages leave: ``smtp`` (e-mail), ``webhook`` (POST with an HMAC signature: an SMS
-    gateway or the shop's own system) or ``file`` (one JSON line per message in a folder)."""
+    gateway or the shop's own system) or ``file`` (one JSON line per message in a folder).
+
+    SMTP is encrypted by default (``tls = "starttls"`` on port 587; ``"implicit"``: TLS from the first byte,
+    port 465 unless given; ``"none"``: only for a relay on this machine when logging in), the server's
+    certificate checked against the system's CAs or ``cafile``. The older ``starttls = true/false`` is read as
+    ``tls = "starttls"/"none"``. A webhook url must be https:// unless its host is loopback."""
 
     adapter: Literal["smtp", "webhook", "file"]
     # smtp
     host: str = "localhost"
-    port: int = Field(default=25, ge=1, le=65535)
+    port: int = Field(default=587, ge=1, le=65535)
     sender: str | None = None
-    starttls: bool = False
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    cafile: str | None = None
+    """A PEM file of the CA(s) to trust instead of the system's (a private CA), relative to the project."""
     username: str | None = None
     password_env: str | None = None
     """Name of the environment variable holding the SMTP password (never the password itself)."""
@@ -289,14 +298,56 @@ class Adapter(_Strict):
     # file
     path: str | None = None
 
+    @staticmethod
+    def is_loopback(host: str) -> bool:
+        """Whether ``host`` names this machine (``localhost`` or a loopback address): traffic never leaves it."""
+        host = host.strip().strip("[]").rstrip(".").lower()
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_starttls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "starttls" in data:
+            legacy = data.pop("starttls")
+            if not isinstance(legacy, bool):
+                raise ValueError(
+                    "starttls takes true or false (better: tls = 'starttls', 'implicit' or 'none')"
+                )
+            if "tls" in data and data["tls"] != ("starttls" if legacy else "none"):
+                raise ValueError("starttls and tls disagree: keep only tls")
+            data["tls"] = "starttls" if legacy else "none"
+        if data.get("tls") == "implicit" and "port" not in data:
+            data["port"] = 465
+        return data
+
     @model_validator(mode="after")
     def _complete(self) -> Adapter:
-        if self.adapter == "smtp" and not self.sender:
-            raise ValueError("an smtp adapter needs sender (the From address)")
-        if self.adapter == "webhook" and not (self.url and re.match(r"https?://", self.url)):
-            raise ValueError("a webhook adapter needs url (http:// or https://)")
-        if self.adapter == "webhook" and not self.secret_env:
-            raise ValueError("a webhook adapter needs secret_env (the variable holding its HMAC key)")
+        if self.adapter == "smtp":
+            if not self.sender:
+                raise ValueError("an smtp adapter needs sender (the From address)")
+            if self.username and not self.password_env:
+                raise ValueError("username needs password_env (the variable holding the SMTP password)")
+            if self.username and self.tls == "none" and not Adapter.is_loopback(self.host):
+                raise ValueError(
+                    f"tls = 'none' with a username would send the password in clear to {self.host}: use "
+                    "tls = 'starttls' or 'implicit'"
+                )
+        if self.adapter == "webhook":
+            if not self.url or not re.match(r"https?://", self.url, re.IGNORECASE):
+                raise ValueError("a webhook adapter needs url (https://)")
+            parts = urlsplit(self.url)
+            if parts.scheme.lower() != "https" and not Adapter.is_loopback(parts.hostname or ""):
+                raise ValueError("a webhook url must be https:// (http:// only for a loopback host)")
+            if not self.secret_env:
+                raise ValueError("a webhook adapter needs secret_env (the variable holding its HMAC key)")
         if self.adapter == "file" and not self.path:
             raise ValueError("a file adapter needs path (a folder)")
         return self

@@ -42,12 +42,18 @@ class TransientError(Exception):
     """The receiver may accept the message later (timeout, connection refused, 4xx SMTP, 5xx/429 HTTP)."""
 
 
+class InDoubt(Exception):
+    """The message may have left but no answer said so (a timeout or a dropped connection after the SMTP DATA
+    ended, or after the webhook request was sent): the outbox row becomes ``in_doubt``, never sent again."""
+
+
 class PermanentError(Exception):
     """The receiver will never accept this message (bad address, 5xx SMTP, 4xx HTTP other than 408/429)."""
 
 
 class Adapter(Protocol):
-    """Sends one message; returns the receiver's id for it (or a local one); raises the errors above."""
+    """Sends one message; returns the receiver's id for it (or a local one); raises the errors above. Error
+    texts never hold contact data (addresses, phone numbers) or secrets (a webhook URL)."""
 
     def send(self, message: Message, contact: Contact) -> str: ...
 

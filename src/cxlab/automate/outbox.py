@@ -11,8 +11,10 @@ transaction, so delivery never holds a lock the collector or the analyses wait o
    (no row changed: another run claimed it, it is skipped);
 3. the adapter sends the message;
 4. record: ``status = 'sent'`` with ``sent_at``/``provider_id`` and the caller's ``on_sent`` (the message
-   event) in one transaction → commit; a transient error schedules a retry with back-off, a permanent one (or
-   the last try) gives up.
+   event) in one transaction → commit; a transient error (the message surely did not leave) schedules a retry
+   with back-off, a permanent one (or the last try) gives up, and an
+   :class:`~cxlab.automate.message.InDoubt` (no answer after the message was handed over: a timeout after the
+   SMTP DATA or the webhook request) makes the row ``in_doubt``, never retried.
 
 A process killed between 2 and 4 leaves the row ``sending``; the next run's :meth:`Outbox.recover` turns it
 ``in_doubt`` and it is never sent again. That makes delivery *at most once*: a message whose claim committed
@@ -38,8 +40,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from cxlab.automate.contacts import ContactBook
-from cxlab.automate.message import Adapter, Contact, Message, PermanentError, Suppressed, TransientError
+from cxlab.automate.contacts import ContactBook, redact
+from cxlab.automate.message import (
+    Adapter,
+    Contact,
+    InDoubt,
+    Message,
+    PermanentError,
+    Suppressed,
+    TransientError,
+)
 from cxlab.automate.tables import OUTBOX, PENDING, STATUSES
 
 KEY = ("flow", "customer_id", "trigger_key")
@@ -136,7 +146,8 @@ class DeliveryReport:
     gave_up: int = 0
     suppressed: int = 0
     in_doubt: int = 0
-    """Messages of this run whose send may have happened but whose record failed (never re-sent)."""
+    """Messages of this run that may have left without a definite answer, or whose record failed (never
+    re-sent)."""
     in_doubt_recovered: int = 0
     """Rows left ``sending`` by an interrupted earlier run, now ``in_doubt``."""
     skipped: int = 0
@@ -194,7 +205,7 @@ class DeliveryReport:
             parts.append(f"{self.suppressed} suppressed at send time")
         if self.in_doubt or self.in_doubt_recovered:
             parts.append(
-                f"{self.in_doubt + self.in_doubt_recovered} in doubt (may have left, not recorded: never sent again)"
+                f"{self.in_doubt + self.in_doubt_recovered} in doubt (may have left unconfirmed: never sent again)"
             )
         if self.skipped:
             parts.append(
@@ -395,7 +406,7 @@ class Outbox:
                     report.deferred += 1
                     continue
                 outcome = run.one(row, adapters[row.channel])
-                if outcome == "transient":
+                if outcome in ("transient", "in_doubt"):  # no answer either way: the receiver is struggling
                     failures_in_row[row.channel] = failures_in_row.get(row.channel, 0) + 1
                     if failures_in_row[row.channel] == pause_after:
                         report.paused.append(row.channel)
@@ -437,8 +448,9 @@ class _Run:
     report: DeliveryReport
 
     def one(self, row: OutboxRow, adapter: Adapter) -> str:
-        """Deliver ``row``; its outcome: sent, transient, permanent (the adapter answered no), or
-        settled (given up, suppressed or skipped before the adapter was called)."""
+        """Deliver ``row``; its outcome: sent, transient, permanent (the adapter answered no), in_doubt (it
+        may have left: never sent again), or settled (given up, suppressed or skipped before the adapter was
+        called)."""
         cur, report = self.cur, self.report
         contact = self.contacts.get(row.customer_id)
         missing = self.contacts.missing(row.channel, contact)
@@ -470,6 +482,12 @@ class _Run:
         except PermanentError as e:
             self.failed(row, tries, _describe(e), permanent=True)
             return "permanent"
+        except InDoubt as e:  # it may have left: never sent again (at most once)
+            error = _describe(e)
+            report._error(error)
+            if _settle(cur, row, "in_doubt", last_error=error, pending=False):
+                report.in_doubt += 1
+            return "in_doubt"
         except Exception as e:  # TransientError, and anything unexpected, counts as transient
             self.failed(row, tries, _describe(e), permanent=False)
             return "transient"
@@ -533,10 +551,12 @@ def _as_arrow(rows: pd.DataFrame | pa.Table) -> pa.Table:
 
 
 def _describe(e: BaseException) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    """One line for ``last_error``, logs and reports, with addresses and phone numbers removed (adapters keep
+    contact data out of their errors; this also covers compose failures and unexpected errors)."""
+    text = redact(str(e).strip().splitlines()[0][:300]) if str(e).strip() else ""
     return (
         text
-        if isinstance(e, TransientError | PermanentError) and text
+        if isinstance(e, TransientError | PermanentError | InDoubt) and text
         else f"{type(e).__name__}: {text}".rstrip(": ")
     )
 

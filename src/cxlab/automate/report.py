@@ -34,7 +34,10 @@ def flows_section(store: Store) -> Section:
             "channel": [f.channel for f in fs],
             "triggered": [count(f.triggered) for f in fs],
             "sent": [count(f.sent) for f in fs],
-            "held out": [count(f.held_out) for f in fs],
+            "exposed: sent arm / holdout": [
+                f"{count(sum(n for a, n in f.n.items() if a != 'holdout'))} / {count(f.n.get('holdout', 0))}"
+                for f in fs
+            ],
             "suppressed": [", ".join(f"{count(n)} {r}" for r, n in f.suppressed.items()) or "0" for f in fs],
             "gave up / in doubt": [f"{count(f.gave_up)} / {count(f.in_doubt)}" for f in fs],
             "metric": [f"{f.metric} ({f.window})" for f in fs],
