@@ -58,8 +58,17 @@ def make_store(tmp: Path, holdout: float = 0.2) -> Store:
         }
         for i in range(N)
     ]
+    # each cart names the customer's own order (a message may only show an order of the orders table)
+    orders = [
+        {"order_id": f"o{i}", "customer_id": f"c{i:02d}", "ts": 0.25, "revenue": 10.0} for i in range(N)
+    ]
     store = build_flow_store(
-        tmp, customers=customers, events=events, consent=consent, toml=FLOW.format(holdout=holdout)
+        tmp,
+        customers=customers,
+        events=events,
+        orders=orders,
+        consent=consent,
+        toml=FLOW.format(holdout=holdout),
     )
     rows = ["customer_id,email,phone,first_name"] + [f"c{i:02d},c{i}@example.com,,Name{i}" for i in range(N)]
     rows[8] = "c07,c7@example.com,,<b>Eve</b>"
@@ -300,3 +309,111 @@ def test_send_time_consent_check_agrees_with_the_ledger(tmp_path: Path) -> None:
                 )
         assert consents(s.con, "granted", "email", t + dt.timedelta(hours=1))
         assert not consents(s.con, "tie", "email", t + dt.timedelta(hours=1))
+
+
+SAFETY = """
+[automate]
+quiet_hours = []
+caps = {}
+contacts = "contacts.csv"
+[automate.delivery.email]
+adapter = "file"
+path = "mail_out"
+[automate.delivery.sms]
+adapter = "file"
+path = "sms_out"
+"""
+
+BIRTHDAY = """
+[flows.bday]
+channel = "email"
+holdout = 0.0
+trigger = { date = "birthday", at = "00:00" }
+[flows.bday.messages.en]
+subject = "Happy birthday"
+body = "Happy birthday {{ first_name or 'there' }}!{% if order_id %} (ref {{ order_id }}){% endif %}"
+"""
+
+
+def out_lines(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+def test_made_up_trigger_keys_pick_up_no_event_text(tmp_path: Path) -> None:
+    """An event whose id equals a birthday key (old or new spelling) must not put its properties in every
+    birthday message: a message's order id is only the one the plan recorded in the outbox."""
+    folder = tmp_path / "p"
+    phish = "PHISH https://evil.example"
+    events = [
+        {
+            "event_id": key,
+            "ts": 4,
+            "event": "page_view",
+            "anonymous_id": "x",
+            "properties": {"order_id": phish},
+        }
+        for key in ("birthday:2024", "~birthday:2024")
+    ]
+    customers = [
+        {"customer_id": f"c{i}", "language": "en", "country": "GB", "birthday": dt.date(1990, 5, 1)}
+        for i in range(3)
+    ]
+    s = build_flow_store(
+        folder,
+        customers=customers,
+        consent=[{"customer_id": f"c{i}"} for i in range(3)],
+        events=events,
+        toml=SAFETY + BIRTHDAY,
+    )
+    (folder / "contacts.csv").write_text(
+        "customer_id,email\n" + "".join(f"c{i},c{i}@x.example\n" for i in range(3))
+    )
+    with s:
+        res = run_once(s, NOW, check_tone=False)
+    lines = out_lines(folder / "mail_out")
+    assert res.delivery.sent == 3 == len(lines)
+    assert all(ln["text"] == "Happy birthday there!" for ln in lines), [ln["text"] for ln in lines]
+
+
+def test_replayed_round_checks_consent_on_the_real_clock(tmp_path: Path) -> None:
+    """``--at`` a past moment plans as of then, but a customer who withdrew since is never sent to."""
+    folder = tmp_path / "p"
+    withdrawn = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=1)
+    s = build_flow_store(
+        folder,
+        customers=[{"customer_id": "c1", "language": "en"}],
+        consent=[{"customer_id": "c1"}, {"customer_id": "c1", "granted": False, "ts": withdrawn}],
+        events=[{"event_id": "e1", "ts": 0, "event": "add_to_cart", "customer_id": "c1"}],
+        toml=FLOW.format(holdout=0.0),
+    )
+    (folder / "contacts.csv").write_text("customer_id,email\nc1,c1@x.example\n")
+    with s:
+        res = run_once(s, NOW, check_tone=False)  # NOW is in 2024: consent was granted then
+        row = s.con.execute(f"SELECT status, reason FROM {OUTBOX}").fetchall()
+    assert row == [("suppressed", "consent withdrawn")]
+    assert res.delivery.sent == 0 and not out_lines(folder / "sent")
+
+
+def test_channel_changed_since_the_plan_suppresses(tmp_path: Path) -> None:
+    """A row planned for SMS is not sent after the flow moved to e-mail (nor on the old channel, whose
+    consent the customer withdrew meanwhile)."""
+    from tests.automate.conftest import flow
+
+    folder = tmp_path / "p"
+    s = build_flow_store(
+        folder,
+        customers=[{"customer_id": "c1", "language": "en"}],
+        consent=[{"customer_id": "c1", "channel": "sms"}, {"customer_id": "c1", "channel": "email"}],
+        events=[{"event_id": "e1", "ts": 0, "event": "add_to_cart", "customer_id": "c1"}],
+        toml=SAFETY,
+    )
+    (folder / "contacts.csv").write_text("customer_id,email,phone\nc1,c1@x.example,+31600000001\n")
+    with s:
+        run_once(s, NOW, deliver=False, check_tone=False, flows=[flow(channel="sms", holdout=0.0)])
+        assert s.con.execute(f"SELECT channel, status FROM {OUTBOX}").fetchall() == [("sms", "queued")]
+        consent_record(s.con, "c1", "sms", granted=False, ts=NOW)
+        res = run_once(s, NOW, check_tone=False, flows=[flow(channel="email", holdout=0.0)])
+        row = s.con.execute(f"SELECT channel, status, reason FROM {OUTBOX}").fetchall()
+    assert row == [("sms", "suppressed", "the flow's channel changed since it was planned")]
+    assert res.delivery.sent == 0
+    assert not out_lines(folder / "sms_out") and not out_lines(folder / "mail_out")

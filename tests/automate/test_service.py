@@ -56,7 +56,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerSta
             }
             for i in range(N)
         ],
-        toml=FLOW.format(holdout=0.2),
+        toml=FLOW.format(holdout=0.2).replace("[automate]\n", "[automate]\nserve = true\n", 1),
     )
     s.close()
     lines = ["customer_id,email"] + [f"c{i},c{i}@example.com" for i in range(N)]
@@ -149,5 +149,23 @@ def test_not_wanted_without_enabled_flows(tmp_path: Path) -> None:
         assert not FlowRunner.wanted(st)
         runner = FlowRunner(st)
         assert runner.every_s == 300 and runner.stop()  # never started: stopping is a no-op
+    finally:
+        st.close()
+
+
+def test_declared_flows_do_not_send_without_serve_opt_in(tmp_path: Path) -> None:
+    """An enabled flow alone never makes ``cxlab serve`` send: ``[automate] serve = true`` is the opt-in."""
+    folder = tmp_path / "q"
+    build_flow_store(folder, toml=FLOW.format(holdout=0.2)).close()
+    st = ServerState(folder / "cxlab.duckdb", "http://127.0.0.1:0")
+    try:
+        assert not FlowRunner.wanted(st)
+    finally:
+        st.close()
+    text = (folder / "cxlab.toml").read_text(encoding="utf-8")
+    (folder / "cxlab.toml").write_text(text.replace("[automate]\n", "[automate]\nserve = true\n", 1))
+    st = ServerState(folder / "cxlab.duckdb", "http://127.0.0.1:0")
+    try:
+        assert FlowRunner.wanted(st)
     finally:
         st.close()

@@ -9,7 +9,7 @@ import pytest
 
 from cxlab.automate.plan import plan
 from cxlab.automate.templates import TemplateError, context, html_to_text, render, tone_check
-from cxlab.config import Config
+from cxlab.config import Config, ConfigError
 from cxlab.store import Store
 from tests.automate.conftest import at, flow, settings
 
@@ -141,3 +141,25 @@ def test_templates_cannot_change_their_data(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="flow cart"):
         render(f, "send", "en", ctx, tmp_path)
     assert ctx["recommendations"] == []
+
+
+def test_template_files_stay_inside_the_project(tmp_path: Path) -> None:
+    """A template is mailed to customers: an absolute path, ``..``, a link out of the project or one of the
+    cxlab.* files (the secret, the config) is a ConfigError naming the flow and the path."""
+    project = tmp_path / "shop"
+    (project / "mail").mkdir(parents=True)
+    (tmp_path / "outside.txt").write_text("private", encoding="utf-8")
+    (project / "cxlab.secret").write_text("s3cret", encoding="utf-8")
+    (project / "mail" / "ok.j2").write_text("Hi {{ shop }}", encoding="utf-8")
+    (project / "mail" / "out.j2").symlink_to(tmp_path / "outside.txt")
+    for bad in (str(tmp_path / "outside.txt"), "../outside.txt", "mail/../../outside.txt", "mail/out.j2"):
+        f = flow(name="leaky", messages={"en": {"template": bad}})
+        with pytest.raises(ConfigError, match=r"flows\.leaky: template .*outside\.txt") as e:
+            render(f, "send", "en", context(CFG), project)
+        assert "private" not in str(e.value)
+    for secret in ("cxlab.secret", "mail/../cxlab.secret", "./CXLAB.toml"):
+        f = flow(name="leaky", messages={"en": {"template": secret}})
+        with pytest.raises(ConfigError, match=r"flows\.leaky: .*not a cxlab\.\* file"):
+            render(f, "send", "en", context(CFG), project)
+    ok = flow(messages={"en": {"template": "mail/../mail/ok.j2"}})
+    assert render(ok, "send", "en", context(CFG), project)[1] == "Hi My shop"

@@ -123,17 +123,31 @@ def test_max_age_and_touchpoint(flow_store: Make) -> None:
     assert sorted(due(s, g, at(3))["trigger_key"]) == ["new", "old", "pickup"]
 
 
-def test_order_id_from_properties(flow_store: Make) -> None:
+def test_order_id_only_from_the_customers_own_orders(flow_store: Make) -> None:
+    """Anyone with a browser key can send events: an order id in their properties reaches a message only
+    when the orders table has that order for the same customer."""
+    evil = "123 -- SECURITY ALERT: log in at https://evil.example"
     s = flow_store(
         events=[
             {"ts": 0, "event": "delivered", "customer_id": "c1", "properties": {"order_id": "o-17"}},
             {"ts": 0, "event": "delivered", "customer_id": "c2", "properties": {"carrier": "x"}},
-        ]
+            {"ts": 0, "event": "delivered", "customer_id": "c3", "properties": {"order_id": evil}},
+            {"ts": 0, "event": "delivered", "customer_id": "c4", "properties": {"order_id": "o-17"}},
+            {"ts": 0, "event": "delivered", "customer_id": "c5", "properties": {"order_id": 18}},
+        ],
+        orders=[
+            {"order_id": "o-17", "customer_id": "c1", "ts": -1, "revenue": 5.0},
+            {"order_id": "18", "customer_id": "c5", "ts": -1, "revenue": 5.0},
+        ],
     )
     f = flow("review", trigger={"event": "delivered", "delay": "1h"})
     got = due(s, f, at(2)).set_index("customer_id")["order_id"]
+    assert len(got) == 5  # the join never drops or repeats a trigger
     assert got["c1"] == "o-17"
     assert got["c2"] is None
+    assert got["c3"] is None  # no such order
+    assert got["c4"] is None  # someone else's order
+    assert got["c5"] == "18"  # a number in the JSON names the same order
 
 
 BIRTHDAY = flow("birthday", trigger={"date": "birthday", "at": "09:00"})
@@ -152,7 +166,7 @@ def test_birthday_at_nine_in_the_customers_zone(flow_store: Make) -> None:
     us = datetime(2024, 5, 3, 13)  # 09:00 EDT (America/New_York)
     assert due(s, BIRTHDAY, nl - timedelta(minutes=1)).empty
     got = due(s, BIRTHDAY, nl)
-    assert got[["customer_id", "trigger_key", "due"]].values.tolist() == [["nl", "birthday:2024", nl]]
+    assert got[["customer_id", "trigger_key", "due"]].values.tolist() == [["nl", "~birthday:2024", nl]]
     both = due(s, BIRTHDAY, us).sort_values("customer_id")
     assert both["customer_id"].tolist() == ["nl", "us"]
     assert both["due"].tolist() == [nl, us]
@@ -167,16 +181,16 @@ def test_birthday_at_nine_in_the_customers_zone(flow_store: Make) -> None:
 def test_birthday_on_29_february(flow_store: Make) -> None:
     s = flow_store(customers=[{"customer_id": "leap", "country": "NL", "birthday": date(2000, 2, 29)}])
     common = due(s, BIRTHDAY, datetime(2023, 2, 28, 8))  # 09:00 CET
-    assert common[["trigger_key", "due"]].values.tolist() == [["birthday:2023", datetime(2023, 2, 28, 8)]]
+    assert common[["trigger_key", "due"]].values.tolist() == [["~birthday:2023", datetime(2023, 2, 28, 8)]]
     assert due(s, BIRTHDAY, datetime(2024, 2, 28, 8)).empty  # 2024 has a 29th
-    assert due(s, BIRTHDAY, datetime(2024, 2, 29, 8))["trigger_key"].tolist() == ["birthday:2024"]
+    assert due(s, BIRTHDAY, datetime(2024, 2, 29, 8))["trigger_key"].tolist() == ["~birthday:2024"]
 
 
 def test_birthday_days_before_across_new_year(flow_store: Make) -> None:
     s = flow_store(customers=[{"customer_id": "c", "country": "NL", "birthday": date(1999, 1, 2)}])
     f = flow("bday", trigger={"date": "birthday", "at": "10:00", "days_before": 3})
     got = due(s, f, datetime(2023, 12, 30, 9))  # 10:00 CET on 30 December
-    assert got[["trigger_key", "due"]].values.tolist() == [["birthday:2024", datetime(2023, 12, 30, 9)]]
+    assert got[["trigger_key", "due"]].values.tolist() == [["~birthday:2024", datetime(2023, 12, 30, 9)]]
 
 
 def test_nps_detractors_in_the_last_week(flow_store: Make) -> None:
@@ -187,11 +201,13 @@ def test_nps_detractors_in_the_last_week(flow_store: Make) -> None:
             {"feedback_id": "f3", "customer_id": "c3", "ts": -24 * 8, "score": 2.0},
             {"feedback_id": "f4", "customer_id": "c4", "ts": 0, "score": 2.0, "source": "csat"},
             {"feedback_id": "f5", "customer_id": "c5", "ts": 1, "score": 6.0},
-            {"feedback_id": "f6", "customer_id": "c5", "ts": 2, "score": 0.0},
-        ]
+            {"feedback_id": "f6", "customer_id": "c5", "ts": 2, "score": 0.0, "order_id": "o1"},
+        ],
+        orders=[{"order_id": "o1", "customer_id": "c1", "ts": -1, "revenue": 5.0}],
     )
     f = flow("detractor", trigger={"score": "nps", "below": 7})
     got = due(s, f, at(5)).sort_values("customer_id")
+    # c5's answer names c1's order: dropped
     assert got[["customer_id", "trigger_key", "order_id"]].values.tolist() == [
         ["c1", "f1", "o1"],
         ["c5", "f6", None],
@@ -248,7 +264,7 @@ def test_churn_risk_uses_the_churn_model(flow_store: Make) -> None:
     stopped = {f"c{i:02d}" for i in range(1, 24, 2)}
     assert set(expected) == stopped  # the model sees who stopped
     period = int((T0 - datetime(1970, 1, 1)).days // 30)
-    assert set(got["trigger_key"]) == {f"churn_risk:{period}"}
+    assert set(got["trigger_key"]) == {f"~churn_risk:{period}"}
     assert (got["due"] == T0).all()
 
 

@@ -52,9 +52,10 @@ def test_fit_then_for_reads_the_table(store: Path) -> None:
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert set(doc) >= {"customer_id", "items"} and doc["customer_id"] == "x"
-    assert [set(i) for i in doc["items"]] == [{"product_id", "score", "reason"}] * 3
+    assert [set(i) for i in doc["items"]] == [{"product_id", "name", "score", "reason"}] * 3
     assert doc["items"][0] == {
         "product_id": "B",
+        "name": "Wool Scarf",
         "score": doc["items"][0]["score"],
         "reason": "bought together with Cloud Coat by 7 customers",
     }

@@ -200,7 +200,11 @@ def run(
     ] = False,
     at: Annotated[
         str | None,
-        typer.Option("--at", help="Run one round as of this moment (UTC; for replays and demos)."),
+        typer.Option(
+            "--at",
+            help="Run one round as of this moment (UTC; for replays and demos). Consent is still checked "
+            "on the real clock just before each send.",
+        ),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -45,6 +45,7 @@ from cxlab.automate.tables import COUNTS_AS_SENT, OUTBOX, PENDING
 from cxlab.automate.templates import TONE_COLUMNS, TemplateError, message_texts, tone_check
 from cxlab.automate.timezones import after_quiet_hours, local_date, quiet_window, zone_for
 from cxlab.automate.triggers import due_triggers
+from cxlab.config import ConfigError
 from cxlab.customers.fitting import ConvergenceError
 from cxlab.errors import MissingData
 from cxlab.store import Store
@@ -309,7 +310,7 @@ def _blocked(flows: Sequence[Flow], store: Store, check_tone: bool) -> tuple[dic
             continue
         try:
             message_texts([f], store.config, project)
-        except (TemplateError, KeyError) as e:
+        except (TemplateError, ConfigError, KeyError) as e:
             blocked[f.name] = f"templates do not render: {e}"
     live = [f for f in flows if f.name not in blocked]
     tone = pd.DataFrame(columns=TONE_COLUMNS)

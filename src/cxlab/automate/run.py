@@ -8,8 +8,10 @@ a ``changes`` row, so the journey's change log ties each flow version to its mea
 half-written: an error rolls the whole round back, and the next round decides the same triggers again.
 
 Then the due messages are delivered (:meth:`cxlab.automate.outbox.Outbox.deliver`): consent is checked once
-more at the moment of sending (a withdrawal since the plan suppresses the message), the message is rendered
-in the customer's language with their first name and recommendations, and each sent message becomes an event
+more at the moment of sending, always against the real clock, even in a round replayed ``--at`` a past moment
+(a withdrawal since the plan suppresses the message); a message planned on a channel the flow no longer uses
+is suppressed; the message is rendered in the customer's language with their first name, the order the
+outbox recorded for it (never text taken from events) and recommendations, and each sent message becomes an event
 (``email_sent`` / ``sms_sent`` at the flow's touchpoint) in the same transaction that marks it sent, so the
 journey map sees the flows.
 """
@@ -38,7 +40,7 @@ from cxlab.automate.flows import (
     parse_delay,
 )
 from cxlab.automate.message import Contact, Message, Suppressed
-from cxlab.automate.tables import FLOW_VERSIONS, OUTBOX
+from cxlab.automate.tables import FLOW_VERSIONS
 from cxlab.display import count
 from cxlab.store import Store
 
@@ -281,17 +283,6 @@ def _recommendations(lookup: Callable[..., Any] | None, con: Any, customer_id: s
     return out
 
 
-def _pending_order_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Trigger key → order id (``properties.order_id`` of the trigger event) for every message still to send:
-    one scan of the events instead of one per message."""
-    rows = con.execute(
-        f"""SELECT e.event_id, json_extract_string(e.properties, '$.order_id') FROM events e
-            WHERE e.properties IS NOT NULL AND e.event_id IN (
-              SELECT trigger_key FROM {OUTBOX} WHERE status IN ('queued', 'retry'))"""
-    ).fetchall()
-    return {str(k): str(v) for k, v in rows if v is not None}
-
-
 def consents(con: duckdb.DuckDBPyConnection, customer_id: str, channel: str, at: dt.datetime) -> bool:
     """Whether the consent ledger grants ``channel`` for ``customer_id`` at ``at``: the semantics of
     :func:`cxlab.privacy.consent.consent_state` (the latest row up to ``at``; on a tie the withdrawal wins; no
@@ -314,7 +305,6 @@ class Composer:
         self.shop = store.config.shop.name
         self.project_dir = store.path.parent
         self._order_ids: dict[tuple[str, str, str], str | None] = {}
-        self._trigger_orders: dict[str, str] | None = None
         self._lookup = _recommender(store.con)
 
     def _key(self, row: Any) -> tuple[str, str, str]:
@@ -329,13 +319,15 @@ class Composer:
             raise Suppressed("flow no longer declared")
         if not flow.enabled:
             raise Suppressed("flow disabled")
-        if not consents(self.store.con, customer_id, flow.channel, self.now_fn()):
+        channel = str(_field(row, "channel"))
+        if channel != flow.channel:
+            raise Suppressed("the flow's channel changed since it was planned")
+        # the real clock, whatever the round's clock says: a replay (--at) must not send on past consent
+        if not consents(self.store.con, customer_id, channel, _utcnow()):
             raise Suppressed("consent withdrawn")
         variant = str(_field(row, "variant"))
         language = _field(row, "language")
-        if self._trigger_orders is None:
-            self._trigger_orders = _pending_order_ids(self.store.con)
-        order_id = _field(row, "order_id") or self._trigger_orders.get(trigger_key)
+        order_id = _field(row, "order_id")
         self._order_ids[(flow_name, customer_id, trigger_key)] = order_id
         ctx = context(
             self.store.config,
@@ -349,7 +341,7 @@ class Composer:
             flow=flow_name,
             customer_id=customer_id,
             trigger_key=trigger_key,
-            channel=flow.channel,
+            channel=channel,
             variant=variant,
             language=None if language is None else str(language),
             subject=subject,

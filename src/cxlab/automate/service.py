@@ -1,5 +1,6 @@
 """The flows inside ``cxlab serve``: while the server holds the store (its one writer), ``cxlab flows run``
-can't open it, so the server runs the rounds itself.
+can't open it, so the server runs the rounds itself, when ``[automate] serve = true`` says so (sending is
+never a side effect of starting the server).
 
 :class:`FlowRunner` is a daemon thread that runs :func:`cxlab.automate.run.run_once` every ``[automate]
 every`` on its own cursor of the server's connection (the collector keeps writing meanwhile: the round's
@@ -40,8 +41,11 @@ class FlowRunner:
 
     @staticmethod
     def wanted(state: ServerState) -> bool:
-        """Whether the served store declares any enabled flow (a bad declaration is logged, not raised)."""
+        """Whether the server should send: ``[automate] serve = true`` AND an enabled flow is declared (a bad
+        declaration is logged, not raised). Declaring a flow alone never makes ``cxlab serve`` send."""
         try:
+            if not automate_settings(state.config).serve:
+                return False
             return any(f.enabled for f in load_flows(state.config, state.db_path.parent))
         except ValueError:
             log.warning("flows are not run: their declaration is invalid", exc_info=True)

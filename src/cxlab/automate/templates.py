@@ -8,7 +8,15 @@ subject is one line (newlines in data can't add mail headers).
 
 Context keys (:func:`context` builds them all): ``first_name`` (None when the shop keeps no first names:
 templates write ``{{ first_name or 'there' }}``), ``shop``, ``order_id``, ``recommendations`` (a list of
-``{product_id, name, reason}``) and ``unsubscribe``.
+``{product_id, name, reason}``) and ``unsubscribe``. ``order_id`` is only ever an order of the customer's
+from the ``orders`` table (never text from events); still, write ``{{ order_id | urlencode }}`` (and
+``{{ r.product_id | urlencode }}``) where an id goes into a URL, so an id with ``/``, ``?`` or ``#`` in it
+stays one path segment.
+
+A message's ``template`` file must lie inside the project folder (after resolving ``..`` and links) and
+must not be one of the ``cxlab.*`` files (the store, its secret, its config): a template is mailed to
+customers, so it must never be able to read anything else; otherwise a :class:`cxlab.config.ConfigError`
+names the flow and the path.
 
 The tone check (:func:`tone_check`) scores every message with :func:`cxlab.voice.tone.tone`, rendered with a
 neutral sample context.
@@ -28,7 +36,7 @@ import pandas as pd
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from cxlab.automate.flows import Flow, MessageTemplate
-from cxlab.config import Config
+from cxlab.config import CONFIG_NAME, Config, ConfigError
 
 PRESSURE_FLAG = 0.5
 """A message whose pressure (probability of urgency copy) reaches this is flagged as pushy."""
@@ -83,11 +91,24 @@ def _compile(source: str, autoescape: bool) -> jinja2.Template:
     return _env(autoescape).from_string(source)
 
 
-def _source(msg: MessageTemplate, project_dir: Path) -> tuple[str | None, str, str]:
+def template_path(flow: Flow, template: str, project_dir: Path) -> Path:
+    """The file of ``flow``'s ``template``; a :class:`ConfigError` when it resolves outside ``project_dir``
+    (an absolute path, ``..``, a link out) or to a ``cxlab.*`` file (see the module docstring)."""
+    root = project_dir.resolve()
+    path = (root / template).resolve()
+    if not path.is_relative_to(root) or path.name.lower().startswith("cxlab."):
+        raise ConfigError(
+            f"{CONFIG_NAME}: flows.{flow.name}: template {template!r} ({path}) must be a file inside the "
+            f"project folder {root} and not a cxlab.* file"
+        )
+    return path
+
+
+def _source(flow: Flow, msg: MessageTemplate, project_dir: Path) -> tuple[str | None, str, str]:
     """Subject source, body source, and where the body comes from (for errors)."""
     if msg.template is None:
         return msg.subject, msg.body or "", "inline body"
-    path = project_dir / msg.template
+    path = template_path(flow, msg.template, project_dir)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -171,7 +192,7 @@ def render(
     """``flow``'s message for arm ``variant`` in ``language`` rendered with ``context``: subject (one line,
     or None), plain-text body (whitespace normalised) and HTML body (None unless the message is HTML)."""
     msg = message_template(flow, variant, language)
-    subject_src, body_src, origin = _source(msg, project_dir)
+    subject_src, body_src, origin = _source(flow, msg, project_dir)
     subject = None
     if subject_src is not None:
         where = _where(flow, variant, language, f"{origin} (subject)" if msg.template else "inline subject")

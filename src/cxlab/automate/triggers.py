@@ -9,17 +9,20 @@ pandas, never raw events.
   one, is one trigger keyed by its last event's ``event_id`` (one cart reminder per cart, not per item).
   It is due at ``ts + delay`` of that last event, when that is at or before ``now`` and ``ts`` is not older
   than ``max_age``; it is cancelled when the same person has one of ``cancel`` events in ``(ts, due]``.
-  ``order_id`` comes from the event's ``properties.order_id``.
+  ``order_id`` is the event's ``properties.order_id`` only when that order is in ``orders`` and belongs to
+  the same customer (anyone holding a browser key can send events with any properties; the text a message
+  shows must come from the shop's own orders), else None.
 * **date** (birthday): the customer's next birthday occurrence, ``days_before`` earlier, at ``at`` local
   time in their time zone (:func:`cxlab.automate.timezones.zone_for`), converted to UTC; due when that
-  instant lies in ``(now − 1 day, now]``. Key ``birthday:<year of the birthday>``. A 29 February birthday
+  instant lies in ``(now − 1 day, now]``. Key ``~birthday:<year of the birthday>``. A 29 February birthday
   falls on 28 February in other years.
 * **score** ``churn_risk``: risk = 1 − P(alive), the probability that the customer has lapsed, from the
   purchase model :mod:`cxlab.customers.churn` ranks customers with (fitted on orders up to ``now``), above
-  the threshold. Key ``churn_risk:<period>``, period = whole ``every`` periods
+  the threshold. Key ``~churn_risk:<period>``, period = whole ``every`` periods
   since 1970, trigger time ``now``.
 * **score** ``nps``: ``feedback`` answers of source ``nps`` below (or above) the bound in the last 7 days;
-  key ``feedback_id``, trigger time the answer's ``ts``, ``order_id`` the answer's.
+  key ``feedback_id``, trigger time the answer's ``ts``, ``order_id`` the answer's (when it is the
+  customer's own order, as for events).
 
 Score triggers fire at most once per ``every`` per customer: customers with an outbox row of the flow whose
 trigger time is less than ``every`` ago are left out, and of several answers in one run the latest counts.
@@ -27,9 +30,7 @@ trigger time is less than ``every`` ago are left out, and of several answers in 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -55,6 +56,9 @@ COLUMNS = ["customer_id", "trigger_key", "trigger_ts", "due", "order_id"]
 """What :func:`due_triggers` returns: timestamps naive UTC, ``due`` before quiet hours."""
 NPS_MAX_AGE = timedelta(days=7)
 EPOCH = datetime(1970, 1, 1)
+KEY_PREFIX = "~"
+"""Prefix of the trigger keys the flows make up (date and score triggers), so they read apart from event and
+feedback ids. A key is only ever a key: nothing is looked up by it (a message's order id is the outbox's)."""
 
 
 def _empty() -> pd.DataFrame:
@@ -73,15 +77,35 @@ def _interval(td: timedelta) -> ir.IntervalScalar:
     return ibis.interval(seconds=int(td.total_seconds()))
 
 
-def _order_id(properties: Any) -> str | None:
-    if not isinstance(properties, str) or not properties:
-        return None
-    try:
-        value = json.loads(properties)
-    except ValueError:
-        return None
-    oid = value.get("order_id") if isinstance(value, dict) else None
-    return None if oid is None else str(oid)
+@ibis.udf.scalar.builtin
+def json_valid(text: str) -> bool:  # type: ignore[empty-body]
+    """DuckDB's ``json_valid``."""
+
+
+@ibis.udf.scalar.builtin
+def json_extract_string(text: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's ``json_extract_string``."""
+
+
+def _owned_order(con: BaseBackend, t: ir.Table, claimed: ir.StringValue, person: str) -> ir.Table:
+    """``t`` plus ``order_id``: ``claimed`` when that order exists in ``orders`` for the customer in column
+    ``person``, else NULL (a left join on both, so a forged or someone else's order id is dropped)."""
+    t = t.mutate(_claimed=claimed.cast("string"))
+    if "orders" not in con.list_tables():
+        return t.mutate(order_id=ibis.null("string")).drop("_claimed")
+    o = con.table("orders")
+    o = o.filter(o.customer_id.notnull()).select(o_id=o.order_id.cast("string"), o_customer=o.customer_id)
+    o = o.distinct()
+    j = t.left_join(o, [t._claimed == o.o_id, t[person] == o.o_customer])
+    return j.mutate(order_id=j.o_id).drop("_claimed", "o_id", "o_customer")
+
+
+def _event_order_id(con: BaseBackend, t: ir.Table) -> ir.Table:
+    """``t`` (events with ``person_id``) plus the ``order_id`` of ``properties.order_id`` when it is the
+    customer's own order."""
+    p = t.properties
+    claimed = ibis.ifelse(json_valid(p), json_extract_string(p, "$.order_id"), ibis.null("string"))
+    return _owned_order(con, t, claimed, "person_id")
 
 
 def event_triggers(con: BaseBackend, trig: EventTrigger, now: datetime) -> pd.DataFrame:
@@ -104,16 +128,16 @@ def event_triggers(con: BaseBackend, trig: EventTrigger, now: datetime) -> pd.Da
         c = with_person_id(c, links_from=ev)
         c = c.select(c_person=c.person_id, c_ts=c.ts)
         last = last.anti_join(c, [last.person_id == c.c_person, c.c_ts > last.ts, c.c_ts <= last.due])
+    last = _event_order_id(con, last)
     df = last.select(
         customer_id=last.person_id,
         trigger_key=last.event_id,
         trigger_ts=last.ts,
         due=last.due,
-        properties=last.properties,
+        order_id=last.order_id,
     ).execute()
     if df.empty:
         return _empty()
-    df["order_id"] = [_order_id(p) for p in df["properties"]]
     return df[COLUMNS]
 
 
@@ -149,7 +173,7 @@ def birthday_triggers(con: BaseBackend, trig: DateTrigger, settings: Automate, n
             day = _occurrence(born, year) - timedelta(days=trig.days_before)
             instant = datetime.combine(day, at, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
             if now - timedelta(days=1) < instant <= now:
-                rows.append((r.customer_id, f"birthday:{year}", instant, instant, None))
+                rows.append((r.customer_id, f"{KEY_PREFIX}birthday:{year}", instant, instant, None))
     return pd.DataFrame(rows, columns=COLUMNS) if rows else _empty()
 
 
@@ -199,7 +223,7 @@ def churn_triggers(
     return pd.DataFrame(
         {
             "customer_id": hit["customer_id"].to_numpy(),
-            "trigger_key": f"churn_risk:{period}",
+            "trigger_key": f"{KEY_PREFIX}churn_risk:{period}",
             "trigger_ts": pd.Timestamp(now),
             "due": pd.Timestamp(now),
             "order_id": None,
@@ -224,6 +248,8 @@ def nps_triggers(con: BaseBackend, flow: Flow, trig: ScoreTrigger, now: datetime
     rank = ibis.row_number().over(group_by=f.customer_id, order_by=[f.ts.desc(), f.feedback_id.desc()])
     f = f.mutate(_rank=rank)
     f = f.filter(f._rank == 0)
+    f = f.rename(fb_order="order_id")
+    f = _owned_order(con, f, f.fb_order, "customer_id")
     df = f.select(
         customer_id=f.customer_id, trigger_key=f.feedback_id, trigger_ts=f.ts, due=f.ts, order_id=f.order_id
     ).execute()

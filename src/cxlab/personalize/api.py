@@ -19,6 +19,8 @@ router = APIRouter()
 
 class RecommendedItem(BaseModel):
     product_id: str
+    name: str
+    """The catalogue's name, else the product id."""
     score: float
     reason: str
 
@@ -55,7 +57,10 @@ def recommendations(
     res = table.lookup(customer_id, k)
     return RecommendationsOut(
         customer_id=res.customer_id,
-        items=[RecommendedItem(product_id=i.product_id, score=i.score, reason=i.reason) for i in res.items],
+        items=[
+            RecommendedItem(product_id=i.product_id, name=i.label, score=i.score, reason=i.reason)
+            for i in res.items
+        ],
         model=res.model,
         source=res.source,
     )

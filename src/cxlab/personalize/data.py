@@ -3,7 +3,9 @@ settings.
 
 Purchases come from the store's ``orders.items`` (unnested by the engine; guest, refunded and voided orders
 left out), product views from ``events`` (``view_item`` with ``properties.product_id``) as a weaker signal,
-or from a plain transaction file (one row per purchase). The engine reduces either to one row per customer
+or from a plain transaction file (one row per purchase). Views count only for products someone ordered or
+the catalogue lists: anyone holding a browser key can send ``view_item`` events, and a made-up product id
+must never become a recommendation. The engine reduces either to one row per customer
 and product (orders, views, first and last purchase), the compact form the models fit on.
 """
 
@@ -244,9 +246,26 @@ class Purchases:
         return out
 
 
-def aggregate(lines: ir.Table, views: ir.Table | None = None, before: datetime | None = None) -> pd.DataFrame:
-    """Per customer and product (engine side): orders that bought it, views, last purchase; only what
-    happened before ``before`` when given."""
+def known_views(views: ir.Table, lines: ir.Table, catalog: Catalog | None = None) -> ir.Table:
+    """``views`` of products in ``lines`` (ordered by someone) or in ``catalog``; views of any other
+    product id are dropped (engine side)."""
+    known = lines.select("product_id").distinct()
+    if catalog is not None and len(catalog.frame):
+        listed = ibis.memtable(
+            {"product_id": [str(p) for p in catalog.frame.index]}, schema={"product_id": "string"}
+        )
+        known = known.union(listed)
+    return views.semi_join(known, "product_id")
+
+
+def aggregate(
+    lines: ir.Table,
+    views: ir.Table | None = None,
+    before: datetime | None = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Per customer and product (engine side): orders that bought it, views (of known products only, see
+    :func:`known_views`), last purchase; only what happened before ``before`` when given."""
     if before is not None:
         lines = lines.filter(lines.ts < before)
     per = lines.group_by(["customer_id", "product_id"]).aggregate(
@@ -257,6 +276,7 @@ def aggregate(lines: ir.Table, views: ir.Table | None = None, before: datetime |
     if views is not None:
         if before is not None:
             views = views.filter(views.ts < before)
+        views = known_views(views, lines, catalog)
         vv = views.group_by(["customer_id", "product_id"]).aggregate(views=views.count()).to_pandas()
         if len(vv):
             df = df.drop(columns="views").merge(vv, on=["customer_id", "product_id"], how="outer")
@@ -277,7 +297,7 @@ def purchases_of(
 ) -> Purchases:
     """The :class:`Purchases` of ``lines`` (and ``views``), before ``before`` when given."""
     s = settings or Settings.model_validate({})
-    frame = aggregate(lines, views if s.view_weight > 0 else None, before)
+    frame = aggregate(lines, views if s.view_weight > 0 else None, before, catalog)
     return Purchases(
         frame,
         catalog,

@@ -51,6 +51,13 @@ class Item:
     product_id: str
     score: float
     reason: str
+    name: str | None = None
+    """The catalogue's name of the product (None: the models know ids only; the store fills it in)."""
+
+    @property
+    def label(self) -> str:
+        """What a customer may be shown: the catalogue name, else the product id."""
+        return self.name or self.product_id
 
 
 class Recommender:

@@ -2,7 +2,8 @@
 ``_cxlab_recommendations`` (built aside, swapped in with one transaction, so a reader sees the old lists or
 the new ones, never half); a lookup is one point query, or a dictionary loaded once per store version.
 
-Rows with ``customer_id`` NULL hold the popularity list, the answer for a customer without purchases.
+Rows with ``customer_id`` NULL hold the popularity list, the answer for a customer without purchases. Each
+row keeps the product's catalogue ``name`` (the id when the catalogue has none), what a message shows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ibis.backends import BaseBackend
 
 from cxlab.config import Config
 from cxlab.personalize.data import (
+    Catalog,
     Purchases,
     catalog_for,
     settings_of,
@@ -54,7 +56,10 @@ class Recommendations:
     def to_dict(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer_id,
-            "items": [{"product_id": i.product_id, "score": i.score, "reason": i.reason} for i in self.items],
+            "items": [
+                {"product_id": i.product_id, "name": i.label, "score": i.score, "reason": i.reason}
+                for i in self.items
+            ],
             "model": self.model,
             "source": self.source,
             "note": self.note,
@@ -63,10 +68,10 @@ class Recommendations:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
-                {"rank": r, "product_id": i.product_id, "score": i.score, "reason": i.reason}
+                {"rank": r, "product_id": i.product_id, "name": i.label, "score": i.score, "reason": i.reason}
                 for r, i in enumerate(self.items, 1)
             ],
-            columns=["rank", "product_id", "score", "reason"],
+            columns=["rank", "product_id", "name", "score", "reason"],
         )
 
     def summary(self) -> str:
@@ -76,8 +81,10 @@ class Recommendations:
 
 
 def write_table(con: duckdb.DuckDBPyConnection, rows: pa.Table, model: str, fitted_at: datetime) -> None:
-    """Replace ``_cxlab_recommendations`` by ``rows`` (customer_id, rank, product_id, score, reason) in one
-    transaction."""
+    """Replace ``_cxlab_recommendations`` by ``rows`` (customer_id, rank, product_id, score, reason, and
+    optionally name) in one transaction."""
+    if "name" not in rows.column_names:
+        rows = rows.append_column("name", rows.column("product_id"))
     con.register("_cxlab_recs_in", rows)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -86,7 +93,7 @@ def write_table(con: duckdb.DuckDBPyConnection, rows: pa.Table, model: str, fitt
                 f"CREATE OR REPLACE TABLE {TABLE}__new AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, "
                 "CAST(rank AS INTEGER) AS rank, CAST(product_id AS VARCHAR) AS product_id, "
                 "CAST(score AS DOUBLE) AS score, CAST(reason AS VARCHAR) AS reason, "
-                "CAST(? AS VARCHAR) AS model, CAST(? AS TIMESTAMP) AS fitted_at "
+                "CAST(coalesce(name, product_id) AS VARCHAR) AS name, CAST(? AS VARCHAR) AS model, CAST(? AS TIMESTAMP) AS fitted_at "
                 "FROM _cxlab_recs_in ORDER BY customer_id NULLS FIRST, rank",
                 [model, fitted_at],
             )
@@ -102,7 +109,25 @@ def write_table(con: duckdb.DuckDBPyConnection, rows: pa.Table, model: str, fitt
 
 
 def _items(rows: list[tuple[Any, ...]], prefix: str = "") -> list[Item]:
-    return [Item(str(p), float(s), f"{prefix} {r}" if prefix else str(r)) for p, s, r, *_ in rows]
+    """Items of (product_id, score, reason, model, name) rows."""
+    return [
+        Item(str(p), float(s), f"{prefix} {r}" if prefix else str(r), None if n is None else str(n))
+        for p, s, r, _, n, *_ in rows
+    ]
+
+
+def _select(
+    con: duckdb.DuckDBPyConnection, columns: str, where: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows of the table; ``name`` read as the product id from a table fitted before it had names."""
+    try:
+        return con.execute(f"SELECT {columns} FROM {TABLE} {where}", params).fetchall()
+    except duckdb.BinderException:
+        if "name" not in columns:
+            raise
+        return con.execute(
+            f"SELECT {columns.replace('name', 'product_id AS name')} FROM {TABLE} {where}", params
+        ).fetchall()
 
 
 def _popular(rows: list[tuple[Any, ...]], customer_id: str, k: int) -> Recommendations:
@@ -123,17 +148,15 @@ def recommend_for(
     if k < 1:
         raise ValueError("k must be at least 1")
     try:  # a plain point query uses the index; ORDER BY … LIMIT in SQL would scan (10× slower)
-        rows = con.execute(
-            f"SELECT rank, product_id, score, reason, model FROM {TABLE} WHERE customer_id = ?", [customer_id]
-        ).fetchall()
+        rows = _select(
+            con, "rank, product_id, score, reason, model, name", "WHERE customer_id = ?", [customer_id]
+        )
     except duckdb.CatalogException:
         return _fit_in_memory(con, customer_id, k, config, store_dir)
     if rows:
         rows = sorted(rows)[:k]
         return Recommendations(customer_id, _items([r[1:] for r in rows]), str(rows[0][4]), "table")
-    pop = con.execute(
-        f"SELECT rank, product_id, score, reason, model FROM {TABLE} WHERE customer_id IS NULL"
-    ).fetchall()
+    pop = _select(con, "rank, product_id, score, reason, model, name", "WHERE customer_id IS NULL", [])
     return _popular([r[1:] for r in sorted(pop)], customer_id, k)
 
 
@@ -145,9 +168,10 @@ def _fit_in_memory(
     name = settings_of(config).model or FALLBACK_MODEL
     model = make_model(name).fit(purchases)
     (items,) = model.recommend([customer_id], k)
+    items = _named(items, purchases.catalog)
     known = customer_id in model.customers_
     if not known:
-        items = [Item(i.product_id, i.score, f"{NO_PURCHASES} {i.reason}") for i in items]
+        items = [Item(i.product_id, i.score, f"{NO_PURCHASES} {i.reason}", i.name) for i in items]
     note = f"no precomputed recommendations (run `cxlab recommend fit`): {name} fitted in memory"
     return Recommendations(customer_id, items, name, "fitted in memory" if known else "popularity", note)
 
@@ -167,7 +191,7 @@ class RecTable:
             return Recommendations(customer_id, items[:k], self.model, "table")
         return Recommendations(
             customer_id,
-            [Item(i.product_id, i.score, f"{NO_PURCHASES} {i.reason}") for i in self.popular[:k]],
+            [Item(i.product_id, i.score, f"{NO_PURCHASES} {i.reason}", i.name) for i in self.popular[:k]],
             self.model,
             "popularity",
         )
@@ -175,20 +199,25 @@ class RecTable:
 
 def load_table(con: duckdb.DuckDBPyConnection) -> RecTable | None:
     """The whole precomputed table as a :class:`RecTable`; None when there is none."""
+    sql = (
+        f"SELECT customer_id, product_id, score, reason, model, fitted_at, {{name}} AS name FROM {TABLE} "
+        "ORDER BY customer_id NULLS FIRST, rank"
+    )
     try:
-        t = con.execute(
-            f"SELECT customer_id, product_id, score, reason, model, fitted_at FROM {TABLE} "
-            "ORDER BY customer_id NULLS FIRST, rank"
-        ).fetch_arrow_table()
+        try:
+            t = con.execute(sql.format(name="name")).fetch_arrow_table()
+        except duckdb.BinderException:  # fitted before the table had names
+            t = con.execute(sql.format(name="product_id")).fetch_arrow_table()
     except duckdb.CatalogException:
         return None
     cust = t.column("customer_id").to_pylist()
     items = [
-        Item(p, s, r)
-        for p, s, r in zip(
+        Item(p, s, r, n)
+        for p, s, r, n in zip(
             t.column("product_id").to_pylist(),
             t.column("score").to_pylist(),
             t.column("reason").to_pylist(),
+            t.column("name").to_pylist(),
             strict=True,
         )
     ]
@@ -288,13 +317,22 @@ def fit_store(
     k = k or settings.k
     m: Recommender = make_model(model).fit(purchases)
     fitted_at = datetime.now(UTC).replace(tzinfo=None)
-    rows = _rows(m, k)
+    rows = _rows(m, k, purchases.catalog)
     write_table(con, rows, m.name, fitted_at)
     return FitResult(m.name, len(m.customers_), rows.num_rows, k, fitted_at, chosen_by, ev, m.get_params())
 
 
-def _rows(m: Recommender, k: int) -> pa.Table:
-    """Every known customer's top ``k`` and the popularity list (customer NULL) as table rows."""
+def _named(items: list[Item], catalog: Catalog | None) -> list[Item]:
+    """``items`` with their catalogue names (the id where the catalogue has none)."""
+    return [
+        Item(i.product_id, i.score, i.reason, catalog.name(i.product_id) if catalog else i.product_id)
+        for i in items
+    ]
+
+
+def _rows(m: Recommender, k: int, catalog: Catalog | None = None) -> pa.Table:
+    """Every known customer's top ``k`` and the popularity list (customer NULL) as table rows, each with
+    the product's catalogue name (the id where there is none)."""
     cust: list[str | None] = []
     ranks, pids, scores, reasons = [], [], [], []
     n = len(m.customers_)
@@ -313,6 +351,7 @@ def _rows(m: Recommender, k: int) -> pa.Table:
                 pids.append(str(m.products_[j]))
                 scores.append(float(sc[u, p]) if math.isfinite(sc[u, p]) else 0.0)
                 reasons.append(why[u][p])
+    names = {p: catalog.name(p) for p in set(pids)} if catalog is not None else {}
     return pa.table(
         {
             "customer_id": pa.array(cust, pa.string()),
@@ -320,6 +359,7 @@ def _rows(m: Recommender, k: int) -> pa.Table:
             "product_id": pa.array(pids, pa.string()),
             "score": pa.array(scores, pa.float64()),
             "reason": pa.array(reasons, pa.string()),
+            "name": pa.array([names.get(p, p) for p in pids], pa.string()),
         }
     )
 
