@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from cxlab.automate import plan as plan_mod
-from cxlab.automate.cli import NO_FLOWS
+from cxlab.automate.cli import NO_FLOWS, plan_table
 from cxlab.automate.cli import app as flows_app
 from cxlab.automate.tables import OUTBOX
 from cxlab.automate.templates import TONE_COLUMNS
@@ -51,7 +51,12 @@ def test_list_json(tmp_path: Path) -> None:
     assert f["flow"] == "abandoned_cart" and f["enabled"] is True and f["channel"] == "email"
     assert f["trigger"] == "add_to_cart + 4h unless purchase"
     assert f["version_number"] == 1 and f["version_recorded"] is False and len(f["version"]) == 12
-    assert flows("list", "--db", db).exit_code == 0
+    # the test shop has carts but no purchase yet: the cancel event is named as never seen
+    assert json.loads(r.stdout)["warnings"] == [
+        "flow abandoned_cart: cancel event 'purchase' never occurs in the store's events"
+    ]
+    human = flows("list", "--db", db)
+    assert human.exit_code == 0 and "cancel event 'purchase' never occurs" in human.stdout
 
 
 def test_plan_is_a_dry_run(tmp_path: Path, no_tone: None) -> None:
@@ -68,8 +73,27 @@ def test_plan_is_a_dry_run(tmp_path: Path, no_tone: None) -> None:
         assert s.con.execute("SELECT count(*) FROM exposures").fetchall() == [(0,)]
     human = flows("plan", "--db", str(db), "--at", NOW.isoformat())
     assert human.exit_code == 0 and "no_consent" in human.stdout and "Who would get what" in human.stdout
+    assert "None" not in human.stdout and "queued" in human.stdout
     bad = flows("plan", "--db", str(db), "--at", "yesterday-ish")
     assert bad.exit_code == 2 and "--at" in one_line_error(bad.stderr)
+
+
+def test_plan_table_shows_blanks_and_whole_seconds() -> None:
+    rows = pd.DataFrame(
+        {
+            "flow": ["winback", "cart"],
+            "customer_id": ["c1", "c2"],
+            "status": ["queued", "suppressed"],
+            "reason": [None, "no_consent"],
+            "variant": ["send", None],
+            "language": ["en", None],
+            "due": pd.to_datetime(["2026-03-01 10:00:00.123456", "2026-03-01 09:00:00.000000"]),
+        }
+    )
+    t = plan_table(rows)
+    assert t["flow"].tolist() == ["cart", "winback"]
+    assert t["due"].tolist() == ["2026-03-01 09:00:00", "2026-03-01 10:00:00"]
+    assert t.loc[1, "reason"] == "" and t.loc[0, "variant"] == "" and t.loc[0, "reason"] == "no_consent"
 
 
 def test_run_once_then_report_contract(tmp_path: Path, no_tone: None) -> None:
@@ -130,6 +154,21 @@ def test_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "flows.cart.channel" in one_line_error(r.stderr)
     r = flows("run", "--db", str(tmp_path / "a" / "cxlab.duckdb"), "--once", "--every", "5m")
     assert r.exit_code == 2 and "choose one" in one_line_error(r.stderr)
+
+
+def test_run_without_contacts_exits_2_and_records_nothing(tmp_path: Path, no_tone: None) -> None:
+    make_store(tmp_path / "p").close()
+    cfg = tmp_path / "p" / "cxlab.toml"
+    cfg.write_text(cfg.read_text().replace('contacts = "contacts.csv"\n', ""))
+    db = str(tmp_path / "p" / "cxlab.duckdb")
+    for args in (["--at", NOW.isoformat()], ["--every", "1h"]):
+        r = flows("run", "--db", db, *args)
+        assert r.exit_code == 2 and "[automate] contacts is not set" in one_line_error(r.stderr)
+    with Store(db, read_only=True) as s:
+        assert s.con.execute(f"SELECT count(*) FROM {OUTBOX}").fetchall() == [(0,)]
+        assert s.con.execute("SELECT count(*) FROM exposures").fetchall() == [(0,)]
+    # deciding without sending needs no contacts
+    assert flows("run", "--db", db, "--at", NOW.isoformat(), "--no-deliver").exit_code == 0
 
 
 def test_report_on_the_demo_recovers_each_planted_flow(tmp_path: Path) -> None:

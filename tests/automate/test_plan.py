@@ -195,6 +195,61 @@ def test_priority_between_flows(flow_store: Make) -> None:
     ]
 
 
+def test_priority_is_per_customer_and_day_across_channels(flow_store: Make) -> None:
+    """An e-mail flow and an SMS flow due the same local day: the customer gets only the higher one."""
+    s = shop(flow_store, ["c1", "c2"], events=[{"ts": 1, "event": "delivered", "customer_id": "c1"}])
+    cart = flow("cart", priority=10, holdout=0)
+    ship = flow(
+        "ship",
+        channel="sms",
+        priority=20,
+        holdout=0,
+        trigger={"event": "delivered", "delay": "2h"},
+        messages={"en": {"body": "On its way"}},
+    )
+    rows = plan(s, [cart, ship], settings(), at(12), check_tone=False).rows
+    got = {(r.flow, r.customer_id): (r.status, r.reason) for r in rows.itertuples()}
+    assert got[("ship", "c1")] == ("queued", None)
+    assert got[("cart", "c1")] == ("suppressed", "priority")
+    assert got[("cart", "c2")] == ("queued", None)  # c2 has no SMS flow due
+
+
+def test_changed_holdout_share_keeps_stored_arms(flow_store: Make) -> None:
+    """30% → 10% holdout: customers already exposed keep their arm (no message to the stored holdout); only
+    new customers are drawn with the new share."""
+    ids = [f"c{i:03d}" for i in range(400)]
+    s = shop(flow_store, ids)
+    old, new = ids[:200], ids[200:]
+    f30 = flow(holdout=0.3)
+    stored = assign(f30.name, old, 0.3, {"send": 1.0})
+    s.con.executemany(
+        "INSERT INTO exposures (experiment_id, variant, customer_id, ts) VALUES (?, ?, ?, ?)",
+        [[f30.experiment_id, str(v), c, T0] for c, v in zip(old, stored, strict=True)],
+    )
+    f10 = flow(holdout=0.1)
+    rows = plan(s, [f10], settings(), at(10), check_tone=False).rows.set_index("customer_id")
+    drawn10 = assign(f10.name, old, 0.1, {"send": 1.0})
+    moved = [c for c, a, b in zip(old, stored, drawn10, strict=True) if a == HOLDOUT and b != HOLDOUT]
+    assert moved  # the new share would have drawn these out of the holdout
+    assert rows.loc[old, "variant"].tolist() == [str(v) for v in stored]
+    assert (rows.loc[moved, "status"] == "held_out").all()
+    assert rows.loc[new, "variant"].tolist() == [str(v) for v in assign(f10.name, new, 0.1, {"send": 1.0})]
+
+
+def test_unknown_trigger_and_cancel_events_are_warned_about(flow_store: Make) -> None:
+    s = shop(flow_store, ["c1"], events=[{"ts": 1, "event": "purchase", "customer_id": "c1"}])
+    typo = flow("typo", trigger={"event": "add_to_card", "delay": "4h", "cancel": ["purchase", "purchse"]})
+    off = flow("off", enabled=False, trigger={"event": "nothing_like_it"})
+    p = plan(s, [flow(), typo, off], settings(), at(12), check_tone=False)
+    assert p.warnings == [
+        "flow typo: trigger event 'add_to_card' never occurs in the store's events",
+        "flow typo: cancel event 'purchse' never occurs in the store's events",
+    ]
+    assert "Warning: flow typo: trigger event 'add_to_card'" in p.summary()
+    assert json.loads(dumps(p.to_dict()))["warnings"] == p.warnings
+    assert plan(s, [flow()], settings(), at(12), check_tone=False).warnings == []
+
+
 def test_priority_counts_messages_already_sent_that_day(flow_store: Make) -> None:
     s = shop(flow_store, ["c1"], events=[{"ts": 1, "event": "delivered", "customer_id": "c1"}])
     outbox(s, "cart", "c1", "earlier", "sent", at(1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from cxlab.automate import run as run_mod
 from cxlab.automate.flows import HOLDOUT, load_flows
 from cxlab.automate.run import flow_words, run_forever, run_once, trigger_words
 from cxlab.automate.tables import FLOW_VERSIONS, OUTBOX
+from cxlab.config import ConfigError
 from cxlab.privacy.consent import record as consent_record
 from cxlab.store import Store
 from tests.automate.conftest import T0, build_flow_store
@@ -249,18 +250,103 @@ def test_consent_withdrawn_between_plan_and_send_suppresses(store: Store) -> Non
     ).fetchall()
 
 
-def test_no_adapter_leaves_messages_queued(tmp_path: Path) -> None:
-    s = make_store(tmp_path / "p")
-    s.close()
-    cfg = tmp_path / "p" / "cxlab.toml"
-    cfg.write_text(
-        cfg.read_text().replace('[automate.delivery.email]\nadapter = "file"\npath = "sent"\n', "")
+def test_purchase_between_plan_and_send_cancels_the_reminder(store: Store) -> None:
+    run_once(store, NOW, deliver=False, check_tone=False)
+    queued = [
+        c
+        for (c,) in store.con.execute(
+            f"SELECT customer_id FROM {OUTBOX} WHERE status = 'queued' ORDER BY 1"
+        ).fetchall()
+    ]
+    bought, anon = queued[0], queued[1]
+    store.con.execute(
+        "INSERT INTO events (event_id, ts, customer_id, anonymous_id, event) VALUES "
+        "('p1', ?, ?, NULL, 'purchase'), ('p2', ?, NULL, 'browser-9', 'purchase'), "
+        "('p3', ?, ?, 'browser-9', 'page_view'), ('p4', ?, ?, NULL, 'purchase')",
+        # anon buys in a browser later tied to them; queued[2] bought before the cart (no cancel)
+        [NOW, bought, NOW, NOW, anon, T0, queued[2]],
     )
-    with Store(tmp_path / "p" / "cxlab.duckdb") as s2:
-        res = run_once(s2, NOW, check_tone=False)
-        ((queued,),) = s2.con.execute(f"SELECT count(*) FROM {OUTBOX} WHERE status = 'queued'").fetchall()
-    assert queued > 0 and res.delivery.sent == 0 and res.delivery.skipped == queued
-    assert "No delivery adapters" in res.summary()
+    res = run_once(store, NOW + dt.timedelta(minutes=2), check_tone=False)
+    got = dict(
+        store.con.execute(
+            f"SELECT customer_id, reason FROM {OUTBOX} WHERE status = 'suppressed' AND customer_id IN (?, ?, ?)",
+            [bought, anon, queued[2]],
+        ).fetchall()
+    )
+    assert got == {
+        bought: "cancelled: purchase since the trigger",
+        anon: "cancelled: purchase since the trigger",
+    }
+    assert res.delivery.suppressed == 2 and res.delivery.sent == len(queued) - 2
+    assert not {bought, anon} & {ln["customer_id"] for ln in sent_lines(store)}
+
+
+def _config_error(folder: Path, edit: Callable[[str], str], contacts: str | None = None) -> str:
+    """Edit the project's cxlab.toml (and contact file), run a round and return the ConfigError's text,
+    checking that the round recorded nothing."""
+    cfg = folder / "cxlab.toml"
+    cfg.write_text(edit(cfg.read_text()))
+    if contacts is not None:
+        (folder / "contacts.csv").write_text(contacts)
+    with Store(folder / "cxlab.duckdb") as s:
+        before = counts(s)
+        with pytest.raises(ConfigError) as e:
+            run_once(s, NOW, check_tone=False)
+        assert counts(s) == before
+    return str(e.value)
+
+
+ADAPTER = '[automate.delivery.email]\nadapter = "file"\npath = "sent"\n'
+
+
+def test_undeliverable_round_records_nothing(tmp_path: Path) -> None:
+    """No adapter, no contact file or no e-mail column: a ConfigError before anything is recorded (the
+    customers would be exposed and every message given up)."""
+    folder = tmp_path / "p"
+    make_store(folder).close()
+    text = _config_error(folder, lambda t: t.replace(ADAPTER, ""))
+    assert "[automate.delivery.email] is not set" in text and "abandoned_cart" in text
+    text = _config_error(folder, lambda t: t.replace('contacts = "contacts.csv"\n', "") + "\n" + ADAPTER)
+    assert "[automate] contacts is not set" in text
+    text = _config_error(
+        folder,
+        lambda t: t.replace("caps = {}\n", 'caps = {}\ncontacts = "contacts.csv"\n'),
+        contacts="customer_id,first_name\nc01,Ann\n",
+    )
+    assert "no email column" in text and "contacts.csv" in text
+    text = _config_error(
+        folder,
+        lambda t: t.replace('metric = "conversion"', 'metric = "convresion"'),
+        contacts="customer_id,email\nc01,a@example.com\n",
+    )
+    assert "[flows.abandoned_cart]" in text and "'convresion'" in text
+    # the plan alone refuses the unknown metric too
+    with Store(folder / "cxlab.duckdb") as s, pytest.raises(ConfigError, match="abandoned_cart"):
+        run_once(s, NOW, deliver=False, check_tone=False)
+
+
+def test_missing_sms_secret_does_not_block_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CXLAB_TEST_SMS_KEY", raising=False)
+    folder = tmp_path / "p"
+    make_store(folder).close()
+    sms = (
+        '[automate.delivery.sms]\nadapter = "webhook"\nurl = "https://sms.example/send"\n'
+        'secret_env = "CXLAB_TEST_SMS_KEY"\n'
+        '[flows.ship]\nchannel = "sms"\nenabled = {enabled}\ntrigger = {{ event = "delivered" }}\n'
+        '[flows.ship.messages.en]\nbody = "On its way"\n'
+    )
+    cfg = folder / "cxlab.toml"
+    base = cfg.read_text()
+    cfg.write_text(base + sms.format(enabled="false"))
+    with Store(folder / "cxlab.duckdb") as s:
+        res = run_once(s, NOW, check_tone=False)
+    assert res.delivery.sent > 0
+    # once the SMS flow is on, its missing secret is named (and nothing more is recorded)
+    text = _config_error(folder, lambda t: t.replace("enabled = false", "enabled = true"))
+    assert "no phone column" in text and "flow ship (sms)" in text
+    phones = "customer_id,email,phone\nc05,c5@example.com,+31600000005\n"
+    text = _config_error(folder, lambda t: t, contacts=phones)
+    assert "CXLAB_TEST_SMS_KEY" in text
 
 
 def test_words_and_run_forever_stops(tmp_path: Path) -> None:
@@ -417,3 +503,47 @@ def test_channel_changed_since_the_plan_suppresses(tmp_path: Path) -> None:
     assert row == [("sms", "suppressed", "the flow's channel changed since it was planned")]
     assert res.delivery.sent == 0
     assert not out_lines(folder / "sms_out") and not out_lines(folder / "mail_out")
+
+
+def test_unsubscribe_text_in_the_customers_language_with_the_header(tmp_path: Path) -> None:
+    from cxlab.automate.message import Contact
+    from cxlab.automate.run import Composer
+
+    folder = tmp_path / "p"
+    make_store(folder).close()
+    body = "{{ unsubscribe }}|{{ unsubscribe_url or '-' }}"
+    cfg = folder / "cxlab.toml"
+    text = cfg.read_text().replace("order {{ order_id }} waits. {{ unsubscribe }}", body)
+    text = text.replace(
+        "[flows.abandoned_cart.messages.en]",
+        f'[flows.abandoned_cart.messages.nl]\nbody = "{body}"\n[flows.abandoned_cart.messages.en]',
+    )
+    row = {
+        "flow": "abandoned_cart",
+        "customer_id": "c09",
+        "trigger_key": "cart09",
+        "channel": "email",
+        "variant": "send",
+        "order_id": None,
+    }
+    contact = Contact("c09", email="c9@example.com")
+    cfg.write_text(text)
+    with Store(folder / "cxlab.duckdb") as s:
+        composer = Composer(s, load_flows(s.config, folder))
+        nl = composer.compose({**row, "language": "nl"}, contact)
+        en = composer.compose({**row, "language": "en"}, contact)
+    assert nl.text.startswith("Je krijgt deze e-mail") and nl.text.endswith("|-") and nl.headers == {}
+    assert en.text.endswith(
+        "You get this e-mail because you agreed to hear from My shop. Reply 'unsubscribe' to stop.|-"
+    )
+    cfg.write_text(
+        text.replace("[automate]\n", '[automate]\nunsubscribe = "https://shop.example/u?c=1"\n', 1)
+    )
+    with Store(folder / "cxlab.duckdb") as s:
+        composer = Composer(s, load_flows(s.config, folder))
+        nl = composer.compose({**row, "language": "nl"}, contact)
+    assert nl.text == (
+        "Je krijgt deze e-mail omdat je berichten van "
+        f"{s.config.shop.name} wilde ontvangen. Afmelden: https://shop.example/u?c=1|https://shop.example/u?c=1"
+    )
+    assert nl.headers == {"List-Unsubscribe": "<https://shop.example/u?c=1>"}

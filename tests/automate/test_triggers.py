@@ -67,7 +67,10 @@ def test_cancel_event_within_the_delay_cancels(flow_store: Make) -> None:
         ]
     )
     got = due(s, CART, at(10))
-    assert sorted(got["customer_id"]) == ["before", "late", "viewed"]
+    # "late" bought after the reminder was due but before this plan: no reminder either
+    assert sorted(got["customer_id"]) == ["before", "viewed"]
+    # a plan made before that purchase still sends "late" its reminder
+    assert sorted(due(s, CART, at(4.5))["customer_id"]) == ["late", "viewed"]
 
 
 def test_cancel_at_exactly_due_time_cancels(flow_store: Make) -> None:
@@ -121,6 +124,21 @@ def test_max_age_and_touchpoint(flow_store: Make) -> None:
     assert due(s, f, at(3))["trigger_key"].tolist() == ["new"]
     g = flow("review2", trigger={"event": "delivered", "delay": "2h", "max_age": "9d"})
     assert sorted(due(s, g, at(3))["trigger_key"]) == ["new", "old", "pickup"]
+
+
+def test_max_age_counts_from_the_due_time(flow_store: Make) -> None:
+    """A "delivered + 7d" review request with the default 7d max age fires for a whole week after it is due."""
+    s = flow_store(
+        events=[
+            {"event_id": "d1", "ts": 0, "event": "delivered", "customer_id": "c1"},
+            {"event_id": "d0", "ts": -24 * 8, "event": "delivered", "customer_id": "c2"},
+        ]
+    )
+    f = flow("review", trigger={"event": "delivered", "delay": "7d"})
+    assert due(s, f, at(24 * 7 - 1)).empty  # not due yet
+    assert due(s, f, at(24 * 7 + 5))["trigger_key"].tolist() == ["d1"]  # due 5 h ago; d0 due 8 days ago
+    assert due(s, f, at(24 * 13))["trigger_key"].tolist() == ["d1"]
+    assert due(s, f, at(24 * 14 + 1)).empty  # due more than 7 days ago
 
 
 def test_order_id_only_from_the_customers_own_orders(flow_store: Make) -> None:

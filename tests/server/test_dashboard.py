@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
@@ -215,7 +215,7 @@ def test_attribution_model_and_one_experiment(served: Served) -> None:
     listing = c.get("/experiments").text
     ids = re.findall(r'<a href="/experiments\?experiment=([^"&]+)">', listing)
     assert ids
-    one = c.get("/experiments", params={"experiment": ids[0]}).text
+    one = c.get("/experiments", params={"experiment": unquote(ids[0])}).text
     assert "Decision: " in one
     assert figures(one) >= 1
 

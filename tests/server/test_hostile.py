@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cxlab.config import default_toml
+from cxlab.customers.churn import churn_risk
 from cxlab.server.app import create_app
 from cxlab.store import Store
 from cxlab.voice.analysis import analyze_feedback
@@ -65,6 +66,8 @@ def make_hostile_store(out: Path) -> Path:
     """A small demo shop rewritten so that customer text everywhere is hostile."""
     db, _ = build_demo_store(out, 400, seed=11)
     (out / "cxlab.toml").write_text(hostile_config(), encoding="utf-8")
+    with Store(db, read_only=True) as s:  # the customers the churn table lists first get hostile ids
+        at_risk = churn_risk(s.ibis(), config=s.config).top(len(CUSTOMERS))["customer_id"].tolist()
     con = duckdb.connect(str(db))
     try:
         for table in ("events", "orders", "spend"):
@@ -72,10 +75,7 @@ def make_hostile_store(out: Path) -> Path:
         for table in ("events", "feedback", "changes"):
             con.execute(f"UPDATE {table} SET touchpoint = ? WHERE touchpoint = 'site'", [TOUCHPOINT])
         con.execute("UPDATE events SET campaign = ? WHERE campaign IS NOT NULL", [CAMPAIGN])
-        top = con.execute(
-            "SELECT customer_id FROM orders WHERE customer_id IS NOT NULL GROUP BY 1 ORDER BY sum(revenue) DESC "
-            f"LIMIT {len(CUSTOMERS)}"
-        ).fetchall()
+        top = [(c,) for c in at_risk]
         tables = [
             t for (t,) in con.execute("SELECT table_name FROM duckdb_columns() WHERE column_name = 'customer_id'")
             .fetchall() if not t.startswith("_")
@@ -93,7 +93,9 @@ def make_hostile_store(out: Path) -> Path:
             "WHERE text IS NOT NULL",
             [list(HOSTILE)],
         )
-        (first,) = con.execute("SELECT min(experiment_id) FROM exposures").fetchone() or (None,)
+        (first,) = con.execute(
+            "SELECT min(experiment_id) FROM exposures WHERE experiment_id NOT LIKE 'flow:%'"
+        ).fetchone() or (None,)
         assert first is not None
         for t in ("exposures", "changes"):
             con.execute(f"UPDATE {t} SET experiment_id = ? WHERE experiment_id = ?", [EXPERIMENT, first])

@@ -83,11 +83,13 @@ def _versions(store: Store) -> dict[str, list[str]]:
 @app.command("list")
 def list_(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     """The declared flows: enabled, version, trigger in words, channel, holdout and metric."""
+    from cxlab.automate.plan import event_warnings
     from cxlab.automate.run import trigger_words
 
     with errors_as_exit(), Store(db, read_only=True) as store:
         flows = _flows(store)
         seen = _versions(store)
+        warnings = event_warnings(store.ibis(), flows)
     rows: list[dict[str, Any]] = []
     for f in flows:
         h = f.version_hash()
@@ -109,7 +111,7 @@ def list_(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
             }
         )
     if json_:
-        emit_json({"flows": rows})
+        emit_json({"flows": rows, "warnings": warnings})
         return
     t = pd.DataFrame(
         {
@@ -129,6 +131,21 @@ def list_(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     show_frame(
         t, "Flows", f"{len(rows)} flow(s) declared; a new version is logged in the change log when run."
     )
+    for w in warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+
+
+def plan_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The plan's rows as the terminal shows them: blanks for no reason, variant or language (not "None"),
+    due times in whole seconds (a score trigger is due at the round's clock, which has microseconds)."""
+    cols = [c for c in ("flow", "customer_id", "status", "reason", "variant", "language", "due") if c in rows]
+    t = rows[cols].sort_values(["due", "flow"], kind="stable").reset_index(drop=True)
+    for c in ("reason", "variant", "language"):
+        if c in t:
+            t[c] = t[c].astype(object).where(t[c].notna(), "")
+    if "due" in t:
+        t["due"] = pd.to_datetime(t["due"]).dt.floor("s").dt.strftime("%Y-%m-%d %H:%M:%S")
+    return t
 
 
 @app.command()
@@ -158,10 +175,7 @@ def plan(
     if len(rows):
         by = rows.assign(reason=rows["reason"].fillna("")).groupby(["flow", "status", "reason"]).size()
         show_frame(by.rename("customers").reset_index(), "Decisions per flow", "Per flow, status and reason.")
-        cols = [
-            c for c in ("flow", "customer_id", "status", "reason", "variant", "language", "due") if c in rows
-        ]
-        show_frame(rows[cols].sort_values(["due", "flow"]), "Who would get what, when", "", limit=limit)
+        show_frame(plan_table(rows), "Who would get what, when", "UTC, whole seconds.", limit=limit)
     else:
         console.print("Nothing is due: no new triggers.")
     if p.tone is not None and len(p.tone):
@@ -209,7 +223,7 @@ def run(
     json_: JsonOpt = False,
 ) -> None:
     """Plan, record (outbox, exposures, change log) and deliver the due messages: once, or every period."""
-    from cxlab.automate.run import RunResult, run_once
+    from cxlab.automate.run import RunResult, preflight, run_once
 
     if once and every is not None:
         fail("--once and --every: choose one")
@@ -221,7 +235,11 @@ def run(
         if seconds is not None and seconds <= 0:
             raise ValueError("--every: give a period above zero such as 5m")
         with Store(db) as store:  # checks the declaration (and the lock) before the first round
-            _flows(store)
+            found = _flows(store)
+            # what a round would need to deliver: a config error stops here (exit 2), not in every round
+            ready = preflight(store, found, automate_settings(store.config), deliver=not no_deliver)
+            if ready is not None:
+                ready.close()
     results: list[RunResult] = []
     if seconds is None:
         with errors_as_exit(), Store(db) as store:

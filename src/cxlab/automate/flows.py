@@ -80,7 +80,8 @@ class _Strict(BaseModel):
 
 class EventTrigger(_Strict):
     """An event (optionally at one touchpoint), then ``delay``; cancelled when one of ``cancel`` follows
-    within the delay. Triggers older than ``max_age`` are never acted on (a first run does not mail history)."""
+    before the message goes. Triggers due more than ``max_age`` ago are never acted on (a first run does not
+    mail history); the age counts from the due time (event + delay), so ``delay = "7d"`` fires."""
 
     kind: Literal["event"] = "event"
     event: str

@@ -9,12 +9,14 @@ Per flow (disabled flows, and flows whose tone check flagged a message unless ``
    failing one is ``suppressed`` (reason ``audience``, ``no_consent``, ``no_message``) and not exposed;
 3. the rest are **exposed** (intention to treat): each gets its arm of the flow's experiment from
    :func:`cxlab.automate.holdout.assign` — ``holdout`` (status ``held_out``, no message ever) or a variant;
+   a customer already exposed to the flow's experiment keeps the stored arm (changing ``holdout`` or the
+   variants moves only new customers, so the holdout stays clean);
 4. ``due`` moves past quiet hours in the customer's time zone (:mod:`cxlab.automate.timezones`).
 
 Across flows, on the rows still ``queued``:
 
-5. **priority**: a customer due messages from several flows on one channel within one local day gets only
-   the highest-priority flow's (ties: the flow name first in alphabetical order); messages of other flows
+5. **priority**: a customer due messages from several flows within one local day, on any channel, gets
+   only the highest-priority flow's (ties: the flow name first in alphabetical order); messages of other flows
    already queued or sent for that day count too. The others are ``suppressed`` (``priority``), still exposed;
 6. **frequency caps** (``[automate] caps``, N per period per customer and channel): in order of ``due``, a
    message is ``suppressed`` (``capped``, still exposed) when N messages already sit within one period of its
@@ -39,13 +41,13 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.automate import audience as aud
-from cxlab.automate.flows import HOLDOUT, Automate, Flow, parse_cap
+from cxlab.automate.flows import HOLDOUT, Automate, EventTrigger, Flow, parse_cap
 from cxlab.automate.holdout import assign
 from cxlab.automate.tables import COUNTS_AS_SENT, OUTBOX, PENDING
 from cxlab.automate.templates import TONE_COLUMNS, TemplateError, message_texts, tone_check
 from cxlab.automate.timezones import after_quiet_hours, local_date, quiet_window, zone_for
 from cxlab.automate.triggers import due_triggers
-from cxlab.config import ConfigError
+from cxlab.config import Config, ConfigError
 from cxlab.customers.fitting import ConvergenceError
 from cxlab.errors import MissingData
 from cxlab.store import Store
@@ -86,6 +88,8 @@ class Plan:
     """Per flow × variant × language: pressure, brand_distance, flagged, finding (empty when not checked)."""
     blocked: dict[str, str] = field(default_factory=dict)
     """Flow → why it plans nothing (disabled, tone flagged, templates broken, data missing)."""
+    warnings: list[str] = field(default_factory=list)
+    """Likely mistakes in the declaration, e.g. a trigger or cancel event the store has never seen."""
 
     def to_frame(self) -> pd.DataFrame:
         return self.rows.copy()
@@ -113,6 +117,7 @@ class Plan:
             "(exposed) → quiet hours → priority → frequency caps",
             "counts": self.counts().to_dict(orient="records"),
             "blocked": dict(self.blocked),
+            "warnings": list(self.warnings),
             "tone": self.tone.to_dict(orient="records"),
             "rows": rows.to_dict(orient="records"),
         }
@@ -153,6 +158,8 @@ class Plan:
             parts.append(
                 " Not running: " + "; ".join(f"{f}: {why}" for f, why in sorted(self.blocked.items())) + "."
             )
+        if self.warnings:
+            parts.append(" Warning: " + "; ".join(self.warnings) + ".")
         return "".join(parts)
 
 
@@ -179,6 +186,20 @@ def _undecided(con: BaseBackend, flow: str, cand: pd.DataFrame) -> pd.DataFrame:
         return cand
     mask = [(c, k) not in decided for c, k in zip(cand["customer_id"], cand["trigger_key"], strict=True)]
     return cand[np.asarray(mask, dtype=bool)].reset_index(drop=True)
+
+
+def _stored_arms(con: BaseBackend, flow: Flow, customers: pd.Series) -> dict[str, str]:
+    """Customer → the arm stored at their first exposure to the flow's experiment: a customer keeps it when
+    the holdout share or the variants change, so the holdout stays clean (a held-out customer never gets a
+    message of the flow)."""
+    if "exposures" not in con.list_tables():
+        return {}
+    ids = ibis.memtable(pd.DataFrame({"s_customer": pd.Series(sorted(set(customers)), dtype=str)}))
+    x = con.table("exposures")
+    x = x.filter(x.experiment_id == flow.experiment_id)
+    x = x.inner_join(ids, x.customer_id == ids.s_customer)
+    got = x.group_by("customer_id").aggregate(variant=x.variant.argmin(x.ts)).execute()
+    return dict(zip(got["customer_id"].astype(str), got["variant"].astype(str), strict=True))
 
 
 def _decide(
@@ -215,8 +236,11 @@ def _decide(
     rows.loc[~lang_ok, "language"] = None
     if exposed.any():
         weights = {name: arm.weight for name, arm in flow.arms.items()}
-        arms = assign(flow.name, rows.loc[exposed, "customer_id"].astype(str), flow.holdout, weights)
-        rows.loc[exposed, "variant"] = arms
+        ids = rows.loc[exposed, "customer_id"].astype(str)
+        drawn = assign(flow.name, ids, flow.holdout, weights)
+        stored = _stored_arms(con, flow, ids)
+        arms = [stored.get(c, str(a)) for c, a in zip(ids, drawn, strict=True)]
+        rows.loc[exposed, "variant"] = pd.Series(arms, index=ids.index, dtype=object)
         rows.loc[exposed, "exposed"] = True
         held = exposed & (rows["variant"] == HOLDOUT).to_numpy(bool)
         rows.loc[held, "status"] = "held_out"
@@ -258,16 +282,14 @@ def _priority(rows: pd.DataFrame, existing: pd.DataFrame, flows: dict[str, Flow]
         local_date(pd.Timestamp(a).to_pydatetime(), zone_of[c])
         for a, c in zip(ex["at"], ex["customer_id"], strict=True)
     ]
-    cand = pd.concat(
-        [q[["customer_id", "channel", "_day", "flow"]], ex[["customer_id", "channel", "_day", "flow"]]]
-    )
+    cand = pd.concat([q[["customer_id", "_day", "flow"]], ex[["customer_id", "_day", "flow"]]])
     cand["_prio"] = -cand["flow"].map({n: f.priority for n, f in flows.items()}).astype("int64")
     best = (
         cand.sort_values(["_prio", "flow"], kind="stable")
-        .drop_duplicates(["customer_id", "channel", "_day"])
-        .set_index(["customer_id", "channel", "_day"])["flow"]
+        .drop_duplicates(["customer_id", "_day"])
+        .set_index(["customer_id", "_day"])["flow"]
     )
-    winner = pd.MultiIndex.from_frame(q[["customer_id", "channel", "_day"]]).map(best.to_dict())
+    winner = pd.MultiIndex.from_frame(q[["customer_id", "_day"]]).map(best.to_dict())
     lose = q.index[np.asarray(winner != q["flow"].to_numpy(), dtype=bool)]
     rows.loc[lose, "status"] = "suppressed"
     rows.loc[lose, "reason"] = "priority"
@@ -326,6 +348,48 @@ def _blocked(flows: Sequence[Flow], store: Store, check_tone: bool) -> tuple[dic
     return blocked, tone
 
 
+def event_warnings(con: BaseBackend, flows: Sequence[Flow]) -> list[str]:
+    """One line per enabled flow's trigger or cancel event that never occurs in the store's ``events`` (a
+    typo such as ``add_to_card`` would otherwise never fire, or never cancel, without a word)."""
+    used = [
+        (f.name, kind, e)
+        for f in flows
+        if f.enabled and isinstance(f.trigger, EventTrigger)
+        for kind, names in (("trigger", [f.trigger.event]), ("cancel", f.trigger.cancel))
+        for e in names
+    ]
+    if not used:
+        return []
+    names = sorted({e for _, _, e in used})
+    if "events" in con.list_tables():
+        ev = con.table("events")
+        seen = set(ev.filter(ev.event.isin(names)).select("event").distinct().execute()["event"])
+    else:
+        seen = set()
+    return [
+        f"flow {name}: {kind} event {e!r} never occurs in the store's events"
+        for name, kind, e in used
+        if e not in seen
+    ]
+
+
+def check_metrics(flows: Sequence[Flow], config: Config) -> None:
+    """Every enabled flow's ``metric`` is in ``[metrics]`` (else the flow's effect could never be measured): a
+    :class:`ConfigError` naming the flow otherwise."""
+    from cxlab.experiments import metrics_from_config
+
+    live = [f for f in flows if f.enabled]
+    if not live:
+        return
+    known = metrics_from_config(config)
+    for f in live:
+        if f.metric not in known:
+            raise ConfigError(
+                f"cxlab.toml: [flows.{f.name}] metric = {f.metric!r} is not in [metrics] "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
+
+
 def plan(
     store: Store,
     flows: Sequence[Flow],
@@ -338,8 +402,10 @@ def plan(
     docstring. Pure: nothing is written; the run loop stores the rows in the outbox and the exposures.
     ``check_tone=False`` skips the tone check (it loads the text embedder)."""
     at = _now(now)
+    check_metrics(flows, store.config)
     blocked, tone = _blocked(flows, store, check_tone)
     con = store.ibis()
+    warnings = event_warnings(con, flows)
     frames = []
     for flow in flows:
         if flow.name in blocked:
@@ -356,7 +422,7 @@ def plan(
         if not cand.empty:
             frames.append(_decide(con, flow, cand, settings, at, store))
     if not frames:
-        return Plan(_empty_rows(), at, tone, blocked)
+        return Plan(_empty_rows(), at, tone, blocked, warnings)
     rows = pd.concat(frames, ignore_index=True)
     rows = _quiet_hours(rows, settings)
     by_name = {f.name: f for f in flows}
@@ -383,4 +449,4 @@ def plan(
     ):
         v = rows[col].astype(object)
         rows[col] = v.where(v.notna(), None)
-    return Plan(rows[COLUMNS], at, tone, blocked)
+    return Plan(rows[COLUMNS], at, tone, blocked, warnings)

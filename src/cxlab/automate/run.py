@@ -1,19 +1,25 @@
 """One round of the flows: decide, record, and deliver.
 
-:func:`run_once` loads the declared flows, turns interrupted sends into ``in_doubt`` (never re-sent), plans
-the new triggers (:func:`cxlab.automate.plan.plan`), and then in ONE transaction records the plan's rows in the
-outbox, records the exposures of the customers assigned to an arm (the flow is an experiment: its first
-exposure per customer counts) and versions the flows in the change log (a declaration not seen before becomes
-a ``changes`` row, so the journey's change log ties each flow version to its measured effect). Nothing is
-half-written: an error rolls the whole round back, and the next round decides the same triggers again.
+:func:`run_once` loads the declared flows, checks before anything is recorded that the round can deliver what
+it decides (:func:`preflight`: every enabled flow's metric exists, and with delivery on each of their channels
+has an adapter that builds and a contact file with the channel's field; else a ``ConfigError``, since a round
+that went on would expose customers and then give every message up), turns interrupted sends into
+``in_doubt`` (never re-sent), plans the new triggers (:func:`cxlab.automate.plan.plan`), and then in ONE
+transaction records the plan's rows in the outbox, records the exposures of the customers assigned to an arm
+(the flow is an experiment: its first exposure per customer counts) and versions the flows in the change log
+(a declaration not seen before becomes a ``changes`` row, so the journey's change log ties each flow version
+to its measured effect). Nothing is half-written: an error rolls the whole round back, and the next round
+decides the same triggers again.
 
 Then the due messages are delivered (:meth:`cxlab.automate.outbox.Outbox.deliver`): consent is checked once
 more at the moment of sending, always against the real clock, even in a round replayed ``--at`` a past moment
-(a withdrawal since the plan suppresses the message); a message planned on a channel the flow no longer uses
-is suppressed; the message is rendered in the customer's language with their first name, the order the
-outbox recorded for it (never text taken from events) and recommendations, and each sent message becomes an event
-(``email_sent`` / ``sms_sent`` at the flow's touchpoint) in the same transaction that marks it sent, so the
-journey map sees the flows.
+(a withdrawal since the plan suppresses the message); so is a message whose trigger the person has since
+cancelled (a purchase after the cart: :func:`cancelled_triggers`, one query per round), and one planned on a
+channel the flow no longer uses. The message is rendered in the customer's language with their first name,
+the order the outbox recorded for it (never text taken from events), recommendations and the unsubscribe text
+in their language (naming ``[automate] unsubscribe`` when set, which e-mails also carry as their
+``List-Unsubscribe`` header), and each sent message becomes an event (``email_sent`` / ``sms_sent`` at the
+flow's touchpoint) in the same transaction that marks it sent, so the journey map sees the flows.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
 import pandas as pd
 
 from cxlab.automate.flows import (
@@ -40,18 +47,60 @@ from cxlab.automate.flows import (
     parse_delay,
 )
 from cxlab.automate.message import Contact, Message, Suppressed
-from cxlab.automate.tables import FLOW_VERSIONS
+from cxlab.automate.tables import FLOW_VERSIONS, OUTBOX, PENDING
+from cxlab.config import ConfigError
 from cxlab.display import count
+from cxlab.identity import with_person_id
 from cxlab.store import Store
 
 log = logging.getLogger(__name__)
 
 SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
 
-UNSUBSCRIBE = {
-    "email": "You get this e-mail because you agreed to hear from {shop}. Reply 'unsubscribe' to stop.",
-    "sms": "Reply STOP to stop messages from {shop}.",
+UNSUBSCRIBE: dict[str, dict[str, str]] = {
+    "email": {
+        "en": "You get this e-mail because you agreed to hear from {shop}. Reply 'unsubscribe' to stop.",
+        "nl": "Je krijgt deze e-mail omdat je berichten van {shop} wilde ontvangen. Antwoord 'afmelden' om te "
+        "stoppen.",
+        "da": "Du får denne e-mail, fordi du har sagt ja til at høre fra {shop}. Svar 'afmeld' for at stoppe.",
+        "de": "Du erhältst diese E-Mail, weil du Nachrichten von {shop} zugestimmt hast. Antworte "
+        "'abmelden', um sie abzubestellen.",
+    },
+    "sms": {
+        "en": "Reply STOP to stop messages from {shop}.",
+        "nl": "Antwoord STOP om geen berichten van {shop} meer te krijgen.",
+        "da": "Svar STOP for ikke at få flere beskeder fra {shop}.",
+        "de": "Antworte STOP, um keine Nachrichten von {shop} mehr zu erhalten.",
+    },
 }
+"""The ``{{ unsubscribe }}`` text per channel and language (other languages get English)."""
+UNSUBSCRIBE_AT: dict[str, dict[str, str]] = {
+    "email": {
+        "en": "You get this e-mail because you agreed to hear from {shop}. Unsubscribe: {link}",
+        "nl": "Je krijgt deze e-mail omdat je berichten van {shop} wilde ontvangen. Afmelden: {link}",
+        "da": "Du får denne e-mail, fordi du har sagt ja til at høre fra {shop}. Afmeld: {link}",
+        "de": "Du erhältst diese E-Mail, weil du Nachrichten von {shop} zugestimmt hast. Abmelden: {link}",
+    },
+    "sms": {
+        "en": "Reply STOP or unsubscribe at {link}.",
+        "nl": "Antwoord STOP of meld je af via {link}.",
+        "da": "Svar STOP eller afmeld dig på {link}.",
+        "de": "Antworte STOP oder melde dich ab unter {link}.",
+    },
+}
+"""The same when ``[automate] unsubscribe`` is set (``link``: the URL, or the address of a mailto:)."""
+
+
+def unsubscribe_text(channel: str, language: str | None, shop: str, url: str | None) -> str:
+    """The ``{{ unsubscribe }}`` text for a message: in the customer's language (nl, da, de, else English),
+    naming ``[automate] unsubscribe`` when it is set."""
+    lang = (language or "en").replace("_", "-").split("-")[0].lower()
+    texts = UNSUBSCRIBE_AT if url else UNSUBSCRIBE
+    table = texts.get(channel, texts["email"])
+    text = table.get(lang, table["en"])
+    link = url.removeprefix("mailto:").split("?")[0] if url and url.startswith("mailto:") else url
+    return text.format(shop=shop, link=link)
+
 
 RECOMMENDATIONS_K = 3
 """Recommendations put in a message's context (``recommendations`` in the template)."""
@@ -295,6 +344,31 @@ def consents(con: duckdb.DuckDBPyConnection, customer_id: str, channel: str, at:
     return bool(found and found[0][0])
 
 
+def cancelled_triggers(store: Store, flows: Sequence[Flow]) -> dict[tuple[str, str, str], str]:
+    """Messages still to send (queued or retry) whose flow's trigger has since been cancelled: (flow,
+    customer_id, trigger_key) → the first cancel event (by name) the person had after the trigger time.
+
+    The plan cancels on events up to its own time; this catches a purchase between the plan and the send."""
+    pairs = [(f.name, e) for f in flows if isinstance(f.trigger, EventTrigger) for e in f.trigger.cancel]
+    if not pairs:
+        return {}
+    con = store.ibis()
+    wanted = ibis.memtable(pd.DataFrame(pairs, columns=["w_flow", "w_event"]))
+    ob = con.table(OUTBOX)
+    ob = ob.filter(ob.status.isin(list(PENDING)))
+    ob = ob.inner_join(wanted, ob.flow == wanted.w_flow)
+    ev = con.table("events")
+    c = ev.filter(ev.event.isin(sorted({e for _, e in pairs})))
+    c = with_person_id(c, links_from=ev)
+    c = c.select(c_person=c.person_id, c_event=c.event, c_ts=c.ts)
+    j = ob.inner_join(c, [ob.customer_id == c.c_person, ob.w_event == c.c_event, c.c_ts > ob.trigger_ts])
+    got = j.group_by(["flow", "customer_id", "trigger_key"]).aggregate(event=j.c_event.min()).execute()
+    return {
+        (str(f), str(cu), str(k)): str(e)
+        for f, cu, k, e in zip(got["flow"], got["customer_id"], got["trigger_key"], got["event"], strict=True)
+    }
+
+
 class Composer:
     """Builds each message at send time: consent checked again, template rendered, event recorded once sent."""
 
@@ -306,6 +380,16 @@ class Composer:
         self.project_dir = store.path.parent
         self._order_ids: dict[tuple[str, str, str], str | None] = {}
         self._lookup = _recommender(store.con)
+        self._cancelled: dict[tuple[str, str, str], str] | None = None
+        self.unsubscribe = automate_settings(store.config).unsubscribe
+
+    def cancelled(self) -> dict[tuple[str, str, str], str]:
+        """(flow, customer, trigger key) → a cancel event of the flow's trigger that the same person (identity
+        resolved as for the trigger) has had since the trigger, for every message still to send; one query per
+        round, made at the first message."""
+        if self._cancelled is None:
+            self._cancelled = cancelled_triggers(self.store, list(self.flows.values()))
+        return self._cancelled
 
     def _key(self, row: Any) -> tuple[str, str, str]:
         return str(_field(row, "flow")), str(_field(row, "customer_id")), str(_field(row, "trigger_key"))
@@ -325,6 +409,9 @@ class Composer:
         # the real clock, whatever the round's clock says: a replay (--at) must not send on past consent
         if not consents(self.store.con, customer_id, channel, _utcnow()):
             raise Suppressed("consent withdrawn")
+        cancel = self.cancelled().get((flow_name, customer_id, trigger_key))
+        if cancel is not None:
+            raise Suppressed(f"cancelled: {cancel} since the trigger")
         variant = str(_field(row, "variant"))
         language = _field(row, "language")
         order_id = _field(row, "order_id")
@@ -334,8 +421,11 @@ class Composer:
             first_name=contact.first_name,
             order_id=order_id,
             recommendations=_recommendations(self._lookup, self.store.con, customer_id),
-            unsubscribe=UNSUBSCRIBE[flow.channel].format(shop=self.shop),
+            unsubscribe=unsubscribe_text(
+                flow.channel, None if language is None else str(language), self.shop, self.unsubscribe
+            ),
         )
+        ctx["unsubscribe_url"] = self.unsubscribe
         subject, text, html = render(flow, variant, str(language), ctx, self.project_dir)
         return Message(
             flow=flow_name,
@@ -347,6 +437,9 @@ class Composer:
             subject=subject,
             text=text,
             html=html,
+            headers={"List-Unsubscribe": f"<{self.unsubscribe}>"}
+            if self.unsubscribe and channel == "email"
+            else {},
         )
 
     def on_sent(self, cur: duckdb.DuckDBPyConnection, row: Any, message: Message) -> None:
@@ -378,6 +471,97 @@ class Composer:
         )
 
 
+@dataclass
+class Delivery:
+    """What a round delivers with: the contact book and one adapter per channel of an enabled flow."""
+
+    contacts: Any
+    adapters: dict[str, Any]
+
+    def close(self) -> None:
+        for a in self.adapters.values():
+            try:
+                a.close()
+            except Exception:  # closing a dropped connection must not hide the run's result
+                log.debug("closing an adapter failed", exc_info=True)
+
+
+def preflight(
+    store: Store, flows: Sequence[Flow], settings: Automate, *, deliver: bool = True
+) -> Delivery | None:
+    """Check, before a round records anything, that what it decides can be delivered; returns the contact book
+    and adapters to deliver with (None with ``deliver=False``).
+
+    Every enabled flow's metric must be in ``[metrics]``. With delivery on, each channel an enabled flow uses
+    needs ``[automate.delivery.<channel>]`` whose adapter builds (its secrets are set), and a contact file
+    (``[automate] contacts``) that exists and gives at least one customer the channel's field (``email`` or
+    ``phone``). Otherwise a :class:`ConfigError` names what is missing: a round that went on would expose
+    customers and then give every message up. Channels of disabled flows are not checked (a missing SMS
+    secret does not stop e-mail)."""
+    from cxlab.automate.adapters import make_adapter
+    from cxlab.automate.contacts import CHANNEL_FIELD, ContactBook, ContactError
+    from cxlab.automate.plan import check_metrics
+
+    check_metrics(flows, store.config)
+    if not deliver:
+        return None
+    project_dir = store.path.parent
+    by_channel: dict[str, list[str]] = {}
+    for f in flows:
+        if f.enabled:
+            by_channel.setdefault(f.channel, []).append(f.name)
+
+    def who(channel: str) -> str:
+        names = by_channel[channel]
+        return f"flow{'s' if len(names) > 1 else ''} {', '.join(names)} ({channel})"
+
+    missing = [c for c in sorted(by_channel) if c not in settings.delivery]
+    if missing:
+        c = missing[0]
+        raise ConfigError(
+            f"cxlab.toml: [automate.delivery.{c}] is not set, needed by {who(c)}; add an adapter "
+            "(smtp, webhook or file), disable the flow, or run with --no-deliver"
+        )
+    if not settings.contacts and by_channel:
+        raise ConfigError(
+            f"cxlab.toml: [automate] contacts is not set, needed by {who(sorted(by_channel)[0])}; "
+            "point it at the contact file (customer_id, email, phone, first_name)"
+        )
+    book = ContactBook.empty()
+    if settings.contacts:
+        path = Path(settings.contacts)
+        path = path if path.is_absolute() else project_dir / path
+        if not path.is_file():
+            raise ConfigError(f"cxlab.toml: [automate] contacts: {path} does not exist")
+        try:
+            book = ContactBook.from_file(path)
+        except ContactError as e:
+            raise ConfigError(f"cxlab.toml: [automate] contacts: {e}") from e
+        for channel in sorted(by_channel):
+            attr, words = CHANNEL_FIELD.get(channel, (channel, channel))
+            if not any(getattr(c, attr, None) for c in book):
+                raise ConfigError(
+                    f"{path}: no {attr} column (or not one {words} in it), needed by {who(channel)}"
+                )
+    ready = Delivery(book, {})
+    try:
+        for channel in sorted(by_channel):
+            ready.adapters[channel] = make_adapter(settings.delivery[channel], project_dir)
+    except Exception:
+        ready.close()
+        raise
+    for channel, cfg in sorted(settings.delivery.items()):
+        if channel in ready.adapters:
+            continue
+        # no enabled flow sends here: its queued rows (of a disabled or moved flow) are suppressed when an
+        # adapter builds, else they wait; a missing secret here must not stop the other channels
+        try:
+            ready.adapters[channel] = make_adapter(cfg, project_dir)
+        except Exception:
+            log.debug("no %s adapter for rows of disabled flows", channel, exc_info=True)
+    return ready
+
+
 def deliver_due(
     store: Store,
     flows: Sequence[Flow],
@@ -385,21 +569,21 @@ def deliver_due(
     now_fn: Callable[[], dt.datetime] = _utcnow,
     *,
     limit: int | None = None,
+    delivery: Delivery | None = None,
 ) -> Any:
-    """Send the due messages with the configured adapters; returns the outbox's DeliveryReport."""
-    from cxlab.automate.adapters import make_adapters
-    from cxlab.automate.contacts import ContactBook
+    """Send the due messages; returns the outbox's DeliveryReport. ``delivery``: the contacts and adapters
+    (default: :func:`preflight`'s); closed when done."""
     from cxlab.automate.outbox import Outbox
 
-    project_dir = store.path.parent
-    contacts = ContactBook.for_settings(settings.contacts, project_dir)
-    adapters = make_adapters(dict(settings.delivery), project_dir)
+    if delivery is None:
+        delivery = preflight(store, flows, settings)
+        assert delivery is not None
     composer = Composer(store, flows, now_fn)
     try:
         return Outbox(store.con).deliver(
-            adapters,
+            delivery.adapters,
             composer.compose,
-            contacts,
+            delivery.contacts,
             now_fn,
             max_tries=settings.max_tries,
             retry_after=parse_delay(settings.retry_after),
@@ -408,11 +592,7 @@ def deliver_due(
             recover=False,
         )
     finally:
-        for a in adapters.values():
-            try:
-                a.close()
-            except Exception:  # closing a dropped connection must not hide the run's result
-                log.debug("closing an adapter failed", exc_info=True)
+        delivery.close()
 
 
 def _decided(rows: pd.DataFrame) -> pd.DataFrame:
@@ -439,18 +619,22 @@ def run_once(
     at = _naive(now)
     found = list(flows) if flows is not None else load_flows(store.config, store.path.parent)
     settings = automate_settings(store.config)
-    recovered = int(Outbox(store.con).recover(at) or 0)
-    p = plan(store, found, settings, at, check_tone=check_tone)
-    rows = p.rows
-    # a flow that runs, or was switched off (that is a change too); not one held back by its tone check
-    versioned = [f for f in found if f.name not in p.blocked or not f.enabled]
-    exposures, versions = record_plan(store, versioned, rows, at)
+    ready = preflight(store, found, settings, deliver=deliver)
+    try:
+        recovered = int(Outbox(store.con).recover(at) or 0)
+        p = plan(store, found, settings, at, check_tone=check_tone)
+        rows = p.rows
+        # a flow that runs, or was switched off (that is a change too); not one held back by its tone check
+        versioned = [f for f in found if f.name not in p.blocked or not f.enabled]
+        exposures, versions = record_plan(store, versioned, rows, at)
+    except BaseException:
+        if ready is not None:
+            ready.close()
+        raise
     delivery = None
     notes: list[str] = []
-    if deliver:
-        if not settings.delivery:
-            notes.append("No delivery adapters: add [automate.delivery.email] (smtp, webhook or file).")
-        delivery = deliver_due(store, found, settings, (lambda: at) if fixed else _utcnow)
+    if ready is not None:
+        delivery = deliver_due(store, found, settings, (lambda: at) if fixed else _utcnow, delivery=ready)
     return RunResult(
         now=at,
         decided=_decided(rows),
@@ -491,4 +675,15 @@ def run_forever(
     return rounds
 
 
-__all__ = ["Composer", "RunResult", "deliver_due", "record_plan", "run_forever", "run_once"]
+__all__ = [
+    "Composer",
+    "Delivery",
+    "RunResult",
+    "cancelled_triggers",
+    "deliver_due",
+    "preflight",
+    "record_plan",
+    "run_forever",
+    "run_once",
+    "unsubscribe_text",
+]

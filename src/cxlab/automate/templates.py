@@ -58,6 +58,7 @@ def context(
     order_id: str | None = None,
     recommendations: Sequence[Mapping[str, Any]] = (),
     unsubscribe: str = DEFAULT_UNSUBSCRIBE,
+    unsubscribe_url: str | None = None,
 ) -> dict[str, Any]:
     """Every key a template may use (see the module docstring)."""
     return {
@@ -66,6 +67,7 @@ def context(
         "order_id": order_id,
         "recommendations": [dict(r) for r in recommendations],
         "unsubscribe": unsubscribe,
+        "unsubscribe_url": unsubscribe_url,
     }
 
 
@@ -76,6 +78,7 @@ def sample_context(config: Config) -> dict[str, Any]:
         first_name="Alex",
         order_id="1001",
         recommendations=[{"product_id": "P1", "name": "a product", "reason": "often bought together"}],
+        unsubscribe_url="https://shop.example/unsubscribe",
     )
 
 

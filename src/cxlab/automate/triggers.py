@@ -7,8 +7,10 @@ pandas, never raw events.
   customer (:func:`cxlab.identity.with_person_id`: an anonymous ``add_to_cart`` by a visitor who later
   identified counts for that customer). A burst of such events, each less than ``delay`` after the previous
   one, is one trigger keyed by its last event's ``event_id`` (one cart reminder per cart, not per item).
-  It is due at ``ts + delay`` of that last event, when that is at or before ``now`` and ``ts`` is not older
-  than ``max_age``; it is cancelled when the same person has one of ``cancel`` events in ``(ts, due]``.
+  It is due at ``ts + delay`` of that last event, when that is at or before ``now`` and not more than
+  ``max_age`` ago (the age counts from the due time, so a ``7d`` delay fires with the default ``7d`` max age);
+  it is cancelled when the same person has one of ``cancel`` events in ``(ts, now]``: a plan made after the
+  due time also catches a purchase since (the send re-checks the same, :class:`cxlab.automate.run.Composer`).
   ``order_id`` is the event's ``properties.order_id`` only when that order is in ``orders`` and belongs to
   the same customer (anyone holding a browser key can send events with any properties; the text a message
   shows must come from the shop's own orders), else None.
@@ -111,7 +113,7 @@ def _event_order_id(con: BaseBackend, t: ir.Table) -> ir.Table:
 def event_triggers(con: BaseBackend, trig: EventTrigger, now: datetime) -> pd.DataFrame:
     """Due event triggers (see the module docstring)."""
     ev = con.table("events")
-    lo = now - trig.max_age_td
+    lo = now - trig.max_age_td - trig.delay_td  # the oldest trigger event whose due time is recent enough
     delay = _interval(trig.delay_td)
     t = ev.filter(ev.event == trig.event, ev.ts >= lo, ev.ts <= now)
     if trig.touchpoint is not None:
@@ -122,12 +124,12 @@ def event_triggers(con: BaseBackend, trig: EventTrigger, now: datetime) -> pd.Da
     t = t.mutate(next_ts=t.ts.lead().over(w))
     last = t.filter(t.next_ts.isnull() | (t.next_ts >= t.ts + delay))
     last = last.mutate(due=last.ts + delay)
-    last = last.filter(last.due <= now)
+    last = last.filter(last.due <= now, last.due >= now - trig.max_age_td)
     if trig.cancel:
         c = ev.filter(ev.event.isin(trig.cancel), ev.ts > lo, ev.ts <= now)
         c = with_person_id(c, links_from=ev)
         c = c.select(c_person=c.person_id, c_ts=c.ts)
-        last = last.anti_join(c, [last.person_id == c.c_person, c.c_ts > last.ts, c.c_ts <= last.due])
+        last = last.anti_join(c, [last.person_id == c.c_person, c.c_ts > last.ts])
     last = _event_order_id(con, last)
     df = last.select(
         customer_id=last.person_id,

@@ -39,6 +39,11 @@ class RecommendationsOut(BaseModel):
     tags=["recommendations"],
     dependencies=[Depends(require("read"))],
     summary="A customer's recommended products, each with a reason",
+    responses={
+        401: {"description": "Missing, unknown or revoked API key"},
+        403: {"description": "The key's role may not read"},
+        404: {"description": "No recommendations fitted yet on this store"},
+    },
 )
 def recommendations(
     customer_id: str,

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # What a shop's pages on the configured origins may call from the browser; the rest has no CORS headers.
 CORS_PATHS = ("/v1/cx.js", "/v1/events", "/v1/identify", "/v1/feedback", "/v1/orders", "/v1/consent")
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON"},
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key's role may not do this"},
 }
