@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.markup import escape
 
-from cxlab.automate.flows import Flow, automate_settings, load_flows, parse_delay
+from cxlab.automate.flows import HOLDOUT, Flow, automate_settings, load_flows, parse_delay
 from cxlab.clitools import (
     DEFAULT_DB,
     DbOpt,
@@ -288,9 +288,11 @@ def report(
     t = pd.DataFrame(
         {
             "flow": [f.flow for f in res.flows],
-            "triggered": [count(f.triggered) for f in res.flows],
+            "exposed: sent arm / holdout": [
+                f"{count(f.exposed - f.n.get(HOLDOUT, 0))} / {count(f.n.get(HOLDOUT, 0))}" for f in res.flows
+            ],
+            "triggered by cxlab": [count(f.triggered) for f in res.flows],
             "sent": [count(f.sent) for f in res.flows],
-            "held out": [count(f.held_out) for f in res.flows],
             "suppressed": [count(sum(f.suppressed.values())) for f in res.flows],
             "gave up": [count(f.gave_up) for f in res.flows],
             "in doubt": [count(f.in_doubt) for f in res.flows],

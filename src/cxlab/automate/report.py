@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from cxlab.automate.effects import SENT, flow_effects
-from cxlab.automate.flows import load_flows
+from cxlab.automate.flows import HOLDOUT, load_flows
 from cxlab.display import count, interval, money, p_value, pct
 from cxlab.errors import MissingData
 from cxlab.report.section import Section
@@ -32,11 +32,10 @@ def flows_section(store: Store) -> Section:
         {
             "flow": [f.flow for f in fs],
             "channel": [f.channel for f in fs],
-            "triggered": [count(f.triggered) for f in fs],
+            "triggered by cxlab": [count(f.triggered) for f in fs],
             "sent": [count(f.sent) for f in fs],
             "exposed: sent arm / holdout": [
-                f"{count(sum(n for a, n in f.n.items() if a != 'holdout'))} / {count(f.n.get('holdout', 0))}"
-                for f in fs
+                f"{count(f.exposed - f.n.get(HOLDOUT, 0))} / {count(f.n.get(HOLDOUT, 0))}" for f in fs
             ],
             "suppressed": [", ".join(f"{count(n)} {r}" for r, n in f.suppressed.items()) or "0" for f in fs],
             "gave up / in doubt": [f"{count(f.gave_up)} / {count(f.in_doubt)}" for f in fs],
@@ -49,7 +48,7 @@ def flows_section(store: Store) -> Section:
             "p-value": [p_value(f.p_value) for f in fs],
             "revenue / recipient (sent vs held out)": [
                 f"{money(f.revenue_per_recipient.get(SENT), res.currency, 2)} vs "
-                f"{money(f.revenue_per_recipient.get('holdout'), res.currency, 2)}"
+                f"{money(f.revenue_per_recipient.get(HOLDOUT), res.currency, 2)}"
                 for f in fs
             ],
             "unsubscribes": [count(f.unsubscribes) for f in fs],
