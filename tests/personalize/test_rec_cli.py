@@ -187,3 +187,23 @@ def test_bad_split_date_and_model(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--split-date" in one_line_error(r)
     r = evaluate_file(f, "--model", "magic")
     assert r.exit_code == 2 and "unknown model" in one_line_error(r)
+
+
+def test_evaluate_a_cp1252_semicolon_export_with_day_first_dates(tmp_path: Path) -> None:
+    """A European shop's export: Windows-1252, semicolons, CRLF, dates as 01.02.2025 (given --date-format)."""
+    rows = [("K1", "Käse", "01.02.2025"), ("K1", "Brot", "03.05.2025"), ("K2", "Käse", "02.02.2025")]
+    rows += [("K2", "Brot", "10.02.2025"), ("K3", "Brot", "04.02.2025"), ("K3", "Käse", "05.06.2025")]
+    f = tmp_path / "export.csv"
+    f.write_bytes(
+        ("Kunde;Artikel;Datum\r\n" + "".join(f"{a};{b};{c}\r\n" for a, b, c in rows)).encode("cp1252")
+    )
+    args = ["evaluate", "--transactions", str(f), "--customer-col", "Kunde", "--product-col", "Artikel"]
+    args += ["--date-col", "Datum", "--split-date", "2025-03-01", "--k", "10", "--json"]
+    assert "--date-format" in one_line_error(run(*args))  # the message names the way out
+    r = run(*args, "--date-format", "%d.%m.%Y")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    # K1 and K3 bought a product after the split they had not bought before (Brot, Käse): two test customers;
+    # with two products and one bought, the other is the only candidate, so every model finds it
+    assert doc["customers"] == 2
+    assert all(m["recall"] == 1.0 for m in doc["models"].values())

@@ -94,6 +94,9 @@ def evaluate_(
     customer_col: Annotated[str, typer.Option("--customer-col", help="Customer id column.")] = "customer_id",
     product_col: Annotated[str, typer.Option("--product-col", help="Product id column.")] = "product_id",
     date_col: Annotated[str, typer.Option("--date-col", help="Date or time column.")] = "date",
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="strptime format of the dates (default: ISO 8601).")
+    ] = None,
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Evaluate only these models (repeatable).")
     ] = None,
@@ -120,7 +123,7 @@ def evaluate_(
     with errors_as_exit():
         split = parse_day(split_date)
         if transactions is not None:
-            lines = file_lines(transactions, customer_col, product_col, date_col)
+            lines = file_lines(transactions, customer_col, product_col, date_col, date_format)
             res = evaluate(lines, None, split, k, model or None, sample=sample, source=str(transactions))
         else:
             with Store(db, read_only=True) as store:

@@ -182,9 +182,12 @@ def store_views(con: BaseBackend) -> ir.Table | None:
     return v.filter(v.product_id.notnull() & (v.product_id != ""))
 
 
-def file_lines(path: str | Path, customer_col: str, product_col: str, date_col: str) -> ir.Table:
+def file_lines(
+    path: str | Path, customer_col: str, product_col: str, date_col: str, date_format: str | None = None
+) -> ir.Table:
     """A transaction file (CSV in any of the encodings and delimiters ``cxlab ingest`` reads, JSON Lines,
-    Parquet) as lines: each row one purchase; a customer's rows on one date are one order."""
+    Parquet) as lines: each row one purchase; a customer's rows on one date are one order. ``date_format``:
+    strptime format of the dates (default ISO 8601)."""
     src = read_input(path)
     names = src.table.column_names
     missing = [c for c in (customer_col, product_col, date_col) if c not in names]
@@ -201,7 +204,7 @@ def file_lines(path: str | Path, customer_col: str, product_col: str, date_col: 
             "missing value",
         )
         cols[out] = v
-    ts = parse_timestamps(src, date_col, None)
+    ts = parse_timestamps(src, date_col, date_format)
     cols["ts"] = ts
     cols["order_id"] = pc.binary_join_element_wise(
         cols["customer_id"], pc.cast(pc.cast(ts, pa.date32()), pa.string()), "|"
