@@ -367,8 +367,13 @@ def test_words_and_run_forever_stops(tmp_path: Path) -> None:
 
 
 def test_send_time_consent_check_agrees_with_the_ledger(tmp_path: Path) -> None:
-    from cxlab.automate.run import consents
-    from cxlab.privacy.consent import may_contact
+    """The point query flows ask before each send agrees with the ledger's state (the window over all rows)."""
+    from cxlab.privacy.consent import consent_state, may_contact
+
+    def state(con: Any, who: str, when: dt.datetime) -> bool:
+        st = consent_state(con, when)
+        row = st.filter((st.customer_id == who) & (st.channel == "email")).granted.execute()
+        return bool(len(row) and row.iloc[0])
 
     t = T0
     ledger = [
@@ -389,12 +394,11 @@ def test_send_time_consent_check_agrees_with_the_ledger(tmp_path: Path) -> None:
                 t + dt.timedelta(hours=1, minutes=30),
                 t + dt.timedelta(days=3),
             ):
-                assert consents(s.con, who, "email", when) == may_contact(s.con, who, "email", when), (
-                    who,
-                    when,
-                )
-        assert consents(s.con, "granted", "email", t + dt.timedelta(hours=1))
-        assert not consents(s.con, "tie", "email", t + dt.timedelta(hours=1))
+                expected = state(s.con, who, when)
+                assert may_contact(s.con, who, "email", when) == expected, (who, when)
+                assert may_contact(s.ibis(), who, "email", when) == expected, (who, when)  # the Ibis form
+        assert may_contact(s.con, "granted", "email", t + dt.timedelta(hours=1))
+        assert not may_contact(s.con, "tie", "email", t + dt.timedelta(hours=1))
 
 
 SAFETY = """

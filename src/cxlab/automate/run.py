@@ -51,6 +51,7 @@ from cxlab.automate.tables import FLOW_VERSIONS, OUTBOX, PENDING
 from cxlab.config import ConfigError
 from cxlab.display import count
 from cxlab.identity import with_person_id
+from cxlab.privacy.consent import may_contact
 from cxlab.store import Store
 
 log = logging.getLogger(__name__)
@@ -332,18 +333,6 @@ def _recommendations(lookup: Callable[..., Any] | None, con: Any, customer_id: s
     return out
 
 
-def consents(con: duckdb.DuckDBPyConnection, customer_id: str, channel: str, at: dt.datetime) -> bool:
-    """Whether the consent ledger grants ``channel`` for ``customer_id`` at ``at``: the semantics of
-    :func:`cxlab.privacy.consent.consent_state` (the latest row up to ``at``; on a tie the withdrawal wins; no
-    row, no consent) as one point query, since it runs once per message just before the send."""
-    found = con.execute(
-        "SELECT granted FROM consent WHERE customer_id = ? AND channel = ? AND ts <= ? "
-        "ORDER BY ts DESC, granted ASC LIMIT 1",
-        [customer_id, channel, at],
-    ).fetchall()
-    return bool(found and found[0][0])
-
-
 def cancelled_triggers(store: Store, flows: Sequence[Flow]) -> dict[tuple[str, str, str], str]:
     """Messages still to send (queued or retry) whose flow's trigger has since been cancelled: (flow,
     customer_id, trigger_key) → the first cancel event (by name) the person had after the trigger time.
@@ -407,7 +396,7 @@ class Composer:
         if channel != flow.channel:
             raise Suppressed("the flow's channel changed since it was planned")
         # the real clock, whatever the round's clock says: a replay (--at) must not send on past consent
-        if not consents(self.store.con, customer_id, channel, _utcnow()):
+        if not may_contact(self.store.con, customer_id, channel, _utcnow()):
             raise Suppressed("consent withdrawn")
         cancel = self.cancelled().get((flow_name, customer_id, trigger_key))
         if cancel is not None:
