@@ -10,6 +10,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -203,6 +204,29 @@ class Config(BaseModel):
         """The config beside a store's database file, or the default when there is none."""
         cfg = Path(db_path).parent / CONFIG_NAME
         return cls.load(cfg) if cfg.exists() else cls.default()
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def config_error(source: str, where: str, e: ValidationError) -> ConfigError:
+    """The first problem of ``e`` as one line naming the file and the field: ``source: where.field: message``."""
+    first = e.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return ConfigError(f"{source}: {where}{'.' + loc if loc else ''}: {msg}")
+
+
+def section(config: Config | None, name: str, model: type[M], fallback: Any = None) -> M:
+    """The ``[name]`` section of ``config`` validated by ``model``; ``fallback`` (default: empty, i.e. the
+    model's defaults) when the config has none. Sections that capabilities add live in the config's extras."""
+    raw = ((config.model_extra or {}) if config is not None else {}).get(name)
+    if raw is None:
+        raw = {} if fallback is None else fallback
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        raise config_error(CONFIG_NAME, name, e) from e
 
 
 def default_toml() -> str:

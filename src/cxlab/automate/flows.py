@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cxlab.config import CONFIG_NAME, Config, ConfigError
+from cxlab.config import CONFIG_NAME, Config, ConfigError, config_error, section
 
 FLOWS_DIR = "flows"
 """Folder beside ``cxlab.toml`` whose ``*.toml`` files each declare flows as ``[flows.<name>]`` tables."""
@@ -429,23 +429,19 @@ def parse_cap(text: str) -> tuple[int, timedelta]:
     return int(m.group(1)), parse_delay(m.group(2))
 
 
-def _error(source: str, where: str, e: ValidationError) -> ConfigError:
-    first = e.errors()[0]
-    parts = [str(p) for p in first["loc"]]
-    if len(parts) > 2 and parts[0] == "trigger":  # a tagged union puts its tag in: trigger.event.delay
-        del parts[1]
-    loc = ".".join(parts)
-    msg = str(first["msg"]).removeprefix("Value error, ")
-    return ConfigError(f"{source}: {where}{'.' + loc if loc else ''}: {msg}")
+def _flow_error(source: str, where: str, e: ValidationError) -> ConfigError:
+    """:func:`cxlab.config.config_error`, without the tag a tagged union puts into the location
+    (``trigger.event.delay`` → ``trigger.delay``)."""
+    error = config_error(source, where, e)
+    parts = [str(p) for p in e.errors()[0]["loc"]]
+    if len(parts) > 2 and parts[0] == "trigger":
+        error = ConfigError(str(error).replace(f".trigger.{parts[1]}.", ".trigger.", 1))
+    return error
 
 
 def automate_settings(config: Config) -> Automate:
     """The ``[automate]`` section of ``config`` (defaults where absent)."""
-    raw = (config.model_extra or {}).get("automate", {})
-    try:
-        return Automate.model_validate(raw)
-    except ValidationError as e:
-        raise _error(CONFIG_NAME, "automate", e) from e
+    return section(config, "automate", Automate)
 
 
 def _flows_from(raw: Any, source: str) -> list[Flow]:
@@ -458,7 +454,7 @@ def _flows_from(raw: Any, source: str) -> list[Flow]:
         try:
             out.append(Flow.model_validate({**body, "name": name}))
         except ValidationError as e:
-            raise _error(source, f"flows.{name}", e) from e
+            raise _flow_error(source, f"flows.{name}", e) from e
     return out
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from cxlab.config import CONFIG_NAME, Config, ConfigError
+from cxlab.config import CONFIG_NAME, Config, section
 from cxlab.customers.inputs import parse_timestamps, read_input
 from cxlab.errors import MissingData
 
@@ -59,13 +59,7 @@ class Settings(BaseModel):
 
 def settings_of(config: Config | None) -> Settings:
     """The ``[personalize]`` settings of ``config`` (defaults where absent)."""
-    raw = ((config.model_extra or {}) if config is not None else {}).get("personalize", {})
-    try:
-        return Settings.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{CONFIG_NAME}: personalize.{loc}: {first['msg']}") from e
+    return section(config, "personalize", Settings)
 
 
 @dataclass(frozen=True)

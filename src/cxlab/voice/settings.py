@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cxlab.config import Config, ConfigError
+from cxlab.config import Config, section
 from cxlab.voice.embeddings import DEFAULT_EMBEDDER
 
 
@@ -30,12 +30,4 @@ class VoiceSettings(BaseModel):
 
 def voice_settings(config: Config) -> VoiceSettings:
     """``config``'s voice settings, with the shipped defaults for what it leaves out."""
-    raw = (config.model_extra or {}).get("voice")
-    if raw is None:
-        raw = (Config.default().model_extra or {}).get("voice", {})
-    try:
-        return VoiceSettings.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"cxlab.toml: voice.{where}: {first['msg']}") from e
+    return section(config, "voice", VoiceSettings, fallback=(Config.default().model_extra or {}).get("voice"))
