@@ -3,16 +3,19 @@ CLI run, which the server's lock would refuse."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
 import cxlab.server.app as server_app
+from cxlab.personalize.store import fit_store
 from cxlab.server.app import create_app
-from cxlab.store import init_project
+from cxlab.store import Store, init_project
 from tests.server.conftest import add_keys, copy_store
 
 TEXTS = [
@@ -71,3 +74,32 @@ def test_recommendations_are_fitted_in_the_background_and_served(demo_db: Path, 
     body = r.json()
     assert body["customer_id"] == buyer and 1 <= len(body["items"]) <= 5
     assert all(i["reason"] for i in body["items"])
+
+
+def test_fresh_recommendations_are_not_refitted_at_restart(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart within a day of the last fit keeps the stored lists (the fit is the slow part of a start); a
+    store without lists gets them fitted."""
+    refits: list[Path] = []
+    checked = threading.Event()
+    age = server_app._recommendations_age_s
+
+    def checking(state: Any) -> float | None:
+        try:
+            return age(state)
+        finally:
+            checked.set()
+
+    monkeypatch.setattr(server_app, "_recommendations_age_s", checking)
+    monkeypatch.setattr(server_app, "_refit_recommendations", lambda state: refits.append(state.db_path))
+    for name, fitted in (("fresh", True), ("none", False)):
+        db = copy_store(demo_db, tmp_path / name)
+        if fitted:
+            with Store(db) as s:
+                fit_store(s.ibis(), s.con, config=s.config, store_dir=s.path.parent)
+        checked.clear()
+        with TestClient(create_app(db, background=True)):
+            assert checked.wait(60)
+            time.sleep(0.5)  # the decision right after the check
+        assert (db in refits) is not fitted, name

@@ -27,6 +27,7 @@ from cxlab.automate.service import FlowRunner
 from cxlab.config import Config
 from cxlab.errors import MissingData
 from cxlab.personalize import api as personalize_api
+from cxlab.personalize.store import TABLE as RECOMMENDATIONS
 from cxlab.personalize.store import fit_store
 from cxlab.privacy.retention import cutoffs, prune
 from cxlab.server import collector, dashboard, readapi, snippet
@@ -157,17 +158,35 @@ def _refit_recommendations(state: ServerState) -> None:
     state.bump()
 
 
-async def _recommendations_daily(state: ServerState) -> None:
-    """Refit the precomputed recommendations at start and once a day, when the store has orders."""
-    while True:
+def _recommendations_age_s(state: ServerState) -> float | None:
+    """Seconds since the stored recommendations were fitted; None when there are none."""
+    with state.scope() as cur:
         try:
-            with state.scope() as cur:
-                row = cur.execute("SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchone()
-            if row and row[0]:
-                await asyncio.to_thread(_refit_recommendations, state)
+            row = cur.execute(f"SELECT max(fitted_at) FROM {RECOMMENDATIONS}").fetchone()
+        except duckdb.CatalogException:
+            return None
+    if not row or row[0] is None:
+        return None
+    return (dt.datetime.now(dt.UTC).replace(tzinfo=None) - row[0]).total_seconds()
+
+
+async def _recommendations_daily(state: ServerState) -> None:
+    """Keep the precomputed recommendations at most a day old: refit at start when they are older (or missing)
+    and the store has orders, then once a day."""
+    while True:
+        wait: float = RECOMMEND_EVERY_S
+        try:
+            age = await asyncio.to_thread(_recommendations_age_s, state)
+            if age is not None and age < RECOMMEND_EVERY_S:
+                wait = RECOMMEND_EVERY_S - age  # fitted recently (a restart): not again until due
+            else:
+                with state.scope() as cur:
+                    row = cur.execute("SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchone()
+                if row and row[0]:
+                    await asyncio.to_thread(_refit_recommendations, state)
         except (duckdb.Error, ValueError, MissingData):  # busy, interrupted, or too little history: next day
             log.info("recommendations not refitted", exc_info=True)
-        await asyncio.sleep(RECOMMEND_EVERY_S)
+        await asyncio.sleep(wait)
 
 
 def create_app(
