@@ -45,8 +45,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cxlab.automate.flows import DEFAULT_VARIANT, FLOWS_DIR, HOLDOUT
+from cxlab.automate.flows import DEFAULT_VARIANT, FLOWS_DIR, HOLDOUT, Automate
 from cxlab.automate.holdout import assign
+from cxlab.automate.timezones import zone_for
 from cxlab.config import default_toml
 from cxlab.demo import params as P
 from cxlab.demo.blocks import ids, names
@@ -155,13 +156,19 @@ def window_sum(
     return np.asarray(csum[b] - csum[a])
 
 
+def _zones() -> tuple[str, ...]:
+    """Each demo country's time zone, as the flows' planner finds it (:func:`cxlab.automate.timezones.zone_for`
+    with the default settings), so the simulated birthday e-mails leave when the real ones would."""
+    return tuple(str(zone_for(c, Automate())) for c in P.COUNTRIES)
+
+
 @lru_cache(maxsize=1)
 def _utc_offsets() -> np.ndarray:
     """Seconds to add to UTC for local time at 09:00 on each day of the window, per country."""
     days = (P.END_S - P.START_S) // P.DAY
     out = np.zeros((len(P.COUNTRIES), days + 1), dtype=np.int64)
     start = datetime(P.WINDOW_START.year, 1, 1)
-    for c, zone in enumerate(P.TIMEZONES):
+    for c, zone in enumerate(_zones()):
         tz = ZoneInfo(zone)
         for d in range(days + 1):
             local = (start + timedelta(days=d)).replace(hour=P.BIRTHDAY_HOUR, tzinfo=tz)
@@ -425,7 +432,7 @@ def _planted(name: str) -> dict[str, Any]:
         return {
             "q": P.BIRTHDAY_BONUS_Q,
             "local_hour": P.BIRTHDAY_HOUR,
-            "timezones": dict(zip(P.COUNTRIES, P.TIMEZONES, strict=True)),
+            "timezones": dict(zip(P.COUNTRIES, _zones(), strict=True)),
         }
     return {
         "review_p_factor_without_request": P.REVIEW_WITHOUT_REQUEST,

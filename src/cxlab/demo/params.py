@@ -298,8 +298,6 @@ BIRTHDAY_BONUS_Q = 0.25
 BIRTHDAY_HOUR = 9
 """The birthday e-mail goes out at 09:00 in the customer's time zone."""
 BIRTHDAY_OPEN_P = 0.4
-TIMEZONES = ("Europe/Amsterdam", "Europe/Berlin", "Europe/Copenhagen", "Europe/London")
-"""Time zone of each country in :data:`COUNTRIES`."""
 
 # --- experiment and changes --------------------------------------------------------------------------
 
