@@ -75,6 +75,8 @@ def test_gzipped_utf16_and_utf8_bom_and_given_encoding(tmp_path: Path) -> None:
         "latin.csv.gz": (gzip.compress(text.encode("cp1252")), None, "cp1252"),
         "u16.csv": (text.encode("utf-16"), None, "utf-16"),
         "bom.csv": (text.encode("utf-8-sig"), None, "utf-8"),
+        # a tool that writes a UTF-8 byte-order mark before Windows-1252 text: the mark is no data
+        "bom-cp1252.csv": (b"\xef\xbb\xbf" + text.encode("cp1252"), None, "cp1252"),
         "given.csv": (text.encode("cp1252"), "windows-1252", "cp1252"),
         "latin.jsonl": (jsonl.encode("cp1252"), None, "cp1252"),
     }

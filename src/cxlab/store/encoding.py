@@ -88,8 +88,12 @@ def utf8_path(path: Path, encoding: str | None = None) -> Iterator[tuple[Path, s
         decoder = codecs.getincrementaldecoder(enc)()
         with _open(path) as fin, out.open("w", encoding=UTF8, newline="") as fout:
             try:
-                while chunk := fin.read(CHUNK):
+                first = fin.read(CHUNK)
+                # a UTF-8 byte-order mark before text in another encoding (some tools add one) is no data
+                chunk = first.removeprefix(codecs.BOM_UTF8) if enc != "utf-16" else first
+                while chunk:
                     fout.write(decoder.decode(chunk))
+                    chunk = fin.read(CHUNK)
                 fout.write(decoder.decode(b"", final=True))
             except UnicodeDecodeError as e:
                 raise EncodingError(f"not valid {enc} text: {e.reason} (try another --encoding)") from e
