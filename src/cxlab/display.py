@@ -66,3 +66,22 @@ def p_value(x: Any) -> str:
         return DASH
     v = float(x)
     return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def day(x: Any) -> str:
+    """A date or timestamp as a date: ``2024-01-01 00:00:00`` → ``2024-01-01``; a dash when missing."""
+    if x is None or (isinstance(x, float) and missing(x)):
+        return DASH
+    try:
+        import pandas as pd
+
+        t = pd.Timestamp(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return DASH if pd.isna(t) else f"{t:%Y-%m-%d}"
+
+
+def month(x: Any) -> str:
+    """A month as people write it: ``2024-01-01`` → ``2024-01``; a dash when missing."""
+    d = day(x)
+    return d if d == DASH or len(d) != 10 else d[:7]

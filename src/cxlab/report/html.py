@@ -31,7 +31,7 @@ def render_report(
             if s.table is not None
             else None
         )
-        parts.append({"id": s.id, "title": s.title, "summary": s.summary, "figures": figures, "table": table})
+        parts.append({"id": s.id, "title": s.title, "summary": s.summary, "details": s.details, "figures": figures, "table": table})
     html = _env.get_template("report.html.j2").render(
         title=title,
         subtitle=subtitle,

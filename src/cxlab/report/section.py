@@ -10,10 +10,15 @@ import plotly.graph_objects as go
 
 @dataclass
 class Section:
-    """One part of the report: a title, a sentence on method and n, figures and a table."""
+    """One part of the report: a title, a plain-language summary, figures and a table.
+
+    ``summary`` says what was found in plain words (no test names, no p-values); ``details`` holds the method,
+    intervals and n, shown folded ("How this was measured") so they are one click away, not gone.
+    """
 
     id: str
     title: str
     summary: str
     figures: list[go.Figure] = field(default_factory=list)
     table: pd.DataFrame | None = None
+    details: str = ""
