@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 import ibis
@@ -22,6 +23,8 @@ from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store import served
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
+
+T = TypeVar("T")
 
 DB_NAME = "cxlab.duckdb"
 SECRET_CHECK = "secret_check"
@@ -100,6 +103,7 @@ class Store:
     ):
         self.path = Path(db_path)
         self.read_only = read_only
+        self._memo: dict[str, Any] = {}
         self.config = config or Config.for_store(self.path)
         if read_only and not self.path.exists():
             raise FileNotFoundError(
@@ -188,6 +192,7 @@ class Store:
         date_format: str | None = None,
     ) -> IngestReport:
         """Load a file or in-memory table into ``table``; see :func:`cxlab.store.ingest.ingest`."""
+        self._memo.clear()
         return ingest(
             self.con,
             table,
@@ -209,6 +214,13 @@ class Store:
             f"SELECT '{name}' AS t, count(*) AS n FROM {quote_ident(name)}" for name in TABLES
         )
         return {t: int(n) for t, n in self.con.execute(sql).fetchall()}
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, run once per open store and ``key``: the report's sections and "what to do next"
+        share one SWOT, one churn model, one set of themes. Ingesting through this store forgets them."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     def ibis(self) -> BaseBackend:
         """An Ibis backend over this store's open connection."""
