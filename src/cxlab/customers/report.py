@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from cxlab.customers.churn import churn_risk
+from cxlab.customers.churn import ChurnRisk, churn_risk
 from cxlab.customers.lifetime import lifetime_value
 from cxlab.customers.personas import personas
 from cxlab.customers.rfm import rfm_segments
@@ -73,9 +73,15 @@ def personas_section(store: Store) -> Section:
     return Section("customers-personas", "Personas", res.summary(), [res.figure()], shown)
 
 
+def shop_churn(store: Store) -> ChurnRisk:
+    """The store's churn risk, computed once per open store (the report section and "what to do next" share
+    it)."""
+    return store.memo("churn", lambda: churn_risk(store.ibis(), config=store.config))
+
+
 def churn_section(store: Store) -> Section:
     """The customers with the most value at risk."""
-    res = churn_risk(store.ibis(), config=store.config)
+    res = shop_churn(store)
     t = res.top(15)
     shown = pd.DataFrame(
         {

@@ -14,7 +14,7 @@ from cxlab.journey.journey_map import journey_map
 from cxlab.journey.paths import paths
 from cxlab.journey.retention import retention
 from cxlab.journey.stages import stage_funnel
-from cxlab.journey.swot import swot
+from cxlab.journey.swot import Swot, swot
 from cxlab.report.section import Section
 from cxlab.store import Store
 from cxlab.voice.themes import touchpoint_evidence
@@ -108,9 +108,15 @@ def retention_section(store: Store) -> Section:
     return Section("retention", "Cohort retention", r.summary(), [r.figure(), r.curve_figure()], shown)
 
 
+def shop_swot(store: Store) -> Swot:
+    """The store's strengths and weaknesses with the voice evidence, computed once per open store (the report
+    section and "what to do next" share it)."""
+    return store.memo("swot", lambda: swot(store.ibis(), store.config, evidence=touchpoint_evidence(store)))
+
+
 def swot_section(store: Store) -> Section:
     """Strengths and weaknesses of touchpoints and channels against their peers, by money at stake."""
-    s = swot(store.ibis(), store.config, evidence=touchpoint_evidence(store))
+    s = shop_swot(store)
     rows = [
         {"": kind, "finding": item["sentence"]}
         for kind in ("weaknesses", "strengths")

@@ -16,7 +16,7 @@ from cxlab.store import Store
 from cxlab.voice.emotion import touchpoint_sentiment
 from cxlab.voice.scores import KINDS, score
 from cxlab.voice.tables import has_table
-from cxlab.voice.themes import find_themes
+from cxlab.voice.themes import Themes, find_themes
 
 NOT_ANALYSED = "needs the feedback texts analysed: run `cxlab voice analyze`"
 
@@ -71,11 +71,17 @@ def sentiment_section(store: Store) -> Section:
     return Section("voice-sentiment", "Sentiment per touchpoint", res.summary(), [res.figure()], shown)
 
 
-def themes_section(store: Store) -> Section:
-    """Feedback themes per sentiment with keywords, real quotes, topic and emerging flags."""
+def shop_themes(store: Store) -> Themes:
+    """The store's feedback themes, found once per open store (the report section and "what to do next" share
+    them); raises :class:`MissingData` before ``cxlab voice analyze`` has run."""
     if not has_table(store.con, "voice_texts"):
         raise MissingData(f"Feedback themes {NOT_ANALYSED}")
-    res = find_themes(store)
+    return store.memo("themes", lambda: find_themes(store))
+
+
+def themes_section(store: Store) -> Section:
+    """Feedback themes per sentiment with keywords, real quotes, topic and emerging flags."""
+    res = shop_themes(store)
     t = res.table
     shown = pd.DataFrame(
         {
