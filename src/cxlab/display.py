@@ -52,7 +52,8 @@ def number(x: Any, digits: int = 4) -> str:
     if missing(x):
         return DASH
     v = float(x)
-    return f"{v:,.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
+    shown = f"{v:,.{digits}g}"
+    return f"{v:,.0f}" if abs(v) >= 1000 or ("e+" in shown) else shown
 
 
 def interval(lo: Any, hi: Any, show: Callable[[Any], str] = pct) -> str:
