@@ -1,45 +1,204 @@
 """The ``cxlab`` command: a thin Typer shell over the library, one sub-command group per capability.
 
-Conventions (output, exit codes, common options) live in :mod:`cxlab.clitools`.
+The root starts fast: it knows the name and one-line help of every group statically (:data:`LAZY`) and
+imports a group's module only when that group runs (:class:`LazyGroup`), so ``cxlab --help`` and ``cxlab
+--version`` pay for no engine, pandas or models. Conventions (output, exit codes, common options, tables,
+progress) live in :mod:`cxlab.clitools`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
-from cxlab.automate.cli import app as flows_app
-from cxlab.channels.cli import app as channels_app
+from cxlab import __version__
 from cxlab.clitools import (
     DEFAULT_DB,
     DbOpt,
+    FitTable,
     JsonOpt,
+    WideOpt,
+    cell,
     console,
     emit_json,
     err,
     errors_as_exit,
     fail,
     fit_width,
-    progress_bar,
+    progress,
+    show_table,
 )
-from cxlab.config import CONFIG_NAME
-from cxlab.customers.cli import app as customers_app
-from cxlab.experiments.cli import changes_app, experiment_app
-from cxlab.journey.cli import app as journey_app
-from cxlab.personalize.cli import app as recommend_app
-from cxlab.privacy.cli import app as privacy_app
-from cxlab.schema.tables import TABLES
-from cxlab.server.cli import keys_app, serve
-from cxlab.store import DB_NAME, IngestError, Store, init_project
-from cxlab.store.importers import ImportResult
-from cxlab.store.ingest import IngestReport
-from cxlab.voice.cli import app as voice_app
+from cxlab.display import count
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context
+
+    from cxlab.store.importers import ImportResult
+    from cxlab.store.ingest import IngestReport
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A top-level group (a Typer app) or command (a function) that is imported only when it runs."""
+
+    module: str
+    attr: str
+    help: str
+    group: bool = True
+
+    @property
+    def available(self) -> bool:
+        """Whether its module is part of this installation (checked without importing it)."""
+        return Path(__file__).parent.joinpath(*self.module.split(".")[1:]).with_suffix(".py").is_file()
+
+    def load(self, name: str) -> Command:
+        """Import the module and build the click command, mounted as ``cxlab NAME``."""
+        target = getattr(import_module(self.module), self.attr)
+        holder = typer.Typer()
+        holder.callback()(_nothing)  # a group holding the one command, so Typer keeps its name
+        if self.group:
+            holder.add_typer(target, name=name, help=self.help)
+        else:
+            holder.command(name, help=self.help)(target)
+        root = typer.main.get_command(holder)
+        assert isinstance(root, TyperGroup)
+        return root.commands[name]
+
+
+def _nothing() -> None:
+    """The callback of the holder group in :meth:`Lazy.load`."""
+
+
+LAZY: dict[str, Lazy] = {
+    "next": Lazy(
+        "cxlab.advise.cli",
+        "next_command",
+        "What to do next: the few actions worth most, with money at stake, certainty and the next step.",
+        group=False,
+    ),
+    "journey": Lazy(
+        "cxlab.journey.cli", "app", "Journey map, funnels, paths, retention, strengths & weaknesses."
+    ),
+    "channels": Lazy(
+        "cxlab.channels.cli", "app", "Channel performance and attribution (heuristic, Markov, Shapley)."
+    ),
+    "experiment": Lazy(
+        "cxlab.experiments.cli", "experiment_app", "A/B tests: frequentist, Bayesian, sequential; power."
+    ),
+    "changes": Lazy(
+        "cxlab.experiments.cli", "changes_app", "The change log: every change and its measured effect."
+    ),
+    "voice": Lazy("cxlab.voice.cli", "app", "Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone."),
+    "customers": Lazy("cxlab.customers.cli", "app", "RFM segments, personas, lifetime value, churn risk."),
+    "recommend": Lazy(
+        "cxlab.personalize.cli",
+        "app",
+        "Recommendations: fit, look up, similar products, evaluate models.",
+    ),
+    "flows": Lazy(
+        "cxlab.automate.cli",
+        "app",
+        "Automated flows: plan, run and measure them (holdouts, consent, caps, exactly-once).",
+    ),
+    "privacy": Lazy(
+        "cxlab.privacy.cli", "app", "Privacy: erase/export a customer, consent, retention, audit log."
+    ),
+    "keys": Lazy(
+        "cxlab.server.cli", "keys_app", "API keys of the server: write (send data), read (analyses), admin."
+    ),
+    "serve": Lazy(
+        "cxlab.server.cli",
+        "serve",
+        "Run the collector API, the read API and the dashboard on one store.",
+        group=False,
+    ),
+}
+"""Every lazily loaded group and command: its module, the attribute there, and its one-line help."""
+
+ORDER = ("init", "ingest", "import", "status", "demo", "report", "next", *LAZY)
+"""The order of the commands in ``cxlab --help``: getting started first, then what to do, then the groups."""
+
+
+class LazyCommands(MutableMapping[str, "Command"]):
+    """The root's commands: the ones defined here, plus :data:`LAZY`'s, imported on first access.
+
+    Listing the names imports nothing; looking one up imports that one; walking the items (the server's
+    read API does, to build its routes) imports every group."""
+
+    def __init__(self, loaded: Mapping[str, Command]) -> None:
+        self._loaded = dict(loaded)
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._loaded:
+            spec = LAZY.get(name)
+            if spec is None or not spec.available:
+                raise KeyError(name)
+            self._loaded[name] = spec.load(name)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        names = [*self._loaded, *(n for n, s in LAZY.items() if n not in self._loaded and s.available)]
+        rank = {n: i for i, n in enumerate(ORDER)}
+        return iter(sorted(names, key=lambda n: rank.get(n, len(rank))))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command without importing it; imports a group when it runs."""
+
+    def __init__(self, *, commands: Any = None, **attrs: Any) -> None:
+        super().__init__(commands=LazyCommands(commands or {}), **attrs)  # type: ignore[arg-type]
+        self._listing = False
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        spec = LAZY.get(cmd_name)
+        lazy = self.commands
+        if (
+            self._listing
+            and spec is not None
+            and isinstance(lazy, LazyCommands)
+            and not lazy.loaded(cmd_name)
+        ):
+            return TyperCommand(cmd_name, help=spec.help)  # for the help page's list: name and help only
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Context, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"cxlab {__version__}", markup=False)
+        raise typer.Exit()
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="cxlab: customer-experience workbench for e-commerce.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -48,7 +207,14 @@ app = typer.Typer(
 
 
 @app.callback()
-def _settings() -> None:
+def _settings(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version of cxlab and exit."
+        ),
+    ] = False,
+) -> None:
     """cxlab: customer-experience workbench for e-commerce."""
     fit_width()
 
@@ -64,6 +230,9 @@ def init(
     json_: JsonOpt = False,
 ) -> None:
     """Create a project: DIR/cxlab.toml (journey stages, touchpoints, channels) and DIR/cxlab.duckdb."""
+    from cxlab.config import CONFIG_NAME
+    from cxlab.store import DB_NAME, init_project
+
     if directory is not None and db is not None:
         fail("give a project folder or --db, not both")
     target = db if db is not None else (directory or Path(".")) / DB_NAME
@@ -83,7 +252,13 @@ def init(
         )
 
 
+TABLE_NAMES = "events, customers, orders, feedback, exposures, changes, spend, consent"
+"""The canonical tables, for ``ingest``'s help without importing the schema (a test checks it is complete)."""
+
+
 def _ingest_table(table: str) -> str:
+    from cxlab.schema.tables import TABLES
+
     if table not in TABLES:
         fail(f"unknown table {table!r} (expected one of {', '.join(TABLES)})")
     return table
@@ -107,7 +282,7 @@ def _rejects_paths(rejects: Path | None, files: list[Path]) -> list[Path | None]
 
 @app.command()
 def ingest(
-    table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.")],
+    table: Annotated[str, typer.Argument(help=f"Canonical table: {TABLE_NAMES}.")],
     files: Annotated[list[Path], typer.Argument(help="CSV, JSON Lines or Parquet files (optionally .gz).")],
     db: DbOpt = DEFAULT_DB,
     skip_bad: Annotated[
@@ -137,8 +312,11 @@ def ingest(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count, store nothing.")] = False,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Load files into a table: idempotent (known keys are skipped) and atomic per file."""
+    from cxlab.store import IngestError, Store
+
     _ingest_table(table)
     reports: list[IngestReport] = []
     failed: IngestError | None = None
@@ -146,7 +324,7 @@ def ingest(
         try:
             with Store(db) as store:
                 for f, out in zip(files, _rejects_paths(rejects, files), strict=True):
-                    with progress_bar(f.is_file() and f.stat().st_size > BIG_FILE) as progress:
+                    with progress(not json_ and f.is_file() and f.stat().st_size > BIG_FILE) as bar:
                         try:
                             reports.append(
                                 store.ingest(
@@ -154,7 +332,7 @@ def ingest(
                                     f,
                                     skip_bad=skip_bad,
                                     rejects_path=out,
-                                    progress=progress,
+                                    progress=bar,
                                     dry_run=dry_run,
                                     encoding=encoding,
                                     date_format=date_format,
@@ -166,7 +344,12 @@ def ingest(
         finally:  # also when the store failed midway: show what was done before the one-line error
             if reports:
                 _show_reports(
-                    table, reports, dry_run, json_, ok=failed is None and len(reports) == len(files)
+                    table,
+                    reports,
+                    dry_run,
+                    json_,
+                    ok=failed is None and len(reports) == len(files),
+                    wide=wide,
                 )
     if failed is not None:
         fail(
@@ -175,23 +358,27 @@ def ingest(
         )
 
 
-def _show_reports(table: str, reports: list[IngestReport], dry_run: bool, json_: bool, ok: bool) -> None:
+def _show_reports(
+    table: str, reports: list[IngestReport], dry_run: bool, json_: bool, ok: bool, wide: bool = False
+) -> None:
     if json_:
         files = [r.to_dict() for r in reports]
         emit_json({"table": table, "dry_run": dry_run, "files": files, "ok": ok})
     else:
-        _print_reports(reports, dry_run)
+        _print_reports(reports, dry_run, wide)
 
 
-def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
+def _print_reports(reports: list[IngestReport], dry_run: bool, wide: bool = False) -> None:
     erased = any(r.erased for r in reports)
-    t = Table(title="checked (dry run)" if dry_run else "ingested")
-    for col in ("file", "table", "read", "stored", "duplicate", "rejected", *(("erased",) if erased else ())):
-        t.add_column(col, justify="left" if col in ("file", "table") else "right")
+    t = FitTable("checked (dry run)" if dry_run else "ingested", keep=2)
+    t.text("file")
+    t.text("table")
+    for col in ("read", "stored", "duplicates", "rejected", *(("erased",) if erased else ())):
+        t.number(col, essential=col in ("stored", "rejected"))
     for r in reports:
         counts = (r.rows_read, r.stored, r.duplicate, r.rejected, *((r.erased,) if erased else ()))
-        t.add_row(escape(r.file), r.table, *(f"{n:,}" for n in counts))
-    console.print(t)
+        t.add_row(escape(r.file), r.table, *(count(n) for n in counts))
+    show_table(t, wide)
     for r in reports:
         if r.encoding and r.encoding != "utf-8":
             err.print(f"note: {escape(r.file)} is not UTF-8; read as {escape(r.encoding)}", soft_wrap=True)
@@ -207,33 +394,6 @@ def _print_reports(reports: list[IngestReport], dry_run: bool) -> None:
             console.print(f"bad rows of {escape(r.file)} written to {escape(r.rejects_file)}")
 
 
-app.add_typer(customers_app, name="customers", help="RFM segments, personas, lifetime value, churn risk.")
-app.add_typer(
-    channels_app, name="channels", help="Channel performance and attribution (heuristic, Markov, Shapley)."
-)
-app.add_typer(
-    journey_app, name="journey", help="Journey map, funnels, paths, retention, strengths & weaknesses."
-)
-app.add_typer(experiment_app, name="experiment", help="A/B tests: frequentist, Bayesian, sequential; power.")
-app.add_typer(changes_app, name="changes", help="The change log: every change and its measured effect.")
-app.add_typer(voice_app, name="voice", help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone.")
-app.add_typer(
-    recommend_app, name="recommend", help="Recommendations: fit, look up, similar products, evaluate models."
-)
-app.add_typer(
-    flows_app,
-    name="flows",
-    help="Automated flows: plan, run and measure them (holdouts, consent, caps, exactly-once).",
-)
-app.add_typer(
-    privacy_app, name="privacy", help="Privacy: erase/export a customer, consent, retention, audit log."
-)
-
-app.add_typer(
-    keys_app, name="keys", help="API keys of the server: write (send data), read (analyses), admin."
-)
-app.command("serve")(serve)
-
 import_app = typer.Typer(
     help="Import shop exports (Shopify, GA4) into the canonical tables.", no_args_is_help=True
 )
@@ -242,6 +402,8 @@ app.add_typer(import_app, name="import")
 
 def _store_import(db: Path, result: ImportResult, label: str, json_: bool) -> None:
     """Check every table an importer produced, then store them (each table atomic, all idempotent)."""
+    from cxlab.store import Store
+
     reports: list[IngestReport] = []
     with errors_as_exit(), Store(db) as store:
         order = [t for t in ("customers", "orders", "events") if t in result.tables]
@@ -260,6 +422,7 @@ def _store_import(db: Path, result: ImportResult, label: str, json_: bool) -> No
 def _import_secret(db: Path) -> bytes:
     """The secret an importer keys contact data with: the store's, once its old plain hashes are migrated."""
     from cxlab.privacy.migrate import is_keyed
+    from cxlab.store import Store
 
     with Store(db) as store:
         if not is_keyed(store.con):
@@ -300,39 +463,52 @@ def import_ga4(
     _store_import(db, result, ", ".join(map(str, files)), json_)
 
 
+INGEST_COLUMNS = ("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected", "status")
+HISTORY = 20
+"""Ingests shown by ``status``, newest first."""
+
+
 @app.command()
-def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
-    """Rows per table and the ingest history of a store."""
+def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False) -> None:
+    """Rows per table and the ingest history of a store (the latest 20 files, newest first)."""
+    from cxlab.store import Store
+
     with errors_as_exit(), Store(db, read_only=True) as store:
         counts = store.counts()
         log = store.con.execute(
             'SELECT ts, "table", file, rows_read, stored, duplicate, rejected, status FROM _cxlab_ingests '
-            "ORDER BY ts DESC LIMIT 20"
+            f"ORDER BY ts DESC LIMIT {HISTORY}"
         ).fetchall()
     if json_:
         emit_json(
             {
                 "db": str(db),
                 "tables": counts,
-                "ingests": [
-                    dict(
-                        zip(
-                            ("ts", "table", "file", "rows_read", "stored", "duplicate", "rejected", "status"),
-                            r,
-                            strict=True,
-                        )
-                    )
-                    for r in log
-                ],
+                "ingests": [dict(zip(INGEST_COLUMNS, r, strict=True)) for r in log],
             }
         )
         return
-    t = Table(title=escape(str(db)))
-    t.add_column("table")
-    t.add_column("rows", justify="right")
+    console.print(f"store  {escape(str(db))}", soft_wrap=True)
+    t = FitTable("rows per table")
+    t.text("table")
+    t.number("rows")
     for name, n in counts.items():
-        t.add_row(name, f"{n:,}")
-    console.print(t)
+        t.add_row(name, count(n))
+    show_table(t, wide)
+    h = FitTable(f"ingest history (latest {HISTORY}, newest first)", keep=3)
+    for col in ("when", "table", "file"):
+        h.text(col)
+    for col in ("read", "stored", "duplicates", "rejected"):
+        h.number(col, essential=col in ("stored", "rejected"))
+    h.text("status", essential=True)
+    for ts, table, file, *numbers, state in log:
+        h.add_row(
+            cell(ts), escape(str(table)), escape(str(file)), *(count(n) for n in numbers), escape(state)
+        )
+    if log:
+        show_table(h, wide)
+    else:
+        console.print("nothing ingested yet (`cxlab ingest TABLE FILE` or `cxlab import`)")
 
 
 @app.command()
@@ -340,7 +516,13 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the demo store, its data and report.")
     ] = Path("demo-out"),
-    customers: Annotated[int, typer.Option(min=1, help="Simulated people (prospects who visit).")] = 50_000,
+    customers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Simulated people (prospects who visit); default 20,000, a few minutes."),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="The full-size shop: 50,000 people (about twice as long).")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same shop.")] = 42,
     db: Annotated[
         Path | None, typer.Option("--db", help="The store to (re)build (default: OUT/cxlab.duckdb).")
@@ -348,26 +530,28 @@ def demo(
     json_: JsonOpt = False,
 ) -> None:
     """Build a realistic demo shop, ingest it, run every analysis and write OUT/report.html."""
+    from cxlab.demo import DEFAULT_CUSTOMERS, FULL_CUSTOMERS
     from cxlab.pipeline import run_demo
 
-    with errors_as_exit():
-        if json_:
-            run = run_demo(out, customers, seed, db=db)
-        else:
-            with err.status("building the demo store") as status:
-                run = run_demo(out, customers, seed, db=db, step=lambda msg: status.update(msg))
+    if full and customers is not None:
+        fail("give --customers N or --full, not both")
+    people = FULL_CUSTOMERS if full else customers or DEFAULT_CUSTOMERS
+    with errors_as_exit(), progress(not json_) as bar:
+        run = run_demo(out, people, seed, db=db, progress=bar)
     if json_:
         emit_json(run.to_dict())
         if run.not_run:
             raise typer.Exit(1)
         return
-    t = Table(title="demo store")
-    t.add_column("table")
-    t.add_column("rows", justify="right")
+    t = FitTable("demo store")
+    t.text("table")
+    t.number("rows")
     for name, n in run.tables.items():
-        t.add_row(name, f"{n:,}")
-    console.print(t)
+        t.add_row(name, count(n))
+    show_table(t)
     console.print(escape(f"store   {run.db}\ntruth   {run.truth}\nreport  {run.report}"))
+    if LAZY["next"].available:
+        console.print(escape(f"next    cxlab next --db {run.db}"), soft_wrap=True)
     console.print(
         escape(f"live    cxlab keys create --role read --db {run.db} && cxlab serve --db {run.db}"),
         soft_wrap=True,
@@ -388,9 +572,10 @@ def report(
 ) -> None:
     """Run every analysis on a store and write a self-contained HTML report."""
     from cxlab.pipeline import build_report
+    from cxlab.store import Store
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
-        run = build_report(store, output)
+    with errors_as_exit(), Store(db, read_only=True) as store, progress(not json_) as bar:
+        run = build_report(store, output, progress=bar)
     if json_:
         emit_json(run.to_dict())
     else:

@@ -86,3 +86,49 @@ def month(x: Any) -> str:
     """A month as people write it: ``2024-01-01`` → ``2024-01``; a dash when missing."""
     d = day(x)
     return d if d == DASH or len(d) != 10 else d[:7]
+
+
+def certainty(p_value: float | None = None, chance: float | None = None) -> str:
+    """How sure we are, in words, from a (multiple-testing adjusted) p-value or from a probability.
+
+    The same scale everywhere, so "likely" means one thing in every action:
+
+    ===============  ============  ========================================================
+    words            p-value       probability (chance to beat the control, to have lapsed)
+    ===============  ============  ========================================================
+    very likely      < 0.001       ≥ 0.99
+    likely           < 0.01        ≥ 0.95
+    probable         < 0.05        ≥ 0.80
+    possible         (none)        ≥ 0.50
+    unclear          ≥ 0.05        < 0.50, or nothing measured
+    ===============  ============  ========================================================
+
+    A p-value below 0.05 is what the analyses call significant, so every finding they report reads at
+    least "probable"; "possible" is for probabilities only (e.g. a customer more likely gone than not).
+    With both given, the p-value decides."""
+    if p_value is not None and math.isfinite(p_value):
+        return "very likely" if p_value < 0.001 else "likely" if p_value < 0.01 else (
+            "probable" if p_value < 0.05 else "unclear"
+        )  # fmt: skip
+    if chance is not None and math.isfinite(chance):
+        for words, floor in (("very likely", 0.99), ("likely", 0.95), ("probable", 0.80), ("possible", 0.5)):
+            if chance >= floor:
+                return words
+    return "unclear"
+
+
+def duration(hours: Any) -> str:
+    """A time span in hours as people say it: "under a minute", "25 min", "20.6 hours", "12.1 days"."""
+    if missing(hours):
+        return DASH
+    h = float(hours)
+    if h < 1 / 60:
+        return "under a minute"
+    if h < 1:
+        return f"{round(h * 60)} min"
+    return f"{number(h, 3)} hours" if h < 48 else f"{number(h / 24, 3)} days"
+
+
+def whole(x: Any) -> str:
+    """A score on its 0–100 (NPS −100–100) scale as a whole number, the way scores are quoted: ``-87``."""
+    return number(round(float(x)), 4)

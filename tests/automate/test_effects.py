@@ -17,6 +17,7 @@ from cxlab.automate.flows import HOLDOUT, load_flows
 from cxlab.automate.tables import OUTBOX
 from cxlab.config import default_toml
 from cxlab.store import Store
+from tests.plainwords.words import problems
 
 T0 = dt.datetime(2026, 3, 1, 9, 0)
 FLOWS_TOML = """
@@ -294,13 +295,16 @@ def test_report_section(planted: tuple[Path, pd.DataFrame, pd.DataFrame], tmp_pa
     db, _, _ = planted
     with Store(db, read_only=True) as store:
         sec = flows_section(store)
-    assert sec.id == "flows" and "abandoned-cart e-mail raised" in sec.summary
+    assert sec.id == "flows" and "abandoned-cart e-mail raised 7-day conversion by" in sec.summary
     assert sec.table is not None and list(sec.table["flow"]) == [
         "abandoned_cart",
         "review_request",
         "win_back",
     ]
-    assert sec.table.loc[1, "lift"].startswith("too few exposures")
+    assert sec.table.loc[1, "effect"].startswith("too few exposures")
+    assert "review-request SMS: not measured yet (too few exposures" in sec.summary
+    assert "95% interval" in sec.details and "p " in sec.details
+    assert problems(sec) == []
     assert len(sec.figures) == 1 and len(sec.figures[0].data[0].x) == 2
     with (
         Store(project(tmp_path / "empty"), read_only=True) as store,

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cxlab.customers.cli import app as customers_app
 from cxlab.demo import generate
 from cxlab.store import Store, init_project
+from tests.plainwords.words import problems
 
 root = typer.Typer()
 root.add_typer(customers_app, name="customers")  # as the main cxlab app mounts it
@@ -212,13 +213,13 @@ def test_store_commands_print_json(db: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "shown"),
     [
-        (["rfm"], ["RFM segments on", "Champions", "revenue in EUR", "Lost"]),
+        (["rfm"], ["RFM segments on", "Champions", "spent EUR", "Lost"]),
         (
             ["clv", "--holdout", "0", "--top", "7"],
-            ["MBG/NBD", "top 7 customers by CLV", "total CLV EUR", "alpha"],
+            ["MBG/NBD", "top 7 customers by CLV", "worth EUR", "alpha"],
         ),
-        (["churn", "--top", "4"], ["Churn risk", "top 4 customers by value at risk", "value at risk EUR"]),
-        (["personas", "--k", "3"], ["3 personas", "1. ", "2. ", "3. ", "channels:"]),
+        (["churn", "--top", "4"], ["top 4 customers by value at risk", "EUR", "is at risk"]),
+        (["personas", "--k", "3"], ["fall into 3 groups", "1. ", "2. ", "3. ", "channels:"]),
     ],
 )
 def test_store_commands_print_tables(db: str, args: list[str], shown: list[str]) -> None:
@@ -243,11 +244,16 @@ def test_report_sections_stand_alone(db: str, tmp_path: Path) -> None:
         made = [make(store) for make in SECTIONS]
     assert [m.id for m in made] == ["customers-rfm", "customers-clv", "customers-personas", "customers-churn"]
     rfm, clv, personas, churn = made
-    assert "Champions" in rfm.summary and "revenue in EUR" in rfm.summary
-    assert "MBG/NBD" in clv.summary and "total CLV EUR " in clv.summary
+    assert "Champions" in rfm.summary and "spent EUR " in rfm.summary and "revenue (EUR)" in rfm.details
+    assert "MBG/NBD" in clv.details and "worth EUR " in clv.summary
+    assert clv.table is not None and clv.table["expected value"].str.startswith("EUR ").all()
     assert personas.table is not None and len(personas.table) >= 3  # one row per persona
     assert churn.table is not None and churn.table["value at risk"].str.startswith("EUR ").all()
     assert all(len(m.figures) == 1 for m in made)
+    for m in made:  # plain words for a shop owner, money with its currency, the method in the details
+        assert problems(m) == [], (m.id, problems(m))
+    assert "silhouette" in personas.details and "P(alive)" in churn.details and "95% CI" in clv.details
+    assert churn.table is not None and "chance still active" in churn.table
     html = render_report(made, tmp_path / "r.html").read_text()
     assert "Churn risk" in html and "Personas" in html
 

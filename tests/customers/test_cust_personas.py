@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from cxlab.customers import personas
+from cxlab.customers.personas import PROGRESS, STEPS, separation
 from cxlab.store import Store
 
 N = 120  # customers per planted group
@@ -115,3 +116,22 @@ def test_same_seed_same_personas_and_fixed_k(shop: tuple[Store, dict[str, str]])
     four = personas(store.ibis(), k=4, seed=11)
     assert four.k == 4 and len(four.cards) == 4
     assert "silhouette" in four.method and "seed 11" in four.method
+
+
+def test_progress_hears_each_step_and_changes_nothing(shop: tuple[Store, dict[str, str]]) -> None:
+    store, _ = shop
+    heard: list[tuple[str, int, int]] = []
+    res = personas(store.ibis(), seed=7, progress=lambda what, done, total: heard.append((what, done, total)))
+    assert heard == [(PROGRESS, i, len(STEPS)) for i in range(len(STEPS) + 1)]
+    assert res.assignments.equals(personas(store.ibis(), seed=7).assignments)
+
+
+def test_summary_in_plain_words_and_the_method_in_details(shop: tuple[Store, dict[str, str]]) -> None:
+    store, _ = shop
+    res = personas(store.ibis(), seed=7)
+    text = res.summary()
+    assert text.startswith(f"Your {3 * N} customers fall into 3 groups") and "silhouette" not in text
+    # three well separated planted groups: no warning that they overlap
+    assert res.silhouette[3] >= 0.5 and "overlap" not in text
+    assert f"k = 3: {res.silhouette[3]:.3f}" in res.details() and "k-means" in res.details()
+    assert separation(0.1).startswith("The groups overlap a lot") and separation(0.3) and not separation(0.6)

@@ -3,6 +3,7 @@ and recovery of the demo's planted e-mail lift (checked against ``truth.json``).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from cxlab.experiments.experiment import analyze_experiment, list_experiments
 from cxlab.experiments.metrics import experiment_stats
 from cxlab.experiments.report import changes_section, experiments_section
 from cxlab.store import Store, init_project
+from tests.plainwords.words import problems
 
 METRICS = """
 [metrics.click_rate]
@@ -284,19 +286,30 @@ def test_demo_email_lift_recovered_within_its_interval(demo: tuple[Store, dict],
 
 
 def test_demo_report_sections_experiments_and_change_log(demo: tuple[Store, dict]) -> None:
+    t = demo[1]["email_test"]
     exp = experiments_section(demo[0])
     assert exp.id == "experiments" and exp.table is not None and len(exp.figures) == 1
-    assert "SRM check passed" in exp.summary and set(exp.table["SRM"]) == {"ok"}
+    assert "SRM check passed" in exp.details and "MISMATCH" not in exp.details
+    # the planted winner is named with its change, in words
+    assert f"Decision: {t['treatment'].capitalize()} wins: +" in exp.summary
+    assert (
+        set(exp.table["variant"]) == {t["treatment"]} and "test" not in exp.table
+    )  # one test: no test column
+    assert problems(exp) == []
     sec = changes_section(demo[0])
     assert sec.id == "changes" and sec.table is not None
-    assert "not causal" in sec.summary
-    by_change = sec.table.groupby("change")["evidence"].first().to_dict()
-    assert by_change == {
-        "CH001": "experiment",
-        "CH002": "none",
-        "CH003": "before/after (not causal)",
-        "CH004": "before/after (not causal)",
+    assert "not proof" in sec.summary and "not causal" in sec.details
+    how = {
+        "CH001": "measured by an A/B test",
+        "CH002": "not measured",
+        "CH003": "compared before and after",
+        "CH004": "compared before and after",
     }
-    checkout = sec.table[(sec.table["change"] == "CH003") & (sec.table["metric"] == "purchase per checkout")]
-    assert checkout["result"].iloc[0] == "better"  # the planted redesign: fewer abandoned checkouts
+    for change, words in how.items():  # each change once in the summary, with how it was measured
+        assert sec.summary.count(f"{change} on ") == 1 and re.search(
+            f"{change} on [^—]+— {words}", sec.summary
+        )
+    assert problems(sec) == []
+    checkout = sec.table[(sec.table["change"] == "CH003") & (sec.table["measure"] == "purchase per checkout")]
+    assert checkout["verdict"].iloc[0] == "better after"  # the planted redesign: fewer abandoned checkouts
     assert len(sec.figures) == 1

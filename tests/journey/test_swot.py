@@ -53,7 +53,8 @@ def test_planted_weak_channel_and_touchpoint_top_the_weaknesses(
             "money_at_stake",
             "sentence",
         }
-    assert f"n={top_channel['n']:,}" in top_channel["sentence"]
+    assert f"n = {top_channel['n']:,}" in top_channel["details"]  # the statistics behind the plain sentence
+    assert top_channel["name"] in top_channel["sentence"] and "n =" not in top_channel["sentence"]
     json.dumps(d)
 
 

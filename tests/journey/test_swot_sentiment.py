@@ -73,7 +73,7 @@ def test_negative_touchpoint_is_a_sentiment_weakness_with_evidence(
     assert list(sent["name"]) == ["delivery"]
     item = next(i for i in res.to_dict()["weaknesses"] if i["metric"] == "negative_sentiment")
     assert item["evidence"] == ["late · parcel · waiting (40 texts)"]
-    assert "Top complaints: late · parcel · waiting (40 texts)." in item["sentence"]
+    assert "top complaints: late · parcel · waiting (40 texts)" in item["sentence"]
     assert item["peer_value"] < item["value"] and item["ci"][0] > 0
 
 

@@ -14,6 +14,7 @@ from cxlab.personalize.report import SECTIONS
 from cxlab.personalize.store import TABLE, fit_store, recommend_for, similar
 from cxlab.store import Store
 from tests.journey.conftest import build_demo_store
+from tests.plainwords.words import problems
 
 
 @pytest.fixture(scope="module")
@@ -78,5 +79,7 @@ def test_report_section(demo: tuple[Path, dict[str, Any]]) -> None:
     db, _ = demo
     with Store(db, read_only=True) as s:
         (section,) = [f(s) for f in SECTIONS]
-    assert section.table is not None and "(default)" in " ".join(section.table["model"])
-    assert "nDCG@10" in section.summary and "Bought together most often" in section.summary
+    assert section.table is not None and "(default)" in " ".join(section.table["recommends"])
+    assert "Bought together most often" in section.summary and "works best here" in section.summary
+    assert "nDCG@10" in section.details and "nDCG" not in section.summary
+    assert problems(section) == []

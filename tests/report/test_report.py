@@ -54,7 +54,7 @@ def test_self_contained_and_escaped(report: Path) -> None:
     parser = Tags()
     parser.feed(html)
     assert not [a for t, a in parser.tags if t in ("script", "link", "img") and ("src" in a or "href" in a)]
-    assert "Plotly" in html and html.count('class="js-plotly-plot"') + html.count("Plotly.newPlot") >= 2
+    assert 'id="cx-plotly"' in html and html.count('class="cx-figure"') >= 2  # Plotly packed, figures as data
 
 
 @pytest.mark.browser
@@ -69,12 +69,13 @@ def test_renders_offline_in_chromium(report: Path, tmp_path: Path) -> None:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.route("http*://**", lambda route: route.abort())  # prove it needs no network
         page.goto(report.as_uri())
-        page.wait_for_selector(".js-plotly-plot .main-svg")
-        plots = page.locator(".js-plotly-plot").count()
+        page.wait_for_function("document.documentElement.dataset.figures", timeout=60_000)
+        state = page.evaluate("document.documentElement.dataset.figures")
+        plots = page.locator(".js-plotly-plot .main-svg").count()
         png = tmp_path / "report.png"
         page.screenshot(path=str(png), full_page=True)
         browser.close()
-    assert errors == [] and plots >= 2 and png.stat().st_size > 10_000
+    assert state == "drawn" and errors == [] and plots >= 2 and png.stat().st_size > 10_000
 
 
 SCRIPT = "<script>alert(1)</script>"
@@ -131,7 +132,9 @@ def test_customer_text_is_escaped_in_cells_and_hover_texts(tmp_path: Path) -> No
     assert SCRIPT not in html and HOSTILE not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # the data is shown, escaped
     by_id = {sec.id: sec for sec in built.sections}
-    paths_cells = " ".join(by_id["paths"].table["path"])
+    paths = by_id["paths"].table
+    assert paths is not None
+    paths_cells = " ".join(paths["path"])
     assert HOSTILE in paths_cells  # raw in the table: escaped once, when rendered
     texts = [t for sec in built.sections for f in sec.figures for t in _strings(f.to_plotly_json())]
     assert not [t for t in texts if "<img" in t or "<script" in t]

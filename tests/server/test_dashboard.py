@@ -296,27 +296,3 @@ def test_revoked_key_loses_its_session_at_once(served: Served, role: str) -> Non
     r = c.get("/customers", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert login(c, served.keys[role]).status_code == 401
-
-
-def test_experiment_decision() -> None:
-    from types import SimpleNamespace
-
-    import pandas as pd
-
-    from cxlab.server.dashboard.pages import decision
-
-    def result(rows: list[tuple[str, str, str, str]], mismatch: bool = False) -> object:
-        table = pd.DataFrame(
-            [("conversion", "control", "goal", "", True)]
-            + [(m, a, role, status, False) for m, a, role, status in rows],
-            columns=["metric", "arm", "role", "status", "is_control"],
-        )
-        return SimpleNamespace(table=table, srm=SimpleNamespace(applies=True, mismatch=mismatch))
-
-    win = [("conversion", "B", "goal", "win"), ("returns", "B", "guardrail", "ok")]
-    assert decision(result(win)).startswith("Ship B")
-    assert decision(result(win, mismatch=True)).startswith("Don't decide: sample ratio mismatch")
-    hurt = [("conversion", "B", "goal", "win"), ("returns", "B", "guardrail", "fail")]
-    assert decision(result(hurt)) == "Don't ship: guardrail(s) returns got significantly worse."
-    assert decision(result([("conversion", "B", "goal", "loss")])).startswith("Don't ship")
-    assert decision(result([("conversion", "B", "goal", "inconclusive")])).startswith("Inconclusive")

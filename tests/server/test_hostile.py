@@ -146,8 +146,9 @@ def assert_inert(text: str, where: str, *, plotly_inline: bool = False) -> None:
     assert not [t for t, _ in parser.tags if t == "img"], where
     assert not [(t, a) for t, a in parser.tags if any(k.startswith("on") for k in a)], where
     scripts = [a for t, a in parser.tags if t == "script"]
-    if plotly_inline:  # the static report: each figure's own inline script from plotly's to_html, no other
-        assert len(scripts) == text.count("window.PLOTLYENV=window.PLOTLYENV"), where
+    if plotly_inline:  # the static report: data blocks (figure JSON, packed Plotly) and its one loader script
+        code = [a for a in scripts if a.get("type") not in ("application/json", "application/octet-stream")]
+        assert len(code) == 1 and not any(a.get("src") for a in scripts), where
     else:  # the dashboard: scripts from /static only; figures are JSON data blocks
         assert all(a.get("src") or a.get("type") == "application/json" for a in scripts), where
 

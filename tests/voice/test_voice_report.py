@@ -31,7 +31,8 @@ def test_scores_run_before_voice_analyze_and_texts_wait_for_it(store: Store) -> 
     load(store, feedback_frame("nps", [10, 9, 8, 3, 10, 0]))
     sec = scores_section(store)  # 3 promoters, 2 detractors of 6: NPS 16.7
     assert sec.table is not None and list(sec.table["score"]) == ["NPS"]
-    assert sec.table["value"].iloc[0] == "16.7"
+    assert sec.table["value"].iloc[0] == "17"
+    assert sec.summary.startswith("NPS is 17: 50% promoters, 33% detractors (6 answers; too few answers")
     for make in (sentiment_section, themes_section):
         with pytest.raises(MissingData, match="cxlab voice analyze"):
             make(store)
@@ -49,7 +50,7 @@ def test_customer_text_is_escaped_in_cells_and_figures(store: Store, tmp_path: P
     sentiment, themes = sentiment_section(store), themes_section(store)
     assert sentiment.table is not None and themes.table is not None
     assert list(sentiment.table["touchpoint"]) == [TOUCHPOINT]  # plain value: the report escapes cells
-    assert all(ATTACK in q for q in themes.table["quotes"])
+    assert all(ATTACK in q for q in themes.table["example"])
     assert list(sentiment.figures[0].data[0].y) == ["&lt;b&gt;delivery&lt;/b&gt;"]  # Plotly shows HTML
     html = render_report([sentiment, themes], tmp_path / "r.html").read_text(encoding="utf-8")
     assert ATTACK not in html and TOUCHPOINT not in html

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 from voice_helpers import feedback_frame, load
 
 from cxlab.store import Store
-from cxlab.voice.scores import compare_periods, score
+from cxlab.voice.scores import compare_periods, nps_interval, score, score_range, score_sentence, score_table
 
 
 def _nps_coded(s: np.ndarray) -> np.ndarray:
@@ -23,16 +24,50 @@ def test_nps_matches_the_mean_of_coded_answers(store: Store) -> None:
     res = score(store.ibis(), "nps").table.iloc[0]
     x = _nps_coded(s)
     lo, hi = DescrStatsW(x, ddof=0).zconfint_mean(alpha=0.05)
-    # NPS's multinomial variance is the population variance of the coded answers (ddof 0)
+    # NPS's multinomial variance is the population variance of the coded answers (ddof 0): the z-test's se
     se = np.sqrt(x.var() / len(x))
     assert res["score"] == pytest.approx(100 * x.mean())
-    assert res["ci_low"] == pytest.approx(100 * (x.mean() - stats.norm.ppf(0.975) * se))
-    assert res["ci_high"] == pytest.approx(100 * (x.mean() + stats.norm.ppf(0.975) * se))
-    assert (
-        abs(res["ci_low"] - 100 * lo) < 0.1 and abs(res["ci_high"] - 100 * hi) < 0.1
-    )  # statsmodels: ddof 1 in se
+    assert res["se"] == pytest.approx(100 * se)
+    # the range is the adjusted Wald interval (Sauro & Lewis's statement of Rocks 2016): 3/4 added to promoters
+    # and to detractors, 3 to n; at n = 1,500 it is within half a point of the plain interval of statsmodels
+    p, d, n = ((s >= 9).sum() + 0.75) / 1503, ((s <= 6).sum() + 0.75) / 1503, 1503
+    half = stats.norm.ppf(0.975) * np.sqrt((p + d - (p - d) ** 2) / n)
+    assert res["ci_low"] == pytest.approx(100 * (p - d - half))
+    assert res["ci_high"] == pytest.approx(100 * (p - d + half))
+    assert abs(res["ci_low"] - 100 * lo) < 0.5 and abs(res["ci_high"] - 100 * hi) < 0.5
     assert res["promoters"] + res["passives"] + res["detractors"] == 1500
     assert res["promoters"] == int((s >= 9).sum()) and res["detractors"] == int((s <= 6).sum())
+
+
+def test_nps_range_of_identical_answers_is_real_and_covers() -> None:
+    # 51 detractors: the plain Wald interval is "-100 to -100"; the adjusted one is a real range
+    t = score_table("nps", pd.DataFrame({"n": [51], "good": [0], "bad": [51], "total": [0], "total_sq": [0]}))
+    r = t.iloc[0].to_dict()
+    assert r["score"] == -100 and r["ci_low"] == -100 and -95 < r["ci_high"] < -80
+    assert (
+        score_sentence("nps", r)
+        == "NPS is -100: 0% promoters, 100% detractors (51 answers; range -100 to -87)"
+    )
+    # and it covers the true NPS about 95% of the time at n = 51 (Rocks 2016), where the plain one falls short
+    rng = np.random.default_rng(7)
+    probs = np.array([0.1, 0.2, 0.7])  # detractors, passives, promoters: true NPS 0.6
+    counts = rng.multinomial(51, probs, size=4000)
+    lo, hi = nps_interval(counts[:, 2].astype(float), counts[:, 0].astype(float), np.full(4000, 51.0))
+    covered = ((lo <= 0.6) & (hi >= 0.6)).mean()
+    p, d = counts[:, 2] / 51, counts[:, 0] / 51
+    half = 1.96 * np.sqrt((p + d - (p - d) ** 2) / 51)
+    plain = ((p - d - half <= 0.6) & (p - d + half >= 0.6)).mean()
+    assert covered >= 0.93 and covered > plain, (covered, plain)
+
+
+def test_too_few_answers_get_no_range_but_words(store: Store) -> None:
+    load(store, feedback_frame("csat", [5, 4, 1, 5, 5], touchpoints=["customer_service"] * 5))
+    r = score(store.ibis(), "csat").table.iloc[0].to_dict()
+    assert r["score"] == pytest.approx(80.0) and np.isnan(r["ci_low"]) and np.isnan(r["ci_high"])
+    assert score_range(r, str) == "too few answers (5) for a range"
+    assert score_sentence("csat", r) == (
+        "80% of CSAT answers are satisfied, 4–5 of 5 (5 answers; too few answers (5) for a range)"
+    )
 
 
 def test_csat_share_and_mean(store: Store) -> None:

@@ -20,6 +20,7 @@ from cxlab.clitools import (
     DbOpt,
     FigureOpt,
     JsonOpt,
+    WideOpt,
     console,
     emit_json,
     err,
@@ -81,7 +82,7 @@ def _versions(store: Store) -> dict[str, list[str]]:
 
 
 @app.command("list")
-def list_(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
+def list_(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """The declared flows: enabled, version, trigger in words, channel, holdout and metric."""
     from cxlab.automate.plan import event_warnings
     from cxlab.automate.run import trigger_words
@@ -129,7 +130,10 @@ def list_(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
         }
     )
     show_frame(
-        t, "Flows", f"{len(rows)} flow(s) declared; a new version is logged in the change log when run."
+        t,
+        "Flows",
+        f"{len(rows)} flow(s) declared; a new version is logged in the change log when run.",
+        wide=wide,
     )
     for w in warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
@@ -157,6 +161,7 @@ def plan(
     ] = True,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Dry run: who would get which message, when, and why not (no consent, capped, holdout, priority),
     plus the tone check's findings. Writes nothing."""
@@ -174,13 +179,23 @@ def plan(
     rows = p.rows
     if len(rows):
         by = rows.assign(reason=rows["reason"].fillna("")).groupby(["flow", "status", "reason"]).size()
-        show_frame(by.rename("customers").reset_index(), "Decisions per flow", "Per flow, status and reason.")
-        show_frame(plan_table(rows), "Who would get what, when", "UTC, whole seconds.", limit=limit)
+        show_frame(
+            by.rename("customers").reset_index(),
+            "Decisions per flow",
+            "Per flow, status and reason.",
+            wide=wide,
+        )
+        show_frame(
+            plan_table(rows), "Who would get what, when", "UTC, whole seconds.", limit=limit, wide=wide
+        )
     else:
         console.print("Nothing is due: no new triggers.")
     if p.tone is not None and len(p.tone):
         show_frame(
-            p.tone, "Tone of the messages", "Flagged messages block their flow unless accept_tone = true."
+            p.tone,
+            "Tone of the messages",
+            "Flagged messages block their flow unless accept_tone = true.",
+            wide=wide,
         )
 
 
@@ -221,6 +236,7 @@ def run(
         ),
     ] = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Plan, record (outbox, exposures, change log) and deliver the due messages: once, or every period."""
     from cxlab.automate.run import RunResult, preflight, run_once
@@ -261,7 +277,7 @@ def run(
         return
     last = results[-1] if results else None
     if last is not None and len(last.decided):
-        show_frame(last.decided, "Decided this round", f"{len(results)} round(s) run.")
+        show_frame(last.decided, "Decided this round", f"{len(results)} round(s) run.", wide=wide)
 
 
 @app.command()
@@ -272,6 +288,7 @@ def report(
     ] = 0.05,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Per flow: triggered, sent, held out, suppressed, gave up; its effect on its metric against the holdout
     with interval, revenue per recipient and unsubscribes."""
@@ -307,4 +324,4 @@ def report(
             "unsubscribes": [count(f.unsubscribes) for f in res.flows],
         }
     )
-    show_frame(t, "Flows", "")
+    show_frame(t, "Flows", "", wide=wide)

@@ -189,9 +189,9 @@ class Attribution:
             title=f"Conversions attributed per channel ({self.model})",
             xaxis_title="attributed conversions",
             height=120 + 28 * len(t),
-            margin={"l": 140, "r": 30, "t": 50, "b": 40},
+            margin={"t": 50},
         )
-        return fig
+        return fig.update_yaxes(automargin=True)
 
     def heatmap(self) -> go.Figure | None:
         """Channel-to-channel transition probabilities (Markov only)."""
@@ -213,9 +213,9 @@ class Attribution:
             title="Channel transitions (share of each row's next steps)",
             yaxis={"autorange": "reversed"},
             height=160 + 26 * len(m),
-            margin={"l": 140, "r": 30, "t": 50, "b": 100},
+            margin={"t": 50},
         )
-        return fig
+        return fig.update_xaxes(automargin=True).update_yaxes(automargin=True)
 
 
 def attribute(

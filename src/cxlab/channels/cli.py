@@ -14,13 +14,24 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cxlab.channels.attribution import MODELS, Attribution, Options, attribute, compare_models
 from cxlab.channels.journeys import JourneyOptions, build_journeys
 from cxlab.channels.paths_file import read_paths
 from cxlab.channels.performance import ChannelPerformance, Freq, channel_performance
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    FitTable,
+    JsonOpt,
+    WideOpt,
+    console,
+    emit_json,
+    errors_as_exit,
+    fail,
+    show_summary,
+    show_table,
+)
 from cxlab.display import count, money, number, pct
 from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
@@ -112,6 +123,7 @@ def attribution(
     end: EndOpt = None,
     sep: SepOpt = ">",
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Attribute conversions and value to channels with one model."""
     if model not in MODELS:
@@ -137,7 +149,7 @@ def attribution(
     if json_:
         emit_json(_contract(res))
         return
-    _print_attribution(res)
+    _print_attribution(res, wide)
 
 
 def _contract(res: Attribution) -> dict[str, Any]:
@@ -150,22 +162,21 @@ def _contract(res: Attribution) -> dict[str, Any]:
     return doc
 
 
-def _print_attribution(res: Attribution) -> None:
-    t = Table(title=escape(f"attribution: {res.model}"))
-    value = f"value ({res.currency})" if res.currency else "value"
-    cols = ["channel", "conversions", "share", value, "efficiency"]
+def _print_attribution(res: Attribution, wide: bool = False) -> None:
+    t = FitTable(f"attribution: {res.model}")
+    t.text("channel")
+    for c in ("conversions", "share", "value", "efficiency"):
+        t.number(c, essential=c in ("conversions", "share"))
     if res.model == "markov":
-        cols.append("removal_effect")
+        t.number("removal effect")
     if res.bootstrap:
-        cols.append("interval")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="left" if c == "channel" else "right")
+        t.number(f"{pct(res.level, 0)} interval")
     for r in res.table.to_dict(orient="records"):
         row = [
             escape(str(r["channel"])),
             number(r["conversions"]),
             pct(r["share"]),
-            number(r["value"]),
+            money(r["value"], res.currency) if res.currency else number(r["value"]),
             number(r["efficiency"]),
         ]
         if res.model == "markov":
@@ -173,7 +184,7 @@ def _print_attribution(res: Attribution) -> None:
         if res.bootstrap:
             row.append(f"{number(r['conversions_low'])} – {number(r['conversions_high'])}")
         t.add_row(*row)
-    console.print(t)
+    show_table(t, wide)
     console.print(escape(res.summary()), soft_wrap=True)
 
 
@@ -187,6 +198,7 @@ def compare(
     end: EndOpt = None,
     sep: SepOpt = ">",
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Attributed conversions per channel under every model, side by side."""
     with errors_as_exit():
@@ -199,13 +211,13 @@ def compare(
     if json_:
         emit_json({"models": list(table.columns), "channels": table.reset_index().to_dict(orient="records")})
         return
-    t = Table(title="attributed conversions per model")
-    t.add_column("channel")
+    t = FitTable("attributed conversions per model")
+    t.text("channel")
     for m in table.columns:
-        t.add_column(m.replace("_", " "), justify="right")
+        t.number(m.replace("_", " "))
     for ch, row in table.iterrows():
         t.add_row(escape(str(ch)), *(number(x) for x in row))
-    console.print(t)
+    show_table(t, wide)
 
 
 @app.command()
@@ -251,6 +263,7 @@ def performance(
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the lagging test.")] = 0.05,
     trend: Annotated[bool, typer.Option("--trend/--no-trend", help="Include the trend in --json.")] = True,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Visitors, sessions, conversion (Wilson CIs), orders, revenue, AOV, CPA/ROAS and lagging channels."""
     if by not in ("channel", "campaign"):
@@ -272,19 +285,28 @@ def performance(
             doc.pop("trend")
         emit_json(doc)
         return
-    _print_performance(res)
+    _print_performance(res, wide)
 
 
-def _print_performance(res: ChannelPerformance) -> None:
-    t = Table(title="channel performance")
+def _print_performance(res: ChannelPerformance, wide: bool = False) -> None:
+    t = FitTable("channel performance", keep=len(res.by))
     cur = res.currency
-    cols = [*res.by, "visitors", "sessions", "session conv.", "95% CI", "orders", f"revenue ({cur})"]
-    cols.append(f"AOV ({cur})")
+    for c in res.by:
+        t.text(c)
+    for c in (
+        "visitors",
+        "sessions",
+        "session conv.",
+        "95% CI",
+        "orders",
+        f"revenue ({cur})",
+        f"AOV ({cur})",
+    ):
+        t.number(c, essential=c in ("session conv.", f"revenue ({cur})"))
     if res.has_spend:
-        cols += [f"cost ({cur})", f"CPA ({cur})", "ROAS"]
-    cols.append("lagging")
-    for c in cols:
-        t.add_column(c, justify="left" if c in (*res.by, "95% CI", "lagging") else "right")
+        for c in (f"cost ({cur})", f"CPA ({cur})", "ROAS"):
+            t.number(c)
+    t.text("lagging", essential=True)
     for r in res.table.to_dict(orient="records"):
         row = [escape(str(r[k])) for k in res.by] + [
             count(r["visitors"]),
@@ -299,5 +321,5 @@ def _print_performance(res: ChannelPerformance) -> None:
             row += [money(r["cost"], cur), money(r["cpa"], cur, 2), number(r["roas"], 3)]
         row.append("LAGGING" if r["lagging"] else "")
         t.add_row(*row)
-    console.print(t)
-    console.print(escape(res.summary()), soft_wrap=True)
+    show_table(t, wide)
+    show_summary(res.headline(), res.summary())

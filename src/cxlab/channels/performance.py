@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
@@ -45,12 +46,16 @@ from cxlab.channels.lagging import Lagging, find_lagging
 from cxlab.channels.money import priced_events
 from cxlab.channels.spend import NO_CAMPAIGN, has_spend, spend_by
 from cxlab.config import Config
-from cxlab.display import count
+from cxlab.display import DASH, count, interval, missing, money, p_value, pct
 from cxlab.errors import require_rows
 from cxlab.jsonable import jsonable
 from cxlab.stats.proportions import wilson_interval
 
 Freq = Literal["month", "week", "day"]
+TREND_TITLES = {
+    "session_conversion_rate": "Share of visits that end in a purchase",
+    "conversion_rate": "Share of visitors who buy",
+}
 _UNIT = {"month": "M", "week": "W", "day": "D"}
 
 
@@ -104,6 +109,81 @@ class ChannelPerformance:
         )
         return " ".join([text, *(f"Note: {n}." for n in self.notes)])
 
+    def _period_words(self) -> str:
+        """The period the money is over: "the 24 months analysed" (monthly trend) or "the period analysed"."""
+        n = int(self.trend["period"].nunique()) if len(self.trend) else 0
+        return f"the {n} {self.freq}s analysed" if n > 1 else "the period analysed"
+
+    def headline(self) -> str:
+        """What was found, in plain words: the channel bringing the most revenue, the channels that convert
+        worse than their peers with what that costs, and the return on paid channels."""
+        t = self.table.assign(label=_labels(self.table, self.by))
+        if t.empty or not int(t["sessions"].sum()):
+            return f"No visits through any {self.by[-1]} were found."
+        cur = self.currency
+        parts = []
+        total = float(t["revenue"].sum())
+        if total > 0:
+            top = t.sort_values("revenue", ascending=False, kind="stable").iloc[0]
+            parts.append(
+                f"{top['label']} brings in the most revenue: {money(top['revenue'], cur)} "
+                f"({pct(top['revenue'] / total, 0)} of {money(total, cur)})."
+            )
+        lag = self.lagging.table
+        rows = lag[lag["lagging"]].sort_values("gap_value" if "gap_value" in lag else "rate", ascending=False)
+        what = "visits end in a purchase" if self.unit == "session" else "visitors bought"
+        share_of = "visits that end in a purchase" if self.unit == "session" else "visitors who bought"
+        found = [
+            (str(r[self.lagging.group]), pct(r["rate"]), pct(r["peer_rate"]), r.get("gap_value"))
+            for r in rows.head(3).to_dict(orient="records")
+        ]
+        period = self._period_words()
+        if len(found) == 1:
+            name, rate, peer, lost = found[0]
+            missed = f"; at their rate it would have sold about {money(lost, cur)} more over {period}"
+            parts.append(
+                f"{name} converts worse than its peers: {rate} of its {what}, against {peer}"
+                f"{missed if not missing(lost) else ''}."
+            )
+        elif found:
+            listed = "; ".join(
+                f"{name} {rate} against {peer}" + (f", about {money(lost, cur)}" if not missing(lost) else "")
+                for name, rate, peer, lost in found
+            )
+            more = f"; and {len(rows) - 3} more (see the table)" if len(rows) > 3 else ""
+            parts.append(
+                f"{len(rows)} {self.by[-1]}s convert worse than their peers (share of {share_of}, against the "
+                f"peers', and the sales missed over {period}): {listed}{more}."
+            )
+        else:
+            parts.append(f"No {self.by[-1]} converts clearly worse than its peers.")
+        if self.has_spend:
+            paid = t[t["cost"].fillna(0) > 0].sort_values("roas", kind="stable")
+            if len(paid) > 1:
+                lo, hi = paid.iloc[0], paid.iloc[-1]
+                parts.append(
+                    f"Paid {self.by[-1]}s return between {money(lo['roas'], cur, 2)} ({lo['label']}) and "
+                    f"{money(hi['roas'], cur, 2)} ({hi['label']}) per {cur} 1 spent."
+                )
+        return " ".join(parts)
+
+    def details(self) -> str:
+        """The method, the intervals and the tests behind the headline, for the report's folded details."""
+        lag = self.lagging.table
+        tested = lag[np.isfinite(lag["p_adjusted"].astype(float))]
+        tests = "; ".join(
+            f"{r[self.lagging.group]} {pct(r['rate'], 2)} ({interval(r['ci_low'], r['ci_high'], _pct2)}) vs "
+            f"peers {pct(r['peer_rate'], 2)}, adjusted p {p_value(r['p_adjusted'])}"
+            for r in tested.to_dict(orient="records")
+        )
+        return (
+            f"{self.summary()} Each {self.by[-1]}'s {self.unit} conversion tested against its peers (paid "
+            f"against paid, unpaid against unpaid): one-sided two-proportion z-test, {self.lagging.correction} "
+            f"adjustment over all {self.by[-1]}s, 95% Wilson intervals: {tests or 'none tested'}. CPA (cost "
+            f"per order) and return per {self.currency} spent only where something was spent ({DASH} "
+            "elsewhere)."
+        )
+
     def figure(self) -> go.Figure:
         """Session conversion rate per row with Wilson intervals; lagging rows in red."""
         t = self.table.assign(label=_labels(self.table, self.by)).sort_values("session_conversion_rate")
@@ -126,11 +206,12 @@ class ChannelPerformance:
             )
         )
         fig.update_layout(
-            title=f"Session conversion rate per {' / '.join(self.by)} ({self.level:.0%} CI; red: lagging)",
-            xaxis_title="% of sessions with a purchase",
+            title=f"Share of visits that end in a purchase, per {' / '.join(self.by)} (red: worse than its "
+            "peers; lines: 95% interval)",
+            xaxis_title="% of visits with a purchase",
             height=120 + 28 * len(t),
-            margin={"l": 180, "r": 30, "t": 50, "b": 40},
         )
+        fig.update_yaxes(automargin=True)
         return fig
 
     def trend_figure(self, metric: str = "session_conversion_rate") -> go.Figure:
@@ -140,8 +221,15 @@ class ChannelPerformance:
             fig.add_trace(
                 go.Scatter(x=part["period"], y=part[metric], mode="lines", name=html.escape(str(name)))
             )
-        fig.update_layout(title=f"{metric.replace('_', ' ')} per {self.freq}", height=420)
+        title = TREND_TITLES.get(metric, metric.replace("_", " "))
+        fig.update_layout(title=f"{title}, per {self.freq}", height=420)
+        if metric.endswith("rate"):  # a share: read as a percentage
+            fig.update_yaxes(tickformat=".1%")
         return fig
+
+
+def _pct2(x: Any) -> str:
+    return pct(x, 2)
 
 
 def _labels(t: pd.DataFrame, by: Sequence[str]) -> pd.Series:

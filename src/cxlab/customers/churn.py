@@ -27,7 +27,14 @@ from ibis.backends import BaseBackend
 
 from cxlab.config import Config
 from cxlab.currency import shop_orders
-from cxlab.customers.lifetime import MIN_REPEAT_BUYERS, Settings, fit_models, fit_warning, predict_customers
+from cxlab.customers.lifetime import (
+    MIN_REPEAT_BUYERS,
+    UNRELIABLE,
+    Settings,
+    fit_models,
+    fit_warning,
+    predict_customers,
+)
 from cxlab.customers.summary import UNIT_SECONDS, Cutoff, last_order_time, purchase_summary
 from cxlab.display import count, money, pct
 from cxlab.errors import MissingData, require_rows
@@ -79,9 +86,28 @@ class ChurnRisk:
         }
 
     def summary(self) -> str:
+        """How much is at risk and who holds it, in plain words; the method is in :meth:`details`."""
         t = self.table
-        total = t["value_at_risk"].sum()
-        top = t["value_at_risk"].head(max(1, len(t) // 10)).sum()
+        total = float(t["value_at_risk"].sum())
+        months = self.settings.months
+        notes = "".join(f" Note: {n}." for n in self.notes)
+        warn = f" {UNRELIABLE}" if self.degenerate else ""
+        if not total:
+            return (
+                f"No customer became less likely to buy again over the last {self.lookback:g} "
+                f"{self.settings.time_unit}s: nothing is at risk.{warn}{notes}"
+            )
+        n_top = max(1, len(t) // 10)
+        top = float(t["value_at_risk"].head(n_top).sum())
+        return (
+            f"{money(total, self.currency)} of what customers are expected to spend in the next {months} "
+            "months is at risk because they are buying less often than they used to. The "
+            f"{count(n_top)} customers most at risk hold {pct(top / total, 0)} of it: they are the ones worth "
+            f"a win-back.{warn}{notes}"
+        )
+
+    def details(self) -> str:
+        """The models, the definition of value at risk, the date, n and any fit warning."""
         new = (
             f" {count(self.new_customers)} customers placed their first order on that day (T = 0): left out "
             "of the model's fit, predicted as new customers."
@@ -89,30 +115,34 @@ class ChurnRisk:
             else ""
         )
         warn = f" Warning: {self.degenerate_reason}." if self.degenerate else ""
-        notes = "".join(f" Note: {n}." for n in self.notes)
         return (
-            f"Churn risk ({self.method}) on {self.as_of}; n = {len(t):,} customers; value at risk "
-            f"{money(total, self.currency)} over {self.settings.months} months, "
-            f"{pct(top / total if total else 0, 0)} of it in the top 10% of customers.{new}{warn}{notes}"
+            f"{self.method}; on {self.as_of}; n = {count(len(self.table))} customers; 'chance still active' "
+            f"is the model's P(alive).{new}{warn}"
         )
 
     def figure(self, n: int = 500) -> go.Figure:
         t = self.table.head(n)
         fig = go.Figure(
             go.Scatter(
-                x=t["p_alive"],
+                x=t["p_alive"] * 100,
                 y=t["value_if_alive"],
                 mode="markers",
-                marker={"size": 6, "color": t["value_at_risk"], "colorscale": "Reds", "showscale": True},
+                marker={
+                    "size": 6,
+                    "color": t["value_at_risk"],
+                    "colorscale": "Reds",
+                    "showscale": True,
+                    "colorbar": {"title": {"text": f"value at risk ({html.escape(self.currency)})"}},
+                },
                 text=[html.escape(str(c)) for c in t["customer_id"]],  # Plotly renders hover text as HTML
-                hovertemplate="%{text}<br>P(alive) %{x:.2f}<br>value if alive %{y:,.0f} "
-                + self.currency
-                + "<extra></extra>",
+                hovertemplate="%{text}<br>chance still active %{x:.0f}%<br>worth %{y:,.0f} "
+                + html.escape(self.currency)
+                + " if still active<extra></extra>",
             )
         )
         fig.update_layout(
-            title=f"The {len(t):,} customers with the most value at risk",
-            xaxis_title="probability alive",
+            title=f"The {count(len(t))} customers with the most value at risk",
+            xaxis_title="chance still active (%)",
             yaxis_title=f"value if still active ({self.currency})",
             height=420,
         )

@@ -13,18 +13,21 @@ import ibis
 import pandas as pd
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cxlab.clitools import (
     DEFAULT_DB,
     DbOpt,
     FigureOpt,
     JsonOpt,
+    WideOpt,
     console,
     emit_json,
     err,
     errors_as_exit,
     fail,
+    progress,
+    show_frame,
+    show_summary,
     write_figure,
 )
 from cxlab.customers.holdout import holdout_check
@@ -32,7 +35,7 @@ from cxlab.customers.inputs import read_summary_csv, read_transactions_csv
 from cxlab.customers.lifetime import MIN_REPEAT_BUYERS, Settings, fit_models
 from cxlab.customers.summary import purchase_summary
 from cxlab.customers.value import DEFAULT_MODEL, MODELS
-from cxlab.display import count, money, number, pct
+from cxlab.display import count, day, money, pct
 from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
@@ -62,17 +65,9 @@ def _model_name(name: str) -> str:
     return name
 
 
-def _print_frame(df: pd.DataFrame, title: str) -> None:
-    t = Table(title=escape(title))
-    for c in df.columns:
-        t.add_column(escape(str(c)), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
-    for row in df.itertuples(index=False):
-        t.add_row(*(escape(_cell(v)) for v in row))
-    console.print(t)
-
-
-def _cell(v: Any) -> str:
-    return number(v) if isinstance(v, float) or pd.api.types.is_float(v) else str(v)
+def _print_frame(df: pd.DataFrame, title: str, currency: str, wide: bool) -> None:
+    """A result table in full (these are short), amounts in the shop's currency."""
+    show_frame(df, title, "", limit=len(df), wide=wide, currency=currency)
 
 
 @app.command()
@@ -87,6 +82,7 @@ def rfm(
     ] = None,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """RFM quintile scores and the named segments: sizes, revenue share, and movement between dates."""
     from cxlab.customers.rfm import rfm_movement, rfm_segments
@@ -99,11 +95,13 @@ def rfm(
     if json_:
         emit_json({**seg.to_dict(), "movement": move.to_dict() if move is not None else None})
         return
-    console.print(escape(seg.summary()))
-    _print_frame(seg.to_frame(), f"RFM segments on {seg.as_of}")
+    show_summary(seg.summary(), seg.details())
+    _print_frame(seg.to_frame(), f"RFM segments on {day(seg.as_of)}", seg.currency, wide)
     if move is not None:
         console.print(escape(move.summary()))
-        _print_frame(move.matrix().reset_index(), "segment movement (rows: from, columns: to)")
+        _print_frame(
+            move.matrix().reset_index(), "segment movement (rows: from, columns: to)", seg.currency, wide
+        )
 
 
 @app.command()
@@ -118,19 +116,20 @@ def personas(
     ] = None,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Behavioural personas (k-means on engine-computed features) as cards."""
     from cxlab.customers.personas import personas as run
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
-        res = run(store.ibis(), k=k, seed=seed, config=store.config)
+    with errors_as_exit(), Store(db, read_only=True) as store, progress(not json_) as bar:
+        res = run(store.ibis(), k=k, seed=seed, config=store.config, progress=bar)
     if out is not None:
         write_csv(res.assignments, out)
     write_figure(res.figure(), figure)
     if json_:
         emit_json(res.to_dict())
         return
-    console.print(escape(res.summary()))
+    show_summary(res.summary(), res.details())
     for c in res.cards:
         console.print(
             f"\n[bold]{c.persona}. {escape(c.name)}[/]  {count(c.customers)} customers ({pct(c.share, 0)}), "
@@ -173,6 +172,7 @@ def clv(
     out: OutOpt = None,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Fit on the store, predict P(alive), purchases and CLV per customer, and check on a holdout."""
     if ctx.invoked_subcommand is not None:
@@ -190,13 +190,13 @@ def clv(
     if json_:
         emit_json(res.to_dict(top=top))
         return
-    console.print(escape(res.summary()))
-    _print_frame(res.purchases.to_frame(), res.purchases.method)
+    show_summary(res.summary(), res.details())
+    _print_frame(res.purchases.to_frame(), res.purchases.method, res.currency, wide)
     if res.spend is not None:
-        _print_frame(res.spend.to_frame(), res.spend.method)
+        _print_frame(res.spend.to_frame(), res.spend.method, res.currency, wide)
     if res.holdout is not None:
-        _print_frame(res.holdout.to_frame(), "holdout check: mean purchases per customer")
-    _print_frame(res.to_frame().head(top), f"top {top} customers by CLV")
+        _print_frame(res.holdout.to_frame(), "holdout check: mean purchases per customer", res.currency, wide)
+    _print_frame(res.to_frame().head(top), f"top {top} customers by CLV", res.currency, wide)
 
 
 def _fit_doc(frame: pd.DataFrame, model: str) -> tuple[dict[str, Any], Any, Any]:
@@ -259,6 +259,7 @@ def clv_fit(
     model: ModelOpt = DEFAULT_MODEL,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Fit the purchase model and Gamma-Gamma on a summary CSV or a transactions CSV."""
     model = _model_name(model)
@@ -325,7 +326,7 @@ def clv_fit(
         console.print(escape(spend.summary()))
     if check is not None:
         console.print(escape(check.summary()))
-        _print_frame(check.to_frame(), "holdout check: mean purchases per customer")
+        _print_frame(check.to_frame(), "holdout check: mean purchases per customer", "", wide)
 
 
 @app.command()
@@ -344,6 +345,7 @@ def churn(
     out: OutOpt = None,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Customers ranked by value at risk: high value if active, falling probability of being active."""
     from cxlab.customers.churn import churn_risk
@@ -357,5 +359,5 @@ def churn(
     if json_:
         emit_json(res.to_dict(top=top))
         return
-    console.print(escape(res.summary()))
-    _print_frame(res.top(top), f"top {top} customers by value at risk")
+    show_summary(res.summary(), res.details())
+    _print_frame(res.top(top), f"top {top} customers by value at risk", res.currency, wide)

@@ -14,6 +14,7 @@ real shops, with many one-off buyers, need.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -37,13 +38,18 @@ from cxlab.customers.value import (
     discounted_purchases,
     make_model,
 )
-from cxlab.display import count, money
+from cxlab.display import count, interval, missing, money, number, pct
 from cxlab.errors import MissingData, require_rows
 
 MIN_REPEAT_BUYERS = 10
 """Repeat buyers with a positive spend needed to fit the Gamma-Gamma spend model."""
 ALIVE_FLAT = 0.99
 """P(alive) at or above this for every customer means the fit sees no drop-out: flagged as degenerate."""
+UNRELIABLE = (
+    "Warning: the model could not be fitted reliably on these orders, so treat these figures with care "
+    "(the method details say why)."
+)
+"""What a summary says, in plain words, when the fit is degenerate (the reason goes to the details)."""
 
 
 @dataclass(frozen=True)
@@ -130,32 +136,93 @@ class LifetimeValue:
         )
 
     def summary(self) -> str:
+        """What the customers are expected to be worth, in plain words; the method is in :meth:`details`."""
         c = self.customers
-        total = f"; total CLV {money(c['clv'].sum(), self.currency)}" if "clv" in c else ""
-        check = f" {self.holdout.summary()}" if self.holdout is not None else ""
+        months = self.settings.months
+        notes = "".join(f" Note: {n}." for n in self.notes)
+        text = (
+            f"The {count(len(c))} customers who have ordered are expected to place about "
+            f"{count(round(c['expected_purchases'].sum()))} more orders in the next {months} months"
+        )
+        if "clv" in c:
+            total = float(c["clv"].sum())
+            top = float(c["clv"].head(max(1, len(c) // 10)).sum())  # highest CLV first
+            share = (
+                f"; the most valuable 10% of them account for {pct(top / total, 0)} of it" if total else ""
+            )
+            text += f", worth {money(total, self.currency)} in today's money{share}."
+        else:
+            text += "; too few customers ordered twice to put a money value on them."
+        if self.holdout is not None:
+            h = self.holdout
+            err = h.relative_error
+            off = (
+                f" (the forecast was {pct(abs(err), 0)} {'too high' if err > 0 else 'too low'})"
+                if math.isfinite(err)
+                else ""
+            )
+            text += (
+                f" Checked on the past: fitted on the orders up to {h.duration:g} {h.time_unit}s before the "
+                f"end, the model expected {count(round(h.predicted_total))} orders in those {h.time_unit}s "
+                f"and {count(round(h.actual_total))} were placed{off}."
+            )
+        if self.degenerate:
+            text += f" {UNRELIABLE}"
+        return text + notes
+
+    def details(self) -> str:
+        """The models, their parameters with intervals, n, the holdout check and any fit warning."""
+        c = self.customers
         new = (
-            f" {count(self.new_customers)} customers made their first purchase at the calibration end (T = 0): "
-            "they carry no information for the purchase model, so they were left out of its fit and are "
-            "predicted as new customers."
+            f" {count(self.new_customers)} customers made their first purchase at the calibration end "
+            "(T = 0): they carry no information for the purchase model, so they were left out of its fit "
+            "and are predicted as new customers."
             if self.new_customers
             else ""
         )
+        models: list[PurchaseModel | GammaGamma] = [self.purchases]
+        if self.spend is not None:
+            models.append(self.spend)
+        params = "; ".join(
+            f"{m.method}: "
+            + ", ".join(
+                f"{r.param} {number(r.estimate)} ("
+                + (
+                    "interval could not be estimated"
+                    if missing(r.ci_low) or missing(r.ci_high)
+                    else f"95% CI {interval(r.ci_low, r.ci_high, number)}"
+                )
+                + ")"
+                for r in m.to_frame().itertuples()
+            )
+            for m in models
+        )
+        check = f" {self.holdout.summary()}" if self.holdout is not None else ""
         warn = f" Warning: {self.degenerate_reason}." if self.degenerate else ""
-        notes = "".join(f" Note: {n}." for n in self.notes)
         return (
-            f"{self.method}; fitted on {count(self.purchases.n_)} customers up to {self.calibration_end} "
-            f"({self.clock}), {count(len(c))} predicted; "
-            f"{c['expected_purchases'].sum():,.0f} purchases expected in the next {self.settings.months} months"
-            f"{total}.{new}{check}{warn}{notes}"
+            f"{self.method}; fitted on n = {count(self.purchases.n_)} customers with orders up to "
+            f"{self.calibration_end} ({self.clock}), {count(len(c))} predicted.{new} Parameters: {params}."
+            f"{check}{warn}"
         )
 
     def figure(self) -> go.Figure:
-        """The holdout check when there is one, else the distribution of P(alive)."""
+        """The check on the past when there is one, else how many customers are likely still active."""
         if self.holdout is not None:
-            return self.holdout.figure()
-        fig = go.Figure(go.Histogram(x=self.customers["p_alive"], nbinsx=40))
+            h = self.holdout
+            fig = h.figure()
+            fig.update_layout(
+                title=f"Check on the past: orders per customer in the last {h.duration:g} {h.time_unit}s, "
+                "placed vs expected",
+                xaxis_title=f"repeat orders before those {h.time_unit}s",
+                yaxis_title="orders per customer",
+            )
+            return fig
+        fig = go.Figure(go.Histogram(x=self.customers["p_alive"] * 100, nbinsx=40))
         fig.update_layout(
-            title="Probability alive", xaxis_title="P(alive)", yaxis_title="customers", height=340
+            title="How likely each customer is still active",
+            xaxis_title="chance still active (%)",
+            yaxis_title="customers",
+            height=340,
         )
         return fig
 

@@ -31,15 +31,20 @@ from sklearn.preprocessing import StandardScaler
 
 from cxlab.config import Config
 from cxlab.currency import shop_orders
-from cxlab.display import money, pct
+from cxlab.display import count, money, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.identity import with_person_id
+from cxlab.progress import Progress, silent
 from cxlab.stats.silhouette import choose_k, sample_rows, silhouette
 
 MAX_CHANNELS = 8
 MAX_CATEGORIES = 6
 SAMPLE = 5_000
 JOURNEY_STEPS = 8
+STEPS = ("features", "choose k", "cluster", "describe")
+"""The steps of :func:`personas` reported to its ``progress``: the engine's per-customer features, the choice
+of the number of personas, the clustering, the cards."""
+PROGRESS = "finding personas"
 CATEGORY_RE = r'"page"\s*:\s*"/?category/([^"/?]+)'
 
 BASE_TRAITS: dict[str, tuple[str | None, str | None]] = {
@@ -53,8 +58,36 @@ BASE_TRAITS: dict[str, tuple[str | None, str | None]] = {
 """Feature -> (phrase when high, phrase when low); channel and category shares add '<x>-led' / '<x>-loving'."""
 
 
+def separation(silhouette: float) -> str:
+    """How clear-cut clusters are, in words, from their mean silhouette (Kaufman & Rousseeuw's reading:
+    below 0.25 no substantial structure, up to 0.5 a weak one); empty when they are well separated."""
+    if silhouette < 0.25:
+        return "The groups overlap a lot: read them as tendencies, not clear-cut types."
+    if silhouette < 0.5:
+        return "The groups are only loosely separated."
+    return ""
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
+
+
+FEATURE_LABELS = {
+    "orders_log": "orders",
+    "order_value_log": "order value",
+    "discount_share": "orders with a discount",
+    "return_share": "orders refunded",
+    "support_per_order": "support contacts per order",
+    "satisfaction": "satisfaction",
+}
+
+
+def _feature_label(feature: str) -> str:
+    """A model feature as the persona chart names it: ``channel_email`` → ``channel: email``."""
+    for prefix in ("channel_", "category_"):
+        if feature.startswith(prefix):
+            return f"{prefix[:-1]}: {feature[len(prefix) :]}"
+    return FEATURE_LABELS.get(feature, _label(feature))
 
 
 @dataclass(frozen=True)
@@ -128,12 +161,24 @@ class Personas:
         }
 
     def summary(self) -> str:
+        """The personas in plain words: how many, the one that brings most revenue, and how clear-cut they
+        are (from the silhouette, see :func:`separation`); the method is in :meth:`details`."""
         big = max(self.cards, key=lambda c: c.revenue_share)
         notes = "".join(f" Note: {n}." for n in self.notes)
+        clear = separation(self.silhouette[self.k])
         return (
-            f"{self.k} personas over n = {self.customers:,} customers ({self.method}); "
-            f"'{big.name}' bring {pct(big.revenue_share, 0)} of revenue with {pct(big.share, 0)} of customers "
-            f"(orders of {money(big.mean_order_value, self.currency)} on average).{notes}"
+            f"Your {count(self.customers)} customers fall into {self.k} groups by how they buy. The group "
+            f"that brings the most revenue, '{big.name}', is {pct(big.share, 0)} of customers and brings "
+            f"{pct(big.revenue_share, 0)} of revenue, with orders of "
+            f"{money(big.mean_order_value, self.currency)} on average.{' ' + clear if clear else ''}{notes}"
+        )
+
+    def details(self) -> str:
+        """The clustering method, the fit quality of every k tried, n and the seed."""
+        tried = ", ".join(f"k = {k}: {v:.3f}" for k, v in self.silhouette.items())
+        return (
+            f"{self.method}. Mean silhouette per number of groups tried: {tried} (from -1 to 1; below 0.25 "
+            f"the groups overlap a lot). n = {count(self.customers)} customers with orders."
         )
 
     def figure(self) -> go.Figure:
@@ -143,16 +188,17 @@ class Personas:
         fig = go.Figure(
             go.Heatmap(
                 z=p.to_numpy(),
-                x=[html.escape(_label(c)) for c in p.columns],
+                x=[html.escape(_feature_label(c)) for c in p.columns],
                 y=names,
                 zmid=0,
                 colorscale="RdBu",
-                hovertemplate="%{y}<br>%{x}: %{z:+.2f} SD<extra></extra>",
+                hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average<extra></extra>",
+                colorbar={"title": {"text": "vs average"}},
             )
         )
         fig.update_yaxes(autorange="reversed")
         fig.update_layout(
-            title="Persona profiles (difference from all customers, in standard deviations)",
+            title="What sets each persona apart (blue: more than the average customer, red: less)",
             height=160 + 40 * len(names),
             margin={"l": 260, "r": 30, "t": 50, "b": 140},
         )
@@ -303,13 +349,23 @@ def _journeys(con: BaseBackend, labels: ir.Table) -> tuple[pd.DataFrame, pd.Data
 
 
 def personas(
-    con: BaseBackend, *, k: int | None = None, seed: int = 42, config: Config | None = None
+    con: BaseBackend,
+    *,
+    k: int | None = None,
+    seed: int = 42,
+    config: Config | None = None,
+    progress: Progress | None = None,
 ) -> Personas:
     """Cluster the store's customers into personas (``k`` fixed, or chosen by silhouette from 3 to 8);
-    money in the shop's reporting currency (``config``)."""
+    money in the shop's reporting currency (``config``). ``progress`` hears of each of the
+    :data:`STEPS` as it is done."""
+    report = progress or silent
+    done = iter(range(1, len(STEPS) + 1))
+    report(PROGRESS, 0, len(STEPS))
     require_rows(con, "orders", "Personas", ["customer_id"])
     shop = shop_orders(con, config)
     raw, channels, categories = customer_features(con, shop.table)
+    report(PROGRESS, next(done), len(STEPS))
     if len(raw) < 4:
         raise MissingData(f"personas need at least 4 customers with orders; this store has {len(raw)}")
     x = _model_matrix(raw).round(9)  # engine sums may differ in the last bits from run to run
@@ -322,6 +378,7 @@ def personas(
         if not 2 <= k <= len(raw) - 1:
             raise ValueError(f"k must be between 2 and {len(raw) - 1}, got {k}")
         scores = {}
+    report(PROGRESS, next(done), len(STEPS))
     km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(z)
     if k not in scores:
         scores[k] = silhouette(z, km.labels_, sample_rows(len(z), SAMPLE, seed))
@@ -334,6 +391,7 @@ def personas(
     zf = pd.DataFrame(z, columns=x.columns)
     profile = zf.groupby(lab).mean().sort_index()
     assignments = pd.DataFrame({"customer_id": raw["customer_id"].to_numpy(), "persona": lab})
+    report(PROGRESS, next(done), len(STEPS))
     tp, pains = _journeys(con, ibis.memtable(assignments))
     total_rev = revenue.sum()
     cards: list[PersonaCard] = []
@@ -346,12 +404,13 @@ def personas(
         ch_share = raw.loc[members, [f"channel_{c}" for c in channels]].mean()
         ch_all = raw[[f"channel_{c}" for c in channels]].mean()
         chans = [
-            f"{c} ({ch_share[f'channel_{c}']:.0%}, ×{ch_share[f'channel_{c}'] / max(ch_all[f'channel_{c}'], 1e-12):.1f})"
+            f"{c} {pct(ch_share[f'channel_{c}'], 0)} "
+            f"({ch_share[f'channel_{c}'] / max(ch_all[f'channel_{c}'], 1e-12):.1f}× the average)"
             for c in sorted(channels, key=lambda c: -ch_share[f"channel_{c}"])[:3]
         ]
         cat_share = raw.loc[members, [f"category_{c}" for c in categories]].mean()
         cats = [
-            f"{c} ({cat_share[f'category_{c}']:.0%} of category views)"
+            f"{c} ({pct(cat_share[f'category_{c}'], 0)} of category views)"
             for c in sorted(categories, key=lambda c: -cat_share[f"category_{c}"])[:2]
         ]
         t = tp[tp["persona"] == p]
@@ -366,13 +425,11 @@ def personas(
         lifts = pd.DataFrame(
             {"touchpoint": per_tp.index, "lift": (per_tp / all_tp.reindex(per_tp.index)).round(9).to_numpy()}
         ).sort_values(["lift", "touchpoint"], ascending=[False, True])
-        touchpoints = [
-            f"{r.touchpoint} (×{r.lift:.1f} events per customer)" for r in lifts.head(3).itertuples()
-        ]
+        touchpoints = [f"{r.touchpoint} ({r.lift:.1f}× the average use)" for r in lifts.head(3).itertuples()]
         pn = pains[pains["persona"] == p]
         pn = pn.assign(rate=pn["negative"] / n)
         pn = pn[pn["negative"] > 0].sort_values(["rate", "touchpoint"], ascending=[False, True]).head(3)
-        pain_list = [f"{r.touchpoint}: negative feedback from {r.rate:.1%} of them" for r in pn.itertuples()]
+        pain_list = [f"{r.touchpoint}: negative feedback from {pct(r.rate)} of them" for r in pn.itertuples()]
         support = float(raw.loc[members, "support_per_order"].mean())
         if support > 0:
             pain_list.append(f"{support:.2f} support contacts per order")
@@ -393,6 +450,7 @@ def personas(
                 pains=pain_list,
             )
         )
+    report(PROGRESS, next(done), len(STEPS))
     return Personas(
         cards=cards,
         k=k,

@@ -1,20 +1,27 @@
 """The customers' sections of the report, one analysis each: RFM segments, lifetime value with its holdout
 check, personas and churn risk. A section that can't run on the store raises :class:`cxlab.errors.MissingData`
-(no orders with a customer); money is in the shop's reporting currency, with its notes in the summary."""
+(no orders with a customer); money is in the shop's reporting currency, with its notes in the summary.
+
+Each section says what was found in plain words (``summary``) and keeps the method, fit quality and n in
+``details``; column headers are words ("chance still active", not P(alive))."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from cxlab.customers.churn import ChurnRisk, churn_risk
-from cxlab.customers.lifetime import lifetime_value
+from cxlab.customers.lifetime import LifetimeValue, lifetime_value
 from cxlab.customers.personas import personas
 from cxlab.customers.rfm import rfm_segments
-from cxlab.display import DASH, count, interval, money, number, pct
+from cxlab.display import count, money, number, pct, points
 from cxlab.report.section import Section
 from cxlab.store import Store
+
+VALUE_GROUPS = ((0, 10, "most valuable 10%"), (10, 50, "next 40%"), (50, 100, "other 50%"))
+"""Customers by expected value, highest first: (from, to) in percent of the customers, and a name."""
 
 
 def rfm_section(store: Store) -> Section:
@@ -27,31 +34,56 @@ def rfm_section(store: Store) -> Section:
             "customers": t["customers"].map(count),
             "% of customers": t["share"].map(pct),
             "% of revenue": t["revenue_share"].map(pct),
-            "days since last order": t["recency_days"].map(lambda x: number(x, 3)),
-            "orders": t["frequency"].map(lambda x: number(x, 2)),
+            "days since last order (average)": t["recency_days"].map(lambda x: number(x, 3)),
+            "orders per customer": t["frequency"].map(lambda x: number(x, 2)),
             "revenue per customer": t["monetary"].map(lambda x: money(x, res.currency)),
         }
     )
-    return Section("customers-rfm", "RFM segments", res.summary(), [res.figure()], shown)
+    return Section(
+        "customers-rfm", "Customer segments", res.summary(), [res.figure()], shown, details=res.details()
+    )
+
+
+def value_groups(res: LifetimeValue) -> pd.DataFrame:
+    """The customers in :data:`VALUE_GROUPS` by expected value: how many, their expected orders and value
+    over the horizon, and their average chance of still being active (what a shop owner can act on, where
+    the models' parameters go to the details)."""
+    c = res.customers
+    key = "clv" if "clv" in c else "expected_purchases"
+    c = c.sort_values(key, ascending=False, ignore_index=True)
+    n = len(c)
+    rows = []
+    for lo, hi, name in VALUE_GROUPS:
+        part = c.iloc[n * lo // 100 : n * hi // 100]
+        if part.empty:
+            continue
+        value = float(part["clv"].sum()) if "clv" in part else float("nan")
+        rows.append(
+            {
+                "group": name,
+                "customers": count(len(part)),
+                f"orders expected in {res.settings.months} months": count(
+                    round(part["expected_purchases"].sum())
+                ),
+                "expected value": money(value, res.currency),
+                "value per customer": money(value / len(part), res.currency),
+                "chance still active (average)": pct(part["p_alive"].mean(), 0),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def clv_section(store: Store) -> Section:
-    """The purchase and spend models' parameters, the holdout check and the lifetime value."""
+    """What the customers are expected to be worth, by value group; the models and their check in details."""
     res = lifetime_value(store.ibis(), config=store.config)
-    rows = [res.purchases.to_frame().assign(model=res.purchases.method)]
-    if res.spend is not None:
-        rows.append(res.spend.to_frame().assign(model=res.spend.method))
-    t = pd.concat(rows, ignore_index=True)
-    shown = pd.DataFrame(
-        {
-            "model": t["model"],
-            "parameter": t["param"],
-            "estimate": t["estimate"].map(number),
-            "standard error": t["se"].map(lambda x: number(x, 2)),
-            "95% CI": [interval(lo, hi, number) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
-        }
+    return Section(
+        "customers-clv",
+        "Customer lifetime value",
+        res.summary(),
+        [res.figure()],
+        value_groups(res),
+        details=res.details(),
     )
-    return Section("customers-clv", "Customer lifetime value", res.summary(), [res.figure()], shown)
 
 
 def personas_section(store: Store) -> Section:
@@ -64,13 +96,14 @@ def personas_section(store: Store) -> Section:
             "customers": t["customers"].map(count),
             "% of revenue": t["revenue_share"].map(pct),
             "order value": t["mean_order_value"].map(lambda x: money(x, res.currency)),
-            "channels": t["channels"],
-            "touchpoints": t["touchpoints"],
+            "main channels": t["channels"],
             "typical journey": t["journey"],
             "top pains": t["pains"],
         }
     )
-    return Section("customers-personas", "Personas", res.summary(), [res.figure()], shown)
+    return Section(
+        "customers-personas", "Personas", res.summary(), [res.figure()], shown, details=res.details()
+    )
 
 
 def shop_churn(store: Store) -> ChurnRisk:
@@ -83,18 +116,20 @@ def churn_section(store: Store) -> Section:
     """The customers with the most value at risk."""
     res = shop_churn(store)
     t = res.top(15)
+    unit = res.settings.time_unit
     shown = pd.DataFrame(
         {
-            "rank": t["rank"],
+            "rank": t["rank"].map(count),
             "customer": t["customer_id"],
             "orders": t["orders"].map(count),
-            "P(alive)": t["p_alive"].map(lambda x: number(x, 2)),
-            "change": t["p_alive_change"].map(lambda x: DASH if pd.isna(x) else f"{x:+.2f}"),
-            "value if active": t["value_if_alive"].map(lambda x: money(x, res.currency)),
+            "chance still active": t["p_alive"].map(lambda x: pct(x, 0)),
+            f"change in {res.lookback:g} {unit}s": t["p_alive_change"].map(lambda x: points(x, 0)),
+            "worth if still active": t["value_if_alive"].map(lambda x: money(x, res.currency)),
             "value at risk": t["value_at_risk"].map(lambda x: money(x, res.currency)),
         }
     )
-    return Section("customers-churn", "Churn risk", res.summary(), [res.figure()], shown)
+    figures = [res.figure()] if np.isfinite(t["value_at_risk"]).any() else []
+    return Section("customers-churn", "Churn risk", res.summary(), figures, shown, details=res.details())
 
 
 SECTIONS: list[Callable[[Store], Section]] = [rfm_section, clv_section, personas_section, churn_section]

@@ -23,7 +23,7 @@ from ibis.backends import BaseBackend
 from cxlab.config import Config
 from cxlab.currency import ShopOrders, shop_orders
 from cxlab.customers.summary import Cutoff, last_order_time
-from cxlab.display import pct
+from cxlab.display import count, day, money, pct
 from cxlab.errors import require_rows
 
 SEGMENTS = (
@@ -52,6 +52,8 @@ SEGMENT_GRID: dict[tuple[int, int], str] = {
 }
 """(R score, FM score) -> segment name."""
 NOT_YET = "(not a customer yet)"
+SLIPPING = ("At risk", "Can't lose them")
+"""Segments of customers who used to buy often (or for a lot) but haven't ordered for a long time."""
 
 
 def _score(pr: ir.FloatingValue) -> ir.IntegerValue:
@@ -110,12 +112,34 @@ class RFMSegments:
         }
 
     def summary(self) -> str:
-        top = self.table.sort_values("revenue_share", ascending=False).iloc[0]
+        """What the segments say, in plain words: who brings the revenue, and who used to buy often but has
+        stopped (:data:`SLIPPING`), with what they have spent."""
+        t = self.table
+        top = t.sort_values("revenue_share", ascending=False).iloc[0]
         notes = "".join(f" Note: {n}." for n in self.notes)
+        if not self.customers:
+            return f"On {day(self.as_of)}, no customer had ordered yet.{notes}"
+        text = (
+            f"On {day(self.as_of)}, {count(self.customers)} customers have ordered. {top['segment']} "
+            f"({pct(top['share'], 0)} of customers) bring {pct(top['revenue_share'], 0)} of revenue, "
+            f"{money(top['revenue'], self.currency)}."
+        )
+        slipping = t[t["segment"].isin(SLIPPING)]
+        n = int(slipping["customers"].sum())
+        if n:
+            text += (
+                f" {count(n)} customers who used to buy often haven't ordered for a long time "
+                f"({' and '.join(SLIPPING)}); together they have spent "
+                f"{money(slipping['revenue'].sum(), self.currency)} so far: worth winning back."
+            )
+        return text + notes
+
+    def details(self) -> str:
+        """How the segments were made: the scores, the grid, n and the date."""
         return (
-            f"{self.method}; n = {self.customers:,} customers with orders up to {self.as_of}; revenue in "
-            f"{self.currency}; {top['segment']} hold {pct(top['revenue_share'], 0)} of revenue with "
-            f"{pct(top['share'], 0)} of customers.{notes}"
+            f"{self.method}. Recency = days since the last order, frequency = orders, monetary = revenue "
+            f"({self.currency}), each scored 1–5 by percentile rank among the n = {count(self.customers)} "
+            f"customers with orders up to {self.as_of}."
         )
 
     def figure(self) -> go.Figure:
@@ -128,9 +152,9 @@ class RFMSegments:
         )
         fig.update_yaxes(autorange="reversed")
         fig.update_layout(
-            title=f"RFM segments on {self.as_of}",
+            title=f"Customer segments on {day(self.as_of)}",
             barmode="group",
-            xaxis_title="%",
+            xaxis_title="share (%)",
             height=120 + 34 * len(t),
             margin={"l": 140, "r": 30, "t": 50, "b": 40},
         )
@@ -206,8 +230,9 @@ class RFMMovement:
         stayed = int(t.loc[t["from_segment"] == t["to_segment"], "customers"].sum())
         new = int(t.loc[t["from_segment"] == NOT_YET, "customers"].sum())
         return (
-            f"RFM segment movement from {self.start} to {self.end}: n = {n:,} customers at the end; "
-            f"{stayed:,} kept their segment, {new:,} were new, {n - stayed - new:,} moved."
+            f"From {day(self.start)} to {day(self.end)}: of {count(n)} customers, {count(stayed)} stayed in "
+            f"their segment, {count(new)} ordered for the first time and {count(n - stayed - new)} moved to "
+            "another."
         )
 
     def figure(self) -> go.Figure:
@@ -221,10 +246,10 @@ class RFMMovement:
                 hovertemplate="%{y} → %{x}: %{z:,}<extra></extra>",
             )
         )
-        fig.update_yaxes(autorange="reversed", title=f"segment on {self.start}")
+        fig.update_yaxes(autorange="reversed", title=f"segment on {day(self.start)}")
         fig.update_layout(
-            title="RFM segment movement",
-            xaxis_title=f"segment on {self.end}",
+            title=f"How customers moved between segments from {day(self.start)} to {day(self.end)}",
+            xaxis_title=f"segment on {day(self.end)}",
             height=520,
             margin={"l": 170, "r": 30, "t": 50, "b": 120},
         )

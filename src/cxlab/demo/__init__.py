@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,17 @@ from cxlab.demo.simulate import make_demo_catalog, simulate_chunk
 from cxlab.demo.spend import spend_table
 from cxlab.demo.truth import Stats, build_truth
 from cxlab.demo.writer import PartWriters, clear
+from cxlab.progress import Progress, silent
 from cxlab.schema import TABLES
 
-__all__ = ["DemoResult", "generate"]
+__all__ = ["DEFAULT_CUSTOMERS", "FULL_CUSTOMERS", "DemoResult", "generate"]
 
 MAX_WORKERS = 8
+DEFAULT_CUSTOMERS = 20_000
+"""People simulated by ``cxlab demo`` and ``make demo``: a few minutes on two cores, every planted effect found."""
+FULL_CUSTOMERS = 50_000
+"""People simulated by ``cxlab demo --full`` and ``make demo-full``."""
+SIMULATING = "simulating people"
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,12 @@ class DemoResult:
 
 def generate(
     out_dir: str | Path,
-    customers: int = 20_000,
+    customers: int = DEFAULT_CUSTOMERS,
     seed: int = 42,
     *,
     workers: int = 1,
     secret: bytes | None = None,
+    progress: Progress | None = None,
 ) -> DemoResult:
     """Simulate ``customers`` prospects (everyone who visits) and write the demo shop to ``out_dir``.
 
@@ -57,6 +65,8 @@ def generate(
     Chunks of ``CHUNK_SIZE`` customers (one part file per table each) are simulated one after the other,
     or with ``workers > 1`` in that many spawned processes (the calling script then needs the usual
     ``if __name__ == "__main__":`` guard). The output does not depend on ``workers``.
+
+    ``progress`` is told ``("simulating people", done, customers)`` after each batch (each chunk with workers).
     """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
@@ -68,12 +78,23 @@ def generate(
         for c, first in enumerate(range(0, customers, P.CHUNK_SIZE))
     ]
     n_workers = max(1, min(workers, MAX_WORKERS, len(chunks)))
+    report = progress or silent
+    report(SIMULATING, 0, customers)
     if n_workers == 1:
-        results = [simulate_chunk(*args) for args in chunks]
+
+        def after(first: int) -> Callable[[int], None]:
+            return lambda k: report(SIMULATING, first + k, customers)
+
+        results = [simulate_chunk(*args, done=after(args[2])) for args in chunks]
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
-            results = list(pool.map(simulate_chunk, *zip(*chunks, strict=True)))
+            results = []
+            for args, result in zip(
+                chunks, pool.map(simulate_chunk, *zip(*chunks, strict=True)), strict=True
+            ):
+                results.append(result)
+                report(SIMULATING, args[2] + args[3], customers)
     stats = Stats()
     counts = dict.fromkeys(TABLES, 0)
     files: dict[str, list[Path]] = {name: [] for name in TABLES}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +56,18 @@ def make_demo_catalog(seed: int) -> Catalog:
 
 
 def simulate_chunk(
-    seed: int, chunk: int, first_gid: int, n: int, data_dir: str, secret: bytes | None = None
+    seed: int,
+    chunk: int,
+    first_gid: int,
+    n: int,
+    data_dir: str,
+    secret: bytes | None = None,
+    done: Callable[[int], None] | None = None,
 ) -> tuple[Stats, dict[str, int], dict[str, Path]]:
     """Simulate and write customers ``first_gid .. first_gid + n - 1`` (batch by batch) as part ``chunk`` of
     every table but ``changes``; returns the chunk's statistics, row counts and files. ``secret``: the
-    store's, for keyed contact hashes (see :func:`customers_table`)."""
+    store's, for keyed contact hashes (see :func:`customers_table`). ``done(k)`` is told after each batch
+    that ``k`` of the ``n`` people are simulated."""
     catalog = make_demo_catalog(seed)
     stats = Stats()
     names_ = tuple(t for t in TABLES if t not in ("changes", "spend"))
@@ -70,6 +78,8 @@ def simulate_chunk(
             for name, table in batch.tables.items():
                 writers.write(name, table)
             stats.add(batch.stats)
+            if done is not None:
+                done(first + size - first_gid)
     return stats, writers.counts, writers.files
 
 

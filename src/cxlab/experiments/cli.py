@@ -14,20 +14,23 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cxlab.clitools import (
     DEFAULT_DB,
     DbOpt,
     FigureOpt,
+    FitTable,
     JsonOpt,
+    WideOpt,
     console,
     emit_json,
     err,
     errors_as_exit,
     fail,
+    show_table,
     write_figure,
 )
+from cxlab.display import count, day
 from cxlab.experiments.analysis import CORRECTIONS, ENGINES, ExperimentResult, analyze
 from cxlab.experiments.bayesian import GaussianPrior
 from cxlab.experiments.sufficient import SufficientStats
@@ -88,7 +91,27 @@ def _read_stats(path: Path) -> SufficientStats:
         raise ValueError(f"{path}: {e}") from e
 
 
-@experiment_app.command("analyze")
+STATS_EXAMPLE = """{
+  "metric": {"name": "purchase", "type": "proportion"},
+  "variants": [
+    {"name": "control", "n": 5000, "sum": 610},
+    {"name": "new_checkout", "n": 5010, "sum": 668}
+  ]
+}"""
+"""A ``--stats`` file: one metric, the control first (documented in ``--help`` and the README)."""
+
+STATS_FORMAT = f"""[bold]--stats FILE.json[/]: the sufficient statistics of one metric, the control arm first:
+
+{escape(STATS_EXAMPLE)}
+
+Per arm: [bold]n[/] (units), [bold]sum[/] (conversions, or the metric summed over units) and \
+[bold]sum_squares[/] (the squares summed; optional for a proportion). metric.type is proportion, mean or \
+ratio; a ratio also needs denominator_sum, denominator_sum_squares and cross_sum (numerator × denominator \
+summed); CUPED needs covariate_sum, covariate_sum_squares and covariate_cross_sum. Optional in metric: \
+"inverse": true (lower is better), "guardrail": true, "secondary": true."""
+
+
+@experiment_app.command("analyze", epilog=STATS_FORMAT)
 def analyze_cmd(
     experiment_id: Annotated[str | None, typer.Argument(help="Experiment in the store's exposures.")] = None,
     stats: Annotated[
@@ -191,7 +214,7 @@ def analyze_cmd(
 
 
 @experiment_app.command("list")
-def list_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
+def list_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Experiments in the store: units per arm, first and last exposure."""
     from cxlab.experiments.experiment import list_experiments
     from cxlab.store import Store
@@ -201,18 +224,21 @@ def list_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     if json_:
         emit_json({"experiments": df.to_dict(orient="records")})
         return
-    t = Table(title="experiments")
-    for col in ("experiment", "arm", "units", "first exposure", "last exposure"):
-        t.add_column(col, justify="right" if col == "units" else "left")
+    t = FitTable("experiments", keep=2)
+    t.ident("experiment")
+    t.text("arm")
+    t.number("units", essential=True)
+    t.text("first exposure")
+    t.text("last exposure")
     for r in df.itertuples(index=False):
         t.add_row(
             escape(str(r.experiment_id)),
             escape(str(r.variant)),
-            f"{r.units:,}",
-            f"{r.first_exposure:%Y-%m-%d}",
-            f"{r.last_exposure:%Y-%m-%d}",
+            count(r.units),
+            day(r.first_exposure),
+            day(r.last_exposure),
         )
-    console.print(t)
+    show_table(t, wide)
 
 
 @experiment_app.command("power")
@@ -319,7 +345,9 @@ WindowOpt = Annotated[int, typer.Option("--window", help="Days either side of a 
 
 
 @changes_app.command("list")
-def changes_list(window: WindowOpt = 28, db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
+def changes_list(
+    window: WindowOpt = 28, db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False
+) -> None:
     """The change log, with changes that overlap on the same touchpoint flagged."""
     from cxlab.experiments.changelog import change_log
     from cxlab.store import Store
@@ -329,20 +357,24 @@ def changes_list(window: WindowOpt = 28, db: DbOpt = DEFAULT_DB, json_: JsonOpt 
     if json_:
         emit_json(log.to_dict())
         return
-    t = Table(title="change log")
-    for col in ("id", "date", "touchpoint", "description", "experiment", "overlaps"):
-        t.add_column(col)
+    t = FitTable("change log")
+    t.ident("id")
+    t.text("date")
+    t.text("touchpoint")
+    t.text("description", essential=True)
+    t.text("experiment")
+    t.text("overlaps", essential=True)
     for r in log.table.to_dict(orient="records"):
         overlaps: list[str] = r["overlaps"]
         t.add_row(
             escape(str(r["change_id"])),
-            f"{r['ts']:%Y-%m-%d}",
+            day(r["ts"]),
             escape(str(r["touchpoint"])),
             escape(str(r["description"])),
             escape(str(r["experiment_id"] or "")),
             "[bold red]" + escape(", ".join(overlaps)) + "[/]" if overlaps else "",
         )
-    console.print(t)
+    show_table(t, wide)
     console.print(escape(log.summary()))
 
 

@@ -7,14 +7,20 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail, show_frame
-from cxlab.journey.funnels import Exclusion, Step, funnel
-from cxlab.journey.journey_map import journey_map
-from cxlab.journey.paths import paths
-from cxlab.journey.retention import retention
-from cxlab.journey.swot import swot
-from cxlab.store import Store
-from cxlab.voice.themes import touchpoint_evidence
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    JsonOpt,
+    WideOpt,
+    console,
+    emit_json,
+    errors_as_exit,
+    fail,
+    progress,
+    show_frame,
+    show_summary,
+)
+from cxlab.display import pct
 
 app = typer.Typer(
     help="Journey map, funnels, paths, retention, strengths & weaknesses.", no_args_is_help=True
@@ -26,10 +32,14 @@ ByOpt = Annotated[
 
 
 @app.command("map")
-def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False) -> None:
+def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Stage × touchpoint: people reached, share reaching the next stage, time to it, revenue."""
+    from cxlab.journey.journey_map import journey_map
+    from cxlab.store import Store
+
     with errors_as_exit(), Store(db, read_only=True) as store:
         res = journey_map(store.ibis(), store.config, by=by)
+        currency = store.config.shop.currency
     if json_:
         emit_json(res.to_dict())
         return
@@ -43,7 +53,19 @@ def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False) ->
         "p90_hours",
         "revenue",
     ]
-    show_frame(res.to_frame()[cols], "journey map", res.summary(), limit=200)
+    frame = res.to_frame()[cols]
+    if by is None:
+        frame = frame.drop(columns="breakdown")
+    show_frame(
+        frame.rename(columns=lambda c: c.replace("_", " ")),
+        "journey map",
+        res.headline(),
+        limit=200,
+        wide=wide,
+        currency=currency,
+        keep=2 if by is None else 3,
+        essential=("people", "share next"),
+    )
 
 
 @app.command("funnel")
@@ -60,8 +82,12 @@ def funnel_cmd(
     by: ByOpt = None,
     db: DbOpt = DEFAULT_DB,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Unique customers (or sessions) reaching each step in order within the window after step 1."""
+    from cxlab.journey.funnels import Exclusion, Step, funnel
+    from cxlab.store import Store
+
     if order not in ("ordered", "strict", "any"):
         fail(f"--order must be ordered, strict or any, got {order!r}")
     if unit not in ("people", "sessions"):
@@ -75,9 +101,21 @@ def funnel_cmd(
     if json_:
         emit_json(res.to_dict())
         return
-    show_frame(res.to_frame(), "funnel", res.summary())
+    show_frame(
+        res.to_frame(),
+        "funnel",
+        res.headline(),
+        wide=wide,
+        formats={"drop_off": pct},
+        method=res.summary(),
+    )
     if res.breakdown is not None:
-        show_frame(res.breakdown, f"by {by}", f"{res.correction}-corrected tests of each value vs the rest")
+        show_frame(
+            res.breakdown,
+            f"by {by}",
+            f"{res.correction}-corrected tests of each value vs the rest",
+            wide=wide,
+        )
 
 
 @app.command("paths")
@@ -87,11 +125,15 @@ def paths_cmd(
     depth: Annotated[int, typer.Option("--depth", min=2, max=50, help="Steps per path.")] = 4,
     node: Annotated[str, typer.Option("--node", help="touchpoint or event.")] = "touchpoint",
     keep_loops: Annotated[bool, typer.Option("--keep-loops", help="Don't collapse repeats.")] = False,
-    top: Annotated[int, typer.Option("--top", min=1)] = 20,
+    top: Annotated[int, typer.Option("--top", min=1, help="Paths to show.")] = 20,
     db: DbOpt = DEFAULT_DB,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """The most common paths from or to a touchpoint or event."""
+    from cxlab.journey.paths import paths
+    from cxlab.store import Store
+
     if node not in ("touchpoint", "event"):
         fail(f"--node must be touchpoint or event, got {node!r}")
     with errors_as_exit(), Store(db, read_only=True) as store:
@@ -100,7 +142,7 @@ def paths_cmd(
     if json_:
         emit_json(res.to_dict())
         return
-    show_frame(res.to_frame(), "paths", res.summary())
+    show_frame(res.to_frame(), "paths", res.headline(), wide=wide, method=res.summary())
 
 
 @app.command("retention")
@@ -109,8 +151,12 @@ def retention_cmd(
     by: Annotated[str | None, typer.Option("--by", help="channel (acquisition channel).")] = None,
     db: DbOpt = DEFAULT_DB,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Cohort retention by first-purchase week or month; repeat-purchase curve."""
+    from cxlab.journey.retention import retention
+    from cxlab.store import Store
+
     if period not in ("week", "month"):
         fail(f"--period must be week or month, got {period!r}")
     if by not in (None, "channel"):
@@ -120,24 +166,35 @@ def retention_cmd(
     if json_:
         emit_json(res.to_dict())
         return
-    m = res.matrix(res.cohorts["group"].iloc[0] if len(res.cohorts) else None)
+    m = res.matrix(res.cohorts["group"].iloc[0] if len(res.cohorts) else None).iloc[:, :13]
+    periods = [str(c) for c in m.columns]
+    shown = m.reset_index()
+    shown.columns = ["cohort", *periods]
     show_frame(
-        (m.iloc[:, :13] * 100).round(1).reset_index().astype({"cohort": str}), "retention %", res.summary()
+        shown,
+        f"share of each cohort buying again, by {period}s since the first order",
+        res.headline(),
+        method=res.summary(),
+        wide=wide,
+        formats=dict.fromkeys(periods, pct),
     )
-    show_frame(res.curve, "repeat-purchase curve", "")
+    show_frame(res.curve, "repeat-purchase curve", "", wide=wide)
 
 
 @app.command("swot")
 def swot_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     """Strengths and weaknesses of every touchpoint and channel vs its peers, ranked by money at stake."""
-    with errors_as_exit(), Store(db, read_only=True) as store:
-        res = swot(store.ibis(), store.config, evidence=touchpoint_evidence(store))
+    from cxlab.journey.swot import swot
+    from cxlab.store import Store
+    from cxlab.voice.themes import touchpoint_evidence
+
+    with errors_as_exit(), Store(db, read_only=True) as store, progress(not json_) as bar:
+        evidence = touchpoint_evidence(store)
+        res = swot(store.ibis(), store.config, evidence=evidence, progress=bar)
     if json_:
         emit_json(res.to_dict())
         return
-    d = res.to_dict()
-    for part in ("weaknesses", "strengths"):
-        console.print(f"[bold]{part}[/]")
-        for item in d[part]:
-            console.print("  • " + escape(item["sentence"]), soft_wrap=True)
-    console.print(escape(res.summary()))
+    console.print(escape(res.headline()))
+    for place in res.places():
+        console.print(f"  • [bold]{escape(str(place['verdict']))}[/]: " + escape(str(place["sentence"])))
+    show_summary("", res.summary())

@@ -35,6 +35,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.display import count, pct
 from cxlab.errors import require_rows
 from cxlab.identity import with_person_id
 from cxlab.journey.data import attach_breakdown, journey_events
@@ -174,6 +175,29 @@ class Funnel:
             + "."
         )
 
+    def headline(self) -> str:
+        """What was found, in plain words: how many got from the first step to the last, and the biggest
+        drop between two steps."""
+        t = self.steps
+        who = "people" if self.unit == "people" else "visits"
+        if t.empty or not int(t["units"].iloc[0]):
+            return f"No {who} did the first step ({t['step'].iloc[0] if len(t) else 'none'})."
+        first, last = t.iloc[0], t.iloc[-1]
+        text = (
+            f"Of {count(first['units'])} {who} with {first['step']}, {count(last['units'])} "
+            f"({pct(last['conversion_from_first'])}) got to {last['step']} within "
+            f"{self.window_s / 86400:g} days."
+        )
+        drops = t["drop_off"].iloc[1:]
+        if drops.notna().any():
+            i = int(np.nanargmax(drops.to_numpy(dtype=float))) + 1
+            steps = [str(x) for x in t["step"]]
+            text += (
+                f" The biggest drop is from {steps[i - 1]} to {steps[i]}: {pct(drops.iloc[i - 1], 0)} did not "
+                "go on."
+            )
+        return text
+
     def figure(self) -> go.Figure:
         t = self.steps
         fig = go.Figure(
@@ -184,6 +208,7 @@ class Funnel:
                 hovertemplate="%{y}: %{x:,}<extra></extra>",
             )
         )
+        fig.update_yaxes(automargin=True)
         fig.update_layout(title=f"Funnel (unique {self.unit})", height=140 + 60 * len(t))
         return fig
 
@@ -210,8 +235,8 @@ class Funnel:
             title=f"Conversion from first to last step by {html.escape(self.by)} (95% Wilson interval)",
             xaxis_title="% converted",
             height=140 + 26 * len(t),
-            margin={"l": 160, "r": 30, "t": 50, "b": 40},
         )
+        fig.update_yaxes(automargin=True)
         return fig
 
 

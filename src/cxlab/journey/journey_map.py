@@ -19,9 +19,10 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.display import count, pct
 from cxlab.errors import require_rows
 from cxlab.journey.data import attach_breakdown, journey_events
-from cxlab.journey.figures import grid_heatmap, sankey
+from cxlab.journey.figures import flow_matrix, grid_heatmap
 from cxlab.stats.proportions import wilson_interval
 from cxlab.voice.emotion import touchpoint_sentiment
 
@@ -59,17 +60,38 @@ class JourneyMap:
             f"{self.level:.0%} Wilson intervals; n = {self.people:,} people."
         )
 
+    def headline(self, min_people: int = 30) -> str:
+        """What was found, in plain words: which touchpoint moves most people on to the next stage and which
+        the fewest (among those with at least ``min_people`` people)."""
+        t = self.table[self.table["share_next"].notna() & (self.table["people"] >= min_people)]
+        if self.by:
+            t = t[t["breakdown"] == t["breakdown"].iloc[0]] if len(t) else t
+        if t.empty:
+            return (
+                f"{count(self.people)} people on a map of {len(self.stages)} stages; no touchpoint had "
+                f"{min_people} people or more with a next stage to go on to."
+            )
+        ranked = t.sort_values("share_next", kind="stable")
+        best, worst = ranked.iloc[-1], ranked.iloc[0]
+        text = (
+            f"{worst['touchpoint']} ({worst['stage']}) loses the most people: only "
+            f"{pct(worst['share_next'], 0)} of the {count(worst['people'])} who did something there went on "
+            f"to the next stage. {best['touchpoint']} ({best['stage']}) moves the most on: "
+            f"{pct(best['share_next'], 0)}."
+        )
+        moods = self.table.dropna(subset=["sentiment"])
+        if len(moods):
+            low = moods.sort_values("sentiment", kind="stable").iloc[0]
+            text += f" Feedback reads most negative about {low['touchpoint']}."
+        return text
+
     def figure(self) -> go.Figure:
         t = self.table[self.table["breakdown"] == self.table["breakdown"].iloc[0]] if self.by else self.table
-        return grid_heatmap(t, self.stages, "Journey map: share of people who reach the next stage")
+        return grid_heatmap(t, self.stages, "Share of people at each touchpoint who go on to the next stage")
 
     def flow_figure(self) -> go.Figure:
-        f = self.flows.assign(
-            source=self.flows["from_stage"] + " ▸",
-            target="▸ " + self.flows["to_stage"],
-            value=self.flows["people"],
-        )
-        return sankey(f, "Stage-to-stage flow (people; backward moves included)")
+        """People who moved from one stage to another (rows: from, columns: to; backward moves included)."""
+        return flow_matrix(self.flows, self.stages, "People moving from one stage to another")
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

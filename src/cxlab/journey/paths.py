@@ -19,9 +19,10 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.display import count, pct
 from cxlab.errors import require_rows
 from cxlab.identity import with_person_id
-from cxlab.journey.figures import sankey
+from cxlab.journey.figures import step_sankey
 from cxlab.journey.funnels import Unit
 from cxlab.journey.sessions import with_session_key
 
@@ -74,14 +75,23 @@ class PathSummary:
             f"first occurrence; n = {self.units:,} {self.unit}."
         )
 
+    def headline(self) -> str:
+        """What was found, in plain words: the most common path and how many took it."""
+        who = "people" if self.unit == "people" else "visits"
+        anchor = f"after the {self.start}" if self.start else f"before the {self.end}" if self.end else ""
+        if not self.units or self.table.empty:
+            return f"No {who} with a path {anchor} were found.".replace("  ", " ")
+        top = self.table.iloc[0]
+        return (
+            f"The most common path {anchor} is {top['path']}: {count(top['units'])} of "
+            f"{count(self.units)} {who} ({pct(top['share'])}). The top {len(self.table)} paths cover "
+            f"{pct(self.table['units'].sum() / self.units, 0)} of them; the rest are spread over many others."
+        ).replace("  ", " ")
+
     def figure(self) -> go.Figure:
-        lk = self.links.assign(
-            source=self.links["pos"].astype(str) + ". " + self.links["source"],
-            target=(self.links["pos"] + 1).astype(str) + ". " + self.links["target"],
-            value=self.links["units"],
-        )
+        """The paths step by step, step 1 on the left (the most common moves of each step)."""
         anchor = f"from {self.start}" if self.start else f"to {self.end}" if self.end else ""
-        return sankey(lk, html.escape(f"Paths {anchor}"))
+        return step_sankey(self.links, self.depth, html.escape(f"Paths {anchor}, step by step"))
 
 
 def _sequences(

@@ -4,10 +4,11 @@ strengths & weaknesses. A section that can't run on the store raises :class:`cxl
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from cxlab.display import count, interval, money, number, pct
+from cxlab.display import DASH, count, duration, interval, money, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.journey.funnels import funnel
 from cxlab.journey.journey_map import journey_map
@@ -23,38 +24,54 @@ DEMO_FUNNEL = ("page_view", "view_item", "add_to_cart", "checkout", "purchase")
 PATHS_FROM = "cart"
 
 
+def _intervals(labels: pd.Series, rate: pd.Series, lo: pd.Series, hi: pd.Series) -> str:
+    """ "label rate (lo – hi)" per row, for a section's details: the intervals stay one click away."""
+    return "; ".join(
+        f"{label} {pct(r)} ({interval(a, b)})" for label, r, a, b in zip(labels, rate, lo, hi, strict=True)
+    )
+
+
 def stages_section(store: Store) -> Section:
-    """People reaching each journey stage (Wilson intervals)."""
+    """How far people get along the journey's stages."""
     res = stage_funnel(store.ibis(), store.config)
     t = res.to_frame()
     shown = pd.DataFrame(
         {
             "stage": t["stage"],
-            "people": t["people"].map(count),
+            "got this far": t["people"].map(count),
             "share of all": t["share_of_all"].map(pct),
-            "reached from previous stage": t["rate_from_previous"].map(pct),
-            "95% CI": [interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+            "of the previous stage": t["rate_from_previous"].map(pct),
+            "did something here": t["seen"].map(count),
         }
     )
-    return Section("stages", "Journey stage funnel", res.summary(), [res.figure()], shown)
+    return Section(
+        "stages", "How far people get", res.headline(), [res.figure()], shown, details=res.details()
+    )
 
 
 def map_section(store: Store) -> Section:
-    """Stage × touchpoint: people, share reaching the next stage, time to it, revenue of those people."""
+    """Stage × touchpoint: people, share going on to the next stage, time to it, revenue of those people."""
     m = journey_map(store.ibis(), store.config)
     t = m.to_frame()
+    cur = store.config.shop.currency
     shown = pd.DataFrame(
         {
             "stage": t["stage"],
             "touchpoint": t["touchpoint"],
             "people": t["people"].map(count),
-            "reach next stage": t["share_next"].map(pct),
-            "median h to next": t["median_hours"].map(lambda x: number(x, 3)),
-            "revenue": t["revenue"].map(lambda x: money(x, store.config.shop.currency)),
+            "go on to the next stage": t["share_next"].map(pct),
+            "median time to it": t["median_hours"].map(duration),
+            "their revenue": t["revenue"].map(lambda x: money(x, cur)),
         }
     )
+    on = t[t["share_next"].notna()]
+    details = (
+        f"{m.summary()} 'Go on to the next stage' with 95% intervals: "
+        f"{_intervals(on['touchpoint'], on['share_next'], on['ci_low'], on['ci_high'])}. A touchpoint on the last "
+        f"stage has no next stage ({DASH}). 'Their revenue' is everything those people spent, in {cur}."
+    )
     figures = [m.figure(), *([m.flow_figure()] if len(m.flows) else [])]
-    return Section("journey-map", "Journey map", m.summary(), figures, shown)
+    return Section("journey-map", "Journey map", m.headline(), figures, shown, details=details)
 
 
 def funnel_section(store: Store) -> Section:
@@ -74,13 +91,15 @@ def funnel_section(store: Store) -> Section:
         {
             "step": ft["step"],
             "people": ft["units"].map(count),
-            "from previous": ft["conversion_from_previous"].map(pct),
-            "95% CI": [
-                interval(a, b) for a, b in zip(ft["ci_low_previous"], ft["ci_high_previous"], strict=True)
-            ],
+            "of the previous step": ft["conversion_from_previous"].map(pct),
+            "of the first step": ft["conversion_from_first"].map(pct),
         }
     )
-    return Section("funnel", "Purchase funnel (7-day window)", f.summary(), [f.figure()], shown)
+    details = (
+        f"{f.summary()} From the previous step, 95% intervals: "
+        f"{_intervals(ft['step'], ft['conversion_from_previous'], ft['ci_low_previous'], ft['ci_high_previous'])}."
+    )
+    return Section("funnel", "Purchase funnel (7 days)", f.headline(), [f.figure()], shown, details=details)
 
 
 def paths_section(store: Store) -> Section:
@@ -88,8 +107,12 @@ def paths_section(store: Store) -> Section:
     p = paths(store.ibis(), store.config, start=PATHS_FROM, depth=4)
     if p.units == 0:
         raise MissingData(f"paths after the {PATHS_FROM} need events at touchpoint {PATHS_FROM}: none stored")
-    shown = p.to_frame().assign(units=lambda d: d["units"].map(count), share=lambda d: d["share"].map(pct))
-    return Section("paths", f"Paths after the {PATHS_FROM}", p.summary(), [p.figure()], shown)
+    t = p.to_frame()
+    shown = pd.DataFrame({"path": t["path"], "people": t["units"].map(count), "share": t["share"].map(pct)})
+    details = f"{p.summary()} The chart shows the most common moves of each step (up to 8 a step)."
+    return Section(
+        "paths", f"Paths after the {PATHS_FROM}", p.headline(), [p.figure()], shown, details=details
+    )
 
 
 def retention_section(store: Store) -> Section:
@@ -98,14 +121,21 @@ def retention_section(store: Store) -> Section:
     c = r.curve
     shown = pd.DataFrame(
         {
-            "days since first purchase": c["days"],
-            "customers observed": c["customers"].map(count),
-            "bought again": c["repeaters"].map(count),
-            "repeat rate": c["repeat_rate"].map(pct),
-            "95% CI": [interval(lo, hi) for lo, hi in zip(c["ci_low"], c["ci_high"], strict=True)],
+            "days after the first order": c["days"].map(count),
+            "customers watched that long": c["customers"].map(count),
+            "ordered again": c["repeaters"].map(count),
+            "share": c["repeat_rate"].map(pct),
         }
     )
-    return Section("retention", "Cohort retention", r.summary(), [r.figure(), r.curve_figure()], shown)
+    days = c["days"].map(lambda d: f"{int(d)} days")
+    details = (
+        f"{r.summary()} Repeat rate with 95% intervals: "
+        f"{_intervals(days, c['repeat_rate'], c['ci_low'], c['ci_high'])}."
+    )
+    return Section(
+        "retention", "Customers who order again", r.headline(), [r.figure(), r.curve_figure()], shown,
+        details=details,
+    )  # fmt: skip
 
 
 def shop_swot(store: Store) -> Swot:
@@ -115,15 +145,29 @@ def shop_swot(store: Store) -> Swot:
 
 
 def swot_section(store: Store) -> Section:
-    """Strengths and weaknesses of touchpoints and channels against their peers, by money at stake."""
+    """Strengths and weaknesses of touchpoints and channels against their peers, by money at stake; findings
+    that conflict about one place are one row."""
     s = shop_swot(store)
-    rows = [
-        {"": kind, "finding": item["sentence"]}
-        for kind in ("weaknesses", "strengths")
-        for item in s.to_dict()[kind][:8]
-    ]
-    table = pd.DataFrame(rows, columns=["", "finding"])
-    return Section("swot", "Strengths and weaknesses", s.summary(), [s.figure()], table)
+    tested = s.table["verdict"].isin(["weakness", "strength", "as peers"])
+    if not tested.any():
+        raise MissingData(s.headline())
+    places = s.places()
+    details = " ".join([s.summary(), *(p["details"] for p in places)])
+    if not places:
+        return Section("swot", "Strengths and weaknesses", s.headline(), details=details)
+
+    def of(verdict: str) -> list[dict[str, Any]]:
+        return [p for p in places if p["verdict"] == verdict]
+
+    shown = of("weakness")[:8] + of("mixed signals") + of("strength")[:8]
+    table = pd.DataFrame(
+        {
+            "": [p["verdict"] for p in shown],
+            "finding": [p["finding"] for p in shown],
+            "worth a month": [money(p["worth_per_month"], s.currency) for p in shown],
+        }
+    )
+    return Section("swot", "Strengths and weaknesses", s.headline(), [s.figure()], table, details=details)
 
 
 SECTIONS: list[Callable[[Store], Section]] = [

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from cxlab.config import Config
+from cxlab.display import count, day, month, pct
 from cxlab.errors import require_rows
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.stats.proportions import wilson_interval
@@ -71,6 +72,21 @@ class Retention:
             f"Wilson intervals; n = {self.customers:,} customers."
         )
 
+    def headline(self) -> str:
+        """What was found, in plain words: the share of customers who ordered again within a month, three
+        months and a year of their first order (of those watched that long)."""
+        c = self.curve[self.curve["group"] == self.curve["group"].iloc[0]] if len(self.curve) else self.curve
+        c = c[(c["customers"] > 0) & c["days"].isin([30, 90, 365])]
+        if c.empty:
+            return (
+                f"{count(self.customers)} customers; none has been watched long enough to see a second order."
+            )
+        said = [f"{pct(r, 0)} within {int(d)} days" for d, r in zip(c["days"], c["repeat_rate"], strict=True)]
+        return (
+            f"Of {count(self.customers)} customers, the share who ordered again after their first order: "
+            f"{', '.join(said)} (each among the customers watched at least that long)."
+        )
+
     def figure(self) -> go.Figure:
         groups = self.cohorts["group"].unique()
         m = self.matrix(groups[0] if len(groups) else None)
@@ -78,16 +94,17 @@ class Retention:
             go.Heatmap(
                 z=m.to_numpy() * 100,
                 x=[str(c) for c in m.columns],
-                y=[str(pd.Timestamp(i).date()) for i in m.index],
+                y=[(month if self.period == "month" else day)(i) for i in m.index],
                 colorscale="Blues",
-                colorbar={"title": "% retained"},
-                hovertemplate="cohort %{y}, +%{x}: %{z:.1f}%<extra></extra>",
+                colorbar={"title": "% ordering"},
+                hovertemplate="first order %{y}, +%{x}: %{z:.1f}% ordered<extra></extra>",
             )
         )
-        fig.update_yaxes(autorange="reversed")
+        fig.update_yaxes(autorange="reversed", automargin=True, type="category")
         fig.update_layout(
-            title=f"Retention by first-purchase {self.period}",
-            xaxis_title=f"{self.period}s since first purchase",
+            title=f"Share of each first-order {self.period}'s customers who ordered again, {self.period} by "
+            f"{self.period}",
+            xaxis_title=f"{self.period}s since the first order",
             height=200 + 12 * len(m),
         )
         return fig
@@ -101,7 +118,9 @@ class Retention:
                 )
             )
         fig.update_layout(
-            title="Repeat-purchase curve", xaxis_title="days since first purchase", yaxis_title="%"
+            title="Customers who ordered again, by days since their first order",
+            xaxis_title="days since the first order",
+            yaxis_title="% ordered again",
         )
         return fig
 

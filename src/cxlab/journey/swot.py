@@ -54,21 +54,34 @@ from ibis.backends import BaseBackend
 
 from cxlab.config import Config
 from cxlab.currency import shop_orders
-from cxlab.display import money, pct, points
+from cxlab.display import count, money, p_value, pct, points
 from cxlab.errors import require_rows
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.journey.journey_map import person_touchpoints
+from cxlab.progress import Progress, counted
 from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
 from cxlab.voice.emotion import sentiment_texts
 
-METRIC_TEXT = {
-    "next_stage": ("reach the next stage", "people"),
-    "conversion": ("convert", "people"),
-    "repeat_rate": ("buy again", "buyers"),
-    "revenue_per_customer": ("bring in", "people"),
-    "negative_feedback": ("get negative feedback", "feedback items"),
-    "negative_sentiment": ("read as negative", "feedback texts"),
+FACT = {
+    "next_stage": "{v} of the people who did something here went on to the next stage",
+    "conversion": "{v} of the people it brought in bought something",
+    "repeat_rate": "{v} of its buyers bought again",
+    "revenue_per_customer": "the people it brought in spent {v} each",
+    "negative_feedback": "{v} of its feedback is negative",
+    "negative_sentiment": "{v} of the texts written about it read as negative",
 }
+"""Each metric's finding in plain words; ``{v}`` is the place's own value (see :func:`fact`)."""
+NOUN = {
+    "next_stage": "people",
+    "conversion": "people",
+    "repeat_rate": "buyers",
+    "revenue_per_customer": "people",
+    "negative_feedback": "feedback items",
+    "negative_sentiment": "feedback texts",
+}
+STEPS = 6
+"""Units of :func:`swot`'s progress: five engine queries (totals, touchpoints, channels, feedback, feedback
+texts) and the comparisons."""
 COLUMNS = [
     "kind", "name", "peer_group", "metric", "value", "peer_value", "peer_median", "diff", "ci_low", "ci_high",
     "effect_size", "n", "peers", "peer_n", "p_value", "p_adjusted", "money_at_stake", "money_per_month", "verdict",
@@ -97,6 +110,14 @@ class Swot:
         s = self.table[self.table["verdict"] == "strength"]
         return s.sort_values("money_at_stake", ascending=False).reset_index(drop=True)
 
+    @property
+    def mixed(self) -> pd.DataFrame:
+        """The findings about places (kind and name) that are a weakness on one metric and a strength on
+        another: their signals conflict, so they are shown together, never as a weakness and a strength."""
+        found = self.table[self.table["verdict"].isin(["weakness", "strength"])]
+        both = found.groupby(["kind", "name"])["verdict"].transform("nunique") > 1
+        return found[both].sort_values(["kind", "name", "verdict"], ascending=[True, True, False])
+
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
@@ -121,14 +142,45 @@ class Swot:
                     "money_at_stake": float(r["money_at_stake"]),
                     "money_per_month": float(r["money_per_month"]),
                     "sentence": sentence(r, self.currency),
+                    "details": detail(r, self.currency, self.correction),
                     "evidence": list(r.get("evidence") or []),
                 }
             )
         return out
 
+    def places(self) -> list[dict[str, Any]]:
+        """One entry per place (kind and name) with a finding, ready to show: ``verdict`` (weakness,
+        strength or "mixed signals"), ``kind``, ``name``, ``sentence`` (plain words, every finding about the
+        place together), ``details`` (n, difference, interval, adjusted p of each) and ``worth_per_month``
+        (the most any of its findings is worth, see :func:`worth`; the measures overlap, so they are not
+        added up; None for mixed signals). Weaknesses first, then mixed signals, then strengths, each by
+        money."""
+        found = pd.concat([self.weaknesses, self.strengths], ignore_index=True)
+        found["worth"] = [worth(r) for r in found.to_dict(orient="records")]
+        found = found.sort_values("worth", ascending=False, kind="stable")
+        out = []
+        for (kind, name), rows in found.groupby(["kind", "name"], sort=False):
+            recs = rows.to_dict(orient="records")
+            verdicts = {r["verdict"] for r in recs}
+            verdict = verdicts.pop() if len(verdicts) == 1 else "mixed signals"
+            out.append(
+                {
+                    "verdict": verdict,
+                    "kind": kind,
+                    "name": name,
+                    "sentence": say(recs, self.currency),
+                    "finding": say(recs, self.currency, worth_it=False),
+                    "details": " ".join(detail(r, self.currency, self.correction) for r in recs),
+                    "worth_per_month": None if verdict == "mixed signals" else float(rows["worth"].max()),
+                }
+            )
+        rank = {"weakness": 0, "mixed signals": 1, "strength": 2}
+        return sorted(out, key=lambda p: rank[p["verdict"]])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.summary(),
+            "headline": self.headline(),
             "alpha": self.alpha,
             "correction": self.correction,
             "currency": self.currency,
@@ -137,9 +189,11 @@ class Swot:
             "comparisons": len(self.table),
             "strengths": self._items(self.strengths),
             "weaknesses": self._items(self.weaknesses),
+            "places": self.places(),
         }
 
     def summary(self) -> str:
+        """The method (statsmodels-style: for ``--json`` and the report's folded details)."""
         return (
             f"{len(self.table)} comparisons of touchpoints (vs the same step of the same stage) and channels "
             f"(paid vs paid, unpaid vs unpaid) with their pooled peers; 95% Newcombe (proportions) and Welch "
@@ -150,29 +204,84 @@ class Swot:
             + "".join(f" Note: {n}." for n in self.notes)
         )
 
+    def headline(self) -> str:
+        """What was found, in plain words: the biggest weakness and strength, conflicts, how many in all."""
+        tested = self.table["verdict"].isin(["weakness", "strength", "as peers"])
+        if not tested.any():
+            return "No touchpoint or channel had enough people or feedback to compare with its peers."
+        places = self.places()
+        if not places:
+            return (
+                f"Nothing stands out: none of the {count(int(tested.sum()))} comparisons shows a touchpoint or "
+                f"channel clearly better or worse than its peers."
+            )
+        mixed = [p["name"] for p in places if p["verdict"] == "mixed signals"]
+        found = pd.concat([self.weaknesses, self.strengths], ignore_index=True)
+        conflicted = {(p["kind"], p["name"]) for p in places if p["verdict"] == "mixed signals"}
+        found = found[[(k, n) not in conflicted for k, n in zip(found["kind"], found["name"], strict=True)]]
+        found = found.assign(worth=[worth(r) for r in found.to_dict(orient="records")])
+        parts = []
+        for verdict, head, gap in (
+            ("weakness", "Biggest weakness", "closing half the gap would be worth"),
+            ("strength", "Biggest strength", "its edge is worth"),
+        ):
+            rows = found[found["verdict"] == verdict].sort_values("worth", ascending=False, kind="stable")
+            if len(rows):
+                r = rows.iloc[0].to_dict()
+                value = f"; {gap} about {money(r['worth'], self.currency)} a month" if r["worth"] >= 1 else ""
+                parts.append(
+                    f"{head}: {r['name']} ({r['kind']}), where {fact(r, self.currency, False)}{value}."
+                )
+        if mixed:
+            parts.append(f"Mixed signals about {', '.join(mixed)}: better on one measure, worse on another.")
+        n_w = sum(p["verdict"] == "weakness" for p in places)
+        n_s = sum(p["verdict"] == "strength" for p in places)
+        also = f", {len(mixed)} with mixed signals" if mixed else ""
+        parts.append(f"In all: {n_w} weak and {n_s} strong places{also}.")
+        return " ".join(parts)
+
     def figure(self) -> go.Figure:
-        w = self.weaknesses.head(10).iloc[::-1]
-        s = self.strengths.head(10).iloc[::-1]
+        """What each place's findings are worth a month (the most any of them is worth, as in the table): one
+        row per place, weaknesses left, strengths right; a place with mixed signals has both on its row."""
+        found = pd.concat([self.weaknesses, self.strengths], ignore_index=True)
+        found["worth"] = [worth(r) for r in found.to_dict(orient="records")]
+        found["label"] = (found["name"] + " (" + found["kind"] + ")").map(html.escape)
+        found["text"] = [html.escape(sentence(r, self.currency)) for r in found.to_dict(orient="records")]
+        bars = found.sort_values("worth", ascending=False, kind="stable").drop_duplicates(
+            ["label", "verdict"]
+        )
+        keep = list(dict.fromkeys(bars["label"]))[:20]
+        bars = bars[bars["label"].isin(keep)]
+        order = bars.groupby("label")["worth"].max().sort_values().index
         fig = go.Figure()
-        for df, name, colour, sign in ((w, "weakness", "#c0392b", -1), (s, "strength", "#27ae60", 1)):
+        for verdict, colour, sign in (("weakness", "#c0392b", -1), ("strength", "#27ae60", 1)):
+            df = bars[bars["verdict"] == verdict]
             fig.add_trace(
                 go.Bar(
-                    x=sign * df["money_at_stake"],
-                    y=(df["kind"] + ": " + df["name"] + " · " + df["metric"]).map(html.escape),
+                    x=sign * df["worth"],
+                    y=df["label"],
                     orientation="h",
-                    name=name,
+                    name=verdict,
                     marker_color=colour,
-                    hovertext=[html.escape(sentence(r, self.currency)) for r in df.to_dict(orient="records")],
+                    hovertext=df["text"],
                     hoverinfo="text",
                 )
             )
+        fig.update_yaxes(categoryorder="array", categoryarray=list(order), automargin=True)
         fig.update_layout(
-            title=f"Strengths and weaknesses by money at stake ({self.currency})",
+            title=f"What each finding is worth a month ({self.currency}): weaknesses left, strengths right",
+            xaxis_title=f"{self.currency} a month",
             barmode="relative",
-            height=200 + 28 * (len(w) + len(s)),
-            margin={"l": 320, "r": 30, "t": 50, "b": 40},
+            height=160 + 28 * len(order),
+            legend={"orientation": "h", "y": -0.15},
         )
         return fig
+
+
+def worth(r: Mapping[Any, Any]) -> float:
+    """What a finding is worth a month: half the gap for a weakness (closing half of it is a fair first goal),
+    the whole edge over the peer median for a strength."""
+    return float(0.5 * r["money_per_month"] if r["verdict"] == "weakness" else r["money_per_month"])
 
 
 def _fmt(metric: str, x: float, currency: str) -> str:
@@ -183,29 +292,72 @@ def _fmt_diff(metric: str, x: float, currency: str) -> str:
     return money(x, currency, 2, signed=True) if metric == "revenue_per_customer" else points(x)
 
 
-def sentence(r: Mapping[Any, Any], currency: str) -> str:
-    """The finding in plain language, with n, the difference and its 95% interval, and the money."""
-    verb, noun = METRIC_TEXT[r["metric"]]
+def _peers(r: Mapping[Any, Any]) -> str:
+    """The peers in words: "the other touchpoints", "the other paid channels", "the other touchpoints at
+    step 2 of conversion"."""
+    group, kind = str(r["peer_group"]), f"{r['kind']}s"
+    if group in ("all", "paid", "unpaid"):
+        return f"the other {'' if group == 'all' else group + ' '}{kind}"
+    stage, _, step = group.partition(" step ")
+    return f"the other {kind} at step {step} of {stage}" if step else f"the other {stage} {kind}"
+
+
+def fact(r: Mapping[Any, Any], currency: str, quote: bool = True) -> str:
+    """The finding itself in plain words, against the peers: "62% of its feedback is negative, against 12%
+    for the other touchpoints" (with ``quote``, the complaints about a weakness)."""
     m = r["metric"]
-    group = "" if r["peer_group"] == "all" else f"{r['peer_group']} "
-    peers = f"the other {group}{r['kind']}s"
-    who = f"{r['name']} ({r['kind']})"
-    what = (
-        f"{who}: {_fmt(m, r['value'], currency)} of feedback is negative"
-        if m == "negative_feedback"
-        else f"{who}: {noun} {verb} {_fmt(m, r['value'], currency)}"
-        if m == "revenue_per_customer"
-        else f"{who}: {_fmt(m, r['value'], currency)} of {noun} {verb}"
-    )
-    gap = "closing half the gap" if r["verdict"] == "weakness" else "the edge over the peer median"
-    worth = 0.5 * r["money_per_month"] if r["verdict"] == "weakness" else r["money_per_month"]
-    evidence = list(r.get("evidence") or [])
-    said = f" Top complaints: {'; '.join(evidence)}." if evidence else ""
+    said = f" (top complaints: {'; '.join(r.get('evidence') or [])})" if quote and _complaints(r) else ""
     return (
-        f"{what} vs {_fmt(m, r['peer_value'], currency)} for {peers} (n={int(r['n']):,}; difference "
-        f"{_fmt_diff(m, r['diff'], currency)}, 95% CI {_fmt_diff(m, r['ci_low'], currency)} to "
-        f"{_fmt_diff(m, r['ci_high'], currency)}); {gap} ≈ {money(worth, currency)}/month.{said}"
+        FACT[m].format(v=_fmt(m, r["value"], currency))
+        + f", against {_fmt(m, r['peer_value'], currency)} for {_peers(r)}{said}"
     )
+
+
+def _complaints(r: Mapping[Any, Any]) -> bool:
+    """Complaints are evidence of a weakness only (a strength is never argued with complaints)."""
+    return bool(r.get("evidence")) and r["verdict"] == "weakness"
+
+
+def sentence(r: Mapping[Any, Any], currency: str) -> str:
+    """One finding in plain words with what it is worth a month; the statistics are in :func:`detail`."""
+    return say([r], currency)
+
+
+def say(findings: Sequence[Mapping[Any, Any]], currency: str, worth_it: bool = True) -> str:
+    """The findings about one place in plain words: what is worse or better than its peers, and (with
+    ``worth_it``) what the biggest is worth a month; when some are weaknesses and others strengths, that the
+    signals conflict."""
+    r0 = findings[0]
+    who = f"{r0['name']} ({r0['kind']})"
+    worse = [fact(r, currency) for r in findings if r["verdict"] == "weakness"]
+    better = [fact(r, currency) for r in findings if r["verdict"] == "strength"]
+    if worse and better:
+        return (
+            f"{who}: the signals conflict. Worse than its peers: {'; '.join(worse)}. "
+            f"Better than its peers: {'; '.join(better)}."
+        )
+    top = max(worth(r) for r in findings)
+    gap = "Its edge over the peers is" if better else "Closing half the gap would be"
+    value = f" {gap} worth about {money(top, currency)} a month." if top >= 1 and worth_it else ""
+    return (
+        f"{who} does {'better' if better else 'worse'} than its peers: {'; '.join(worse or better)}.{value}"
+    )
+
+
+def detail(r: Mapping[Any, Any], currency: str, correction: str = "holm") -> str:
+    """The statistics behind a finding: n, the difference with its 95% interval, the adjusted p-value."""
+    m = r["metric"]
+    return (
+        f"{r['name']} ({r['kind']}), {m.replace('_', ' ')}: n = {count(r['n'])} {NOUN[m]} "
+        f"(peers {count(r['peer_n'])}); difference {_fmt_diff(m, r['diff'], currency)}, 95% CI "
+        f"{_fmt_diff(m, r['ci_low'], currency)} to {_fmt_diff(m, r['ci_high'], currency)}; "
+        f"{correction}-adjusted p {_p(r['p_adjusted'])}."
+    )
+
+
+def _p(p: Any) -> str:
+    shown = p_value(p)
+    return shown if shown.startswith("<") else f"= {shown}"
 
 
 def _negative(fb: ir.Table) -> ir.BooleanValue:
@@ -227,12 +379,17 @@ def swot(
     correction: Correction = "holm",
     min_n: int = 30,
     evidence: Mapping[str, Sequence[str]] | None = None,
+    progress: Progress | None = None,
 ) -> Swot:
     """Compare every touchpoint and channel with its peers (see the module docstring).
 
     ``evidence``: touchpoint → its top negative feedback themes (:func:`cxlab.voice.themes.negative_themes`),
-    shown with a ``negative_sentiment`` finding."""
+    quoted with a ``negative_sentiment`` weakness. ``progress``: the engine queries and the comparisons done,
+    of :data:`STEPS` (the work is a handful of big queries, not many small units)."""
     require_rows(con, "events", "Strengths and weaknesses")
+    # each next(steps) after a query reports one more step done (counted reports after each item it yields)
+    steps = iter(counted(range(STEPS), "strengths and weaknesses: queries", progress))
+    next(steps)
     stages = config.journey.stages
     ev = journey_events(con, config)
     person, currency, notes = _person_money(con, config, ev)
@@ -247,6 +404,7 @@ def swot(
         .execute()
         .iloc[0]
     )
+    next(steps)
     months = (
         max((pd.Timestamp(totals["last"]) - pd.Timestamp(totals["first"])).days / 30.44, 1.0)
         if pd.notna(totals["first"])
@@ -258,12 +416,14 @@ def swot(
     pt = person_touchpoints(ev, len(stages)).join(person, "person_id")
     has_next = (pt.stage_idx < len(stages) - 1) & pt.acted
     tp = _unit_stats(pt, pt.touchpoint, pt.stage, pt.next_t.notnull(), has_next).execute()
+    next(steps)
     tp["group"] = tp["name"].map(touchpoint_peer_groups(config))
     acq = person_attribute(con, ev, "channel")
     pc = person.join(acq, "person_id")
     paid = set(config.channels.paid)
     kind = ibis.cases((pc.value.isin(sorted(paid)), "paid"), else_="unpaid") if paid else ibis.literal("all")
     ch = _unit_stats(pc, pc.value, kind, pc.purchases > 0, ibis.literal(True)).execute()
+    next(steps)
     fb = con.table("feedback")
     fb = fb.filter(fb.touchpoint.notnull())
     fb = fb.left_join(stage_frame(config), "touchpoint")
@@ -273,6 +433,7 @@ def swot(
         .aggregate(n=fb.count(), total=_negative(fb).cast("int64").sum())
         .execute()
     )
+    next(steps)
     texts = sentiment_texts(con)
     if texts is not None:
         texts = texts.filter(texts.touchpoint.isin(list(config.journey.touchpoints)))
@@ -283,6 +444,7 @@ def swot(
         )
     else:
         moods = pd.DataFrame(columns=["name", "group", "n", "total"])
+    next(steps)
     context = [
         _compare(tp, "touchpoint", "repeat_rate", "buyers", "repeaters", per_order, min_n),
         _compare_mean(tp, "touchpoint", min_n),
@@ -299,6 +461,7 @@ def swot(
     ]  # fmt: skip
     found = [p for p in parts if len(p)]
     if not found:
+        next(steps, None)
         return Swot(pd.DataFrame(columns=COLUMNS), currency, months, alpha, correction, notes)
     table = pd.concat(found, ignore_index=True)
     table["p_adjusted"] = adjust_pvalues(table["p_value"], correction)
@@ -316,6 +479,7 @@ def swot(
         table = pd.concat([table, ctx], ignore_index=True)
     table["money_per_month"] = table["money_at_stake"] / months
     table = table[COLUMNS].sort_values(["verdict", "money_at_stake"], ascending=[True, False])
+    next(steps, None)
     ev = dict(evidence or {})
     table["evidence"] = [
         list(ev.get(n, [])) if m == "negative_sentiment" else []

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, errors_as_exit, fail, show_frame
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    JsonOpt,
+    WideOpt,
+    console,
+    emit_json,
+    errors_as_exit,
+    fail,
+    show_frame,
+)
 from cxlab.store import Store
 
 app = typer.Typer(
@@ -29,6 +39,7 @@ def fit(
     ] = None,
     k: Annotated[int | None, typer.Option("--k", min=1, max=500, help="Products kept per customer.")] = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Fit a model on the store and precompute every customer's recommendations."""
     from cxlab.personalize.store import fit_store
@@ -41,7 +52,7 @@ def fit(
         emit_json(res.to_dict())
         return
     if res.evaluation is not None:
-        show_frame(res.evaluation.to_frame(), "models evaluated", res.evaluation.summary())
+        show_frame(res.evaluation.to_frame(), "models evaluated", res.evaluation.summary(), wide=wide)
     console.print(escape(res.summary()))
 
 
@@ -51,6 +62,7 @@ def for_(
     db: DbOpt = DEFAULT_DB,
     k: KOpt = 10,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """A customer's recommendations, each with its reason (popularity for a customer without purchases)."""
     from cxlab.personalize.store import recommend_for
@@ -60,7 +72,7 @@ def for_(
     if json_:
         emit_json(res.to_dict())
         return
-    show_frame(res.to_frame(), f"recommendations for {customer}", res.summary())
+    show_frame(res.to_frame(), f"recommendations for {customer}", res.summary(), wide=wide)
 
 
 @app.command("similar")
@@ -69,6 +81,7 @@ def similar_(
     db: DbOpt = DEFAULT_DB,
     k: KOpt = 10,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """The products most often bought by the customers who bought PRODUCT."""
     from cxlab.personalize.store import similar
@@ -78,7 +91,7 @@ def similar_(
     if json_:
         emit_json(res.to_dict())
         return
-    show_frame(res.to_frame(), f"bought with {res.name}", res.summary())
+    show_frame(res.to_frame(), f"bought with {res.name}", res.summary(), wide=wide)
 
 
 @app.command("evaluate")
@@ -104,6 +117,7 @@ def evaluate_(
         int | None, typer.Option("--sample", min=1, help="Score a random sample of this many test customers.")
     ] = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """precision, recall, nDCG, hit rate and coverage @k per model on a temporal split; picks the default."""
     from cxlab.personalize.data import (
@@ -142,4 +156,4 @@ def evaluate_(
     if json_:
         emit_json(res.to_dict())
         return
-    show_frame(res.to_frame(), f"recommendation models @{k}", res.summary())
+    show_frame(res.to_frame(), f"recommendation models @{k}", res.summary(), wide=wide)

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from cxlab.clitools import WideOpt
+
 app = typer.Typer(
     help="Privacy: erase/export a customer, consent ledger, retention, keyed hashes, audit log.",
     no_args_is_help=True,
@@ -84,6 +86,7 @@ def audit_cmd(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many entries, newest first.")] = 100,
     db: Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")] = Path("cxlab.duckdb"),
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """The audit log: erase, export, prune, consent and key changes: who, when, about whom (keyed hash),
     how many rows."""
@@ -106,7 +109,7 @@ def audit_cmd(
         return str(v)
 
     df["detail"] = ["; ".join(f"{k}: {brief(v)}" for k, v in d.items()) for d in df["detail"]]
-    show_frame(df, "Audit log (newest first)", f"{len(df):,} entries; subjects are keyed hashes.")
+    show_frame(df, "Audit log (newest first)", f"{len(df):,} entries; subjects are keyed hashes.", wide=wide)
 
 
 # --- consent, retention ---------------------------------------------------------------------------------
@@ -168,6 +171,7 @@ def consent_show(
     ] = None,
     db: Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")] = Path("cxlab.duckdb"),
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """The current consent: per channel for one customer, or how many customers granted/withdrew each."""
     from cxlab.clitools import emit_json, errors_as_exit, show_frame
@@ -191,7 +195,7 @@ def consent_show(
     if json_:
         emit_json({key: df.to_dict("records")})
     else:
-        show_frame(df, title, summary)
+        show_frame(df, title, summary, wide=wide)
 
 
 @app.command("prune")

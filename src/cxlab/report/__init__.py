@@ -1,4 +1,4 @@
-"""Static, self-contained HTML reports (Plotly inlined, works offline).
+"""Static, self-contained HTML reports (one file, Plotly packed inside, works offline).
 
 :mod:`cxlab.report.sections` runs the analyses; it is not imported here, so that capability packages can
 import :class:`Section` without a cycle.

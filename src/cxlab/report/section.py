@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
+NOT_RUN = "Not run"
+"""How the summary of a section that could not run begins: ``Not run (missing data): why``."""
+
 
 @dataclass
 class Section:

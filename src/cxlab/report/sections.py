@@ -13,21 +13,25 @@ from types import ModuleType
 
 import pandas as pd
 
+import cxlab.advise.report
 import cxlab.automate.report
 import cxlab.channels.report
 import cxlab.customers.report
 import cxlab.experiments.report
 import cxlab.journey.report
 import cxlab.personalize.report
+import cxlab.report.kpis
 import cxlab.voice.report
-from cxlab.currency import shop_orders
-from cxlab.display import count, money
 from cxlab.errors import MissingData
-from cxlab.report.section import Section
+from cxlab.progress import Progress, counted
+from cxlab.report.kpis import overview
+from cxlab.report.section import NOT_RUN, Section
 from cxlab.store import Store
 
 Make = Callable[[Store], Section]
 AREAS: tuple[ModuleType, ...] = (
+    cxlab.advise.report,
+    cxlab.report.kpis,
     cxlab.channels.report,
     cxlab.journey.report,
     cxlab.customers.report,
@@ -36,29 +40,16 @@ AREAS: tuple[ModuleType, ...] = (
     cxlab.personalize.report,
     cxlab.automate.report,
 )
-NOT_RUN = "Not run"
+"""The report's areas in the order they are shown, each with its ``SECTIONS``: what to do next, the key figures,
+then the detail."""
 NOT_RUN_ID = "not-run"
-
-
-def overview(store: Store) -> Section:
-    """Rows per table, the period the events cover, orders and their revenue in the reporting currency."""
-    con = store.ibis()
-    counts = store.counts()
-    span = con.table("events").aggregate(first=lambda t: t.ts.min(), last=lambda t: t.ts.max()).execute()
-    first, last = span["first"].iloc[0], span["last"].iloc[0]
-    period = f"Events from {first:%Y-%m-%d} to {last:%Y-%m-%d}" if pd.notna(first) else "No events"
-    orders = shop_orders(con, store.config)
-    revenue = orders.table.aggregate(r=orders.table.revenue.sum()).execute()["r"].iloc[0]
-    worth = money(0 if pd.isna(revenue) else revenue, orders.currency)
-    notes = "".join(f" Note: {n}." for n in orders.notes)
-    table = pd.DataFrame({"table": list(counts), "rows": [count(n) for n in counts.values()]})
-    summary = f"{period}; {count(counts['orders'])} orders worth {worth}.{notes}"
-    return Section("overview", "Overview", summary, table=table)
+__all__ = ["AREAS", "NOT_RUN", "NOT_RUN_ID", "Built", "NotRun", "build_sections", "overview", "run_sections"]
 
 
 def registered() -> list[Make]:
-    """Every section of the report, in order: the overview, then each area's ``SECTIONS``."""
-    return [overview, *(make for area in AREAS for make in area.SECTIONS)]
+    """Every section of the report, in order: each area's ``SECTIONS`` in :data:`AREAS` order ("What could not
+    run" is added last by :func:`run_sections`)."""
+    return [make for area in AREAS for make in area.SECTIONS]
 
 
 @dataclass(frozen=True)
@@ -94,11 +85,12 @@ def _name(make: Make) -> tuple[str, str]:
     return ident, ident.replace("-", " ").capitalize()
 
 
-def run_sections(store: Store, makers: list[Make]) -> Built:
-    """Run each of ``makers`` on its own; one that raises becomes a "not run" note in its place."""
+def run_sections(store: Store, makers: list[Make], progress: Progress | None = None) -> Built:
+    """Run each of ``makers`` on its own; one that raises becomes a "not run" note in its place. Reports
+    ``("report sections", done, total)`` to ``progress``."""
     sections: list[Section] = []
     not_run: list[NotRun] = []
-    for make in makers:
+    for make in counted(makers, "report sections", progress):
         try:
             made = make(store)
         except Exception as e:  # reported in place and listed at the end, never swallowed
@@ -131,6 +123,6 @@ def run_sections(store: Store, makers: list[Make]) -> Built:
     return Built(sections, not_run)
 
 
-def build_sections(store: Store) -> Built:
+def build_sections(store: Store, progress: Progress | None = None) -> Built:
     """Run every section of the report on ``store`` (see :func:`run_sections`)."""
-    return run_sections(store, registered())
+    return run_sections(store, registered(), progress)

@@ -15,11 +15,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from cxlab.clitools import DEFAULT_DB, DbOpt, JsonOpt, console, emit_json, err, errors_as_exit
-from cxlab.server.keys import ROLES, create, list_keys, revoke
-from cxlab.store import Store
+from cxlab.clitools import (
+    DEFAULT_DB,
+    DbOpt,
+    FitTable,
+    JsonOpt,
+    WideOpt,
+    cell,
+    console,
+    emit_json,
+    err,
+    errors_as_exit,
+    show_table,
+)
+from cxlab.server.keys import ROLES
 
 if TYPE_CHECKING:
     import uvicorn
@@ -39,6 +49,9 @@ def create_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Create a key and print it once; the store keeps only its hash."""
+    from cxlab.server.keys import create
+    from cxlab.store import Store
+
     with errors_as_exit(), Store(db) as store:
         key, record = create(store.con, role, name)
     if json_:
@@ -50,20 +63,25 @@ def create_cmd(
 
 
 @keys_app.command("list")
-def list_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
+def list_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Every key with its role and dates (never the key itself)."""
+    from cxlab.server.keys import list_keys
+    from cxlab.store import Store
+
     with errors_as_exit(), Store(db) as store:
         records = list_keys(store.con)
     if json_:
         emit_json({"keys": [r.to_dict() for r in records]})
         return
-    t = Table(title="API keys")
-    for col in ("id", "name", "role", "created", "revoked"):
-        t.add_column(col)
+    t = FitTable("API keys")
+    t.ident("id")
+    t.text("name")
+    t.text("role", essential=True)
+    t.text("created")
+    t.text("revoked", essential=True)
     for r in records:
-        t.add_row(r.id, escape(r.name or ""), r.role, f"{r.created:%Y-%m-%d %H:%M}",
-                  f"{r.revoked:%Y-%m-%d %H:%M}" if r.revoked else "")  # fmt: skip
-    console.print(t)
+        t.add_row(r.id, escape(r.name or ""), r.role, cell(r.created), cell(r.revoked) if r.revoked else "")
+    show_table(t, wide)
 
 
 @keys_app.command("revoke")
@@ -73,6 +91,9 @@ def revoke_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Revoke a key: it fails from then on."""
+    from cxlab.server.keys import revoke
+    from cxlab.store import Store
+
     with errors_as_exit(), Store(db) as store:
         record = revoke(store.con, key_id)
     if json_:
@@ -121,6 +142,8 @@ def serve(
             raise FileNotFoundError(f"{db}: no such store (create one with `cxlab init` or `cxlab demo`)")
         sock = listen(host, port)  # first: a port in use is told at once
         try:
+            from cxlab.store import Store
+
             with Store(db) as store:  # a clear one-line error now if the store is locked or its secret wrong
                 store.secret  # noqa: B018
         except BaseException:

@@ -14,9 +14,10 @@ Rules:
   repeated query parameters. Flags are booleans (``keep_loops=true``; ``trend=false`` for ``--no-trend``).
 - **Global filters** on every route: ``from``, ``to`` (YYYY-MM-DD, inclusive), ``channel``, ``country``.
 - **Left out**: commands outside a group (``init``, ``ingest``, ``status``, ``demo``, ``report``, ``serve``),
-  the groups and commands in :data:`LEFT_OUT` (they write or manage), commands without ``--json``, and every
-  parameter that names a file or folder (a ``Path`` type: ``--db``, ``--figure``, ``--out``, ``--paths``, …):
-  the server never reads or writes a file a caller names. A command that needs such a file is left out.
+  the groups and commands in :data:`LEFT_OUT` (they write or manage), commands without ``--json``, the
+  terminal's own options (:data:`CLI_ONLY`: ``--json``, ``--wide``), and every parameter that names a file or
+  folder (a ``Path`` type: ``--db``, ``--figure``, ``--out``, ``--paths``, …): the server never reads or
+  writes a file a caller names. A command that needs such a file is left out.
 - **Errors**: exit 2 (bad input, missing data) → 422 ``{"detail": message}``; exit 1 (the analysis failed) →
   500 with the message.
 - **Cache**: results are kept per store version (:meth:`ServerState.cached`), keyed by the normalised arguments
@@ -67,6 +68,9 @@ LEFT_OUT: frozenset[tuple[str, ...]] = frozenset(
 UPDATES_DERIVED: frozenset[tuple[str, ...]] = frozenset({("voice", "sentiment"), ("voice", "themes")})
 """Commands that first bring the derived voice tables up to date (as the CLI does); run one at a time so two
 requests never label the same new feedback twice."""
+
+CLI_ONLY = frozenset({"--json", "--wide"})
+"""Options about the terminal's output, not the analysis: the API always returns the JSON document."""
 
 FILTERS = ("from", "to", "channel", "country")
 PREFIX = "/v1"
@@ -248,7 +252,7 @@ def _command(path: tuple[str, ...], cmd: Any) -> Command | None:
         return None
     params: list[Param] = []
     for p in cmd.params:
-        if (isinstance(p, TyperOption) and "--json" in p.opts) or getattr(p, "hidden", False):
+        if (isinstance(p, TyperOption) and CLI_ONLY & set(p.opts)) or getattr(p, "hidden", False):
             continue
         if _names_file(p):
             if p.required:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cxlab.progress import Progress, silent
 from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import Embedder, get_embedder
@@ -34,6 +34,7 @@ from cxlab.voice.tables import (
     ensure_tables,
     latest_head,
     load_embeddings,
+    missing_hashes,
     registered,
     store_embeddings,
     stored_vectors,
@@ -42,7 +43,8 @@ from cxlab.voice.text import clean_text, has_words, text_hash
 
 #: Refit the review head when the number of rated reviews moved by more than this share.
 REFIT_GROWTH = 0.05
-Progress = Callable[[str, float], None]
+READING = "reading feedback texts"
+"""What ``analyze_feedback`` reports to its progress callback: distinct new texts embedded of all to embed."""
 
 
 @dataclass
@@ -137,7 +139,8 @@ it, and two runs would insert the same new texts."""
 
 
 def analyze_feedback(store: Store, *, refit: bool = False, progress: Progress | None = None) -> VoiceRun:
-    """Update ``voice_texts`` (and the embeddings it needs) for feedback added since the last run."""
+    """Update ``voice_texts`` (and the embeddings it needs) for feedback added since the last run; ``progress``
+    is told ``("reading feedback texts", done, total)``: distinct new texts embedded (the slow part) of all."""
     with _RUNNING:
         return _analyze(store, refit, progress)
 
@@ -167,7 +170,17 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     embedder = get_embedder(settings.embedder)
     hashes = [text_hash(t) if t else None for t in clean]
     pairs = [(h, t) for h, t in zip(hashes, clean, strict=True) if h is not None]
-    embedded = store_embeddings(store.con, embedder, [h for h, _ in pairs], [t for _, t in pairs], progress)
+    report = progress or silent
+    total = len(missing_hashes(store.con, embedder.name, [h for h, _ in pairs]))
+    report(READING, 0, total)
+    embedded = store_embeddings(
+        store.con,
+        embedder,
+        [h for h, _ in pairs],
+        [t for _, t in pairs],
+        lambda _what, pct: report(READING, round(total * pct / 100), total),
+    )
+    report(READING, total, total)
     clock["embedding"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

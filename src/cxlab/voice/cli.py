@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from cxlab.clitools import (
@@ -13,22 +12,20 @@ from cxlab.clitools import (
     DbOpt,
     FigureOpt,
     JsonOpt,
+    WideOpt,
     console,
     emit_json,
     errors_as_exit,
     fail,
-    progress_bar,
+    progress,
     show_frame,
     write_figure,
 )
-from cxlab.config import Config
-from cxlab.store import Store
-from cxlab.voice.analysis import analyze_feedback
-from cxlab.voice.emotion import touchpoint_sentiment
-from cxlab.voice.predict import TextSentiment, classify_texts
-from cxlab.voice.scores import KINDS, Kind, Merge, compare_periods, score
-from cxlab.voice.themes import find_themes
-from cxlab.voice.tone import read_messages, tone
+from cxlab.display import pct
+from cxlab.voice.scores import KINDS, Kind, Merge
+
+if TYPE_CHECKING:
+    from cxlab.voice.predict import TextSentiment
 
 app = typer.Typer(
     help="Voice of the customer: NPS/CSAT/CES, sentiment, themes, tone of the shop's messages.",
@@ -63,7 +60,11 @@ def _score_command(kind: Kind) -> Any:
         db: DbOpt = DEFAULT_DB,
         figure: FigureOpt = None,
         json_: JsonOpt = False,
+        wide: WideOpt = False,
     ) -> None:
+        from cxlab.store import Store
+        from cxlab.voice.scores import compare_periods, score, score_format, score_range
+
         merge: Merge = "latest" if latest else "all"
         b, a = _span(before, "--before"), _span(after, "--after")
         if (b is None) != (a is None):
@@ -81,10 +82,22 @@ def _score_command(kind: Kind) -> Any:
         if json_:
             emit_json(res.to_dict())
             return
-        cols = [
-            c for c in ("group", "period", "n", "score", "ci_low", "ci_high", "mean_score") if c in res.table
-        ]
-        show_frame(res.table[cols], kind.upper(), res.summary(), limit=200)
+        shown = score_format(kind)
+        t = res.table
+        cols = [c for c in ("group", "period", "n", "score") if c in t]
+        frame = t[cols].assign(
+            **{"95% range": [score_range(r, shown) for r in t.to_dict(orient="records")]},
+            **({"mean answer": t["mean_score"]} if "mean_score" in t else {}),
+        )
+        show_frame(
+            frame,
+            kind.upper(),
+            res.summary(),
+            limit=200,
+            wide=wide,
+            formats={"score": shown},
+            method=res.details,
+        )
 
     command.__doc__ = f"{kind.upper()} with 95% intervals, overall, per breakdown or over time."
     return command
@@ -103,8 +116,11 @@ def analyze_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Detect languages, embed and label the feedback texts added since the last run."""
-    with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
-        run = analyze_feedback(store, refit=refit, progress=progress)
+    from cxlab.store import Store
+    from cxlab.voice.analysis import analyze_feedback
+
+    with errors_as_exit(), Store(db) as store, progress(not json_) as bar:
+        run = analyze_feedback(store, refit=refit, progress=bar)
     if json_:
         emit_json(run.to_dict())
     else:
@@ -123,8 +139,17 @@ def sentiment_cmd(
     db: DbOpt = DEFAULT_DB,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Sentiment of a text (--text), of a file's texts (--file), or per touchpoint of the store's feedback."""
+    import pandas as pd
+
+    from cxlab.config import Config
+    from cxlab.store import Store
+    from cxlab.voice.analysis import analyze_feedback
+    from cxlab.voice.emotion import touchpoint_sentiment
+    from cxlab.voice.predict import classify_texts
+
     if text is not None and file is not None:
         fail("give --text or --file, not both")
     with errors_as_exit():
@@ -141,10 +166,12 @@ def sentiment_cmd(
                  **{f"p_{k}": [r.scores.get(k, float("nan")) for r in results] for k in ("negative", "neutral", "positive")},
                  "text": [t[:60] for t in texts]}
             )  # fmt: skip
-            show_frame(frame, "sentiment", f"{len(texts)} text(s); head: {results[0].head}.", limit=500)
+            show_frame(
+                frame, "sentiment", f"{len(texts)} text(s); head: {results[0].head}.", limit=500, wide=wide
+            )
             return
-        with Store(db) as store, progress_bar(not json_) as progress:
-            analyze_feedback(store, progress=progress)
+        with Store(db) as store, progress(not json_) as bar:
+            analyze_feedback(store, progress=bar)
             res = touchpoint_sentiment(store.ibis())
     if res is None:
         fail("no feedback texts in the store")
@@ -153,10 +180,20 @@ def sentiment_cmd(
         emit_json(res.to_dict())
         return
     cols = ["touchpoint", "texts", "negative_share", "ci_low", "ci_high", "net_sentiment"]
-    show_frame(res.table[cols], "sentiment per touchpoint", res.summary(), limit=200)
+    show_frame(
+        res.table[cols],
+        "sentiment per touchpoint",
+        res.summary(),
+        limit=200,
+        wide=wide,
+        formats={"ci_low": pct, "ci_high": pct},
+        essential=("negative_share",),
+    )
 
 
 def _read_column(path: Path, column: str) -> list[str]:
+    from cxlab.voice.tone import read_messages
+
     frame = read_messages(path, text=column, channel=None)
     return [str(t) for t in frame["text"]]
 
@@ -167,10 +204,17 @@ def themes_cmd(
     db: DbOpt = DEFAULT_DB,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Themes of the feedback per sentiment, with keywords per language, quotes, topic and emerging flags."""
-    with errors_as_exit(), Store(db) as store, progress_bar(not json_) as progress:
-        analyze_feedback(store, progress=progress)
+    import pandas as pd
+
+    from cxlab.store import Store
+    from cxlab.voice.analysis import analyze_feedback
+    from cxlab.voice.themes import find_themes
+
+    with errors_as_exit(), Store(db) as store, progress(not json_) as bar:
+        analyze_feedback(store, progress=bar)
         res = find_themes(store)
     write_figure(res.figure(), figure)
     if json_:
@@ -186,10 +230,18 @@ def themes_cmd(
             "texts": t["size"],
             "topic": t["topic"],
             "emerging": t["emerging"].map({True: "yes", False: ""}),
-            "quote": [q[0][:80] if q else "" for q in t["quotes"]],
+            "quote": t["quote"],
         }
     )
-    show_frame(shown, "feedback themes", res.summary(), limit=top)
+    show_frame(
+        shown,
+        "feedback themes",
+        res.summary(),
+        limit=top,
+        wide=wide,
+        essential=("quote",),
+        method=res.details,
+    )
 
 
 @app.command("tone")
@@ -202,8 +254,12 @@ def tone_cmd(
     db: DbOpt = DEFAULT_DB,
     figure: FigureOpt = None,
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Pressure/urgency and distance from the brand proposition of the shop's own messages, per channel."""
+    from cxlab.config import Config
+    from cxlab.voice.tone import read_messages, tone
+
     with errors_as_exit():
         config = Config.for_store(db) if db.exists() else Config.default()
         res = tone(read_messages(file, text_column, channel_column), config)
@@ -217,4 +273,6 @@ def tone_cmd(
         "tone per message",
         res.summary(),
         200,
+        wide=wide,
+        essential=("text",),
     )

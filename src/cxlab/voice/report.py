@@ -1,7 +1,8 @@
 """The report's voice-of-the-customer sections, one analysis each (see :data:`SECTIONS`): survey scores,
-sentiment per touchpoint and themes with real quotes. Cells hold plain text (the report escapes them) and
-figure labels built from customers' words are HTML-escaped. Sentiment and themes need ``cxlab voice analyze``
-(the demo runs it); without it they say so."""
+sentiment per touchpoint and themes with a real quote each. Summaries say what was found in plain words; the
+method, ranges and n go to ``Section.details``. Cells hold plain text (the report escapes them) and figure
+labels built from customers' words are HTML-escaped. Sentiment and themes need ``cxlab voice analyze`` (the
+demo runs it); without it they say so."""
 
 from __future__ import annotations
 
@@ -9,52 +10,55 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from cxlab.display import count, interval, number, pct
+from cxlab.display import DASH, count, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.report.section import Section
 from cxlab.store import Store
 from cxlab.voice.emotion import touchpoint_sentiment
-from cxlab.voice.scores import KINDS, score
+from cxlab.voice.scores import KINDS, MIN_ANSWERS, score, score_format, score_range, score_sentence
 from cxlab.voice.tables import has_table
 from cxlab.voice.themes import Themes, find_themes
 
-NOT_ANALYSED = "needs the feedback texts analysed: run `cxlab voice analyze`"
+NOT_ANALYSED = "the feedback texts are not analysed yet; run `cxlab voice analyze`"
+FEELING = {"negative": "complaint", "positive": "praise", "neutral": "mixed"}
+_WHAT = {"nps": "NPS", "csat": "CSAT (% satisfied)", "ces": "CES (% found it easy)"}
 
 
 def scores_section(store: Store) -> Section:
-    """NPS, CSAT and CES with 95% intervals (those the store has answers for) and the NPS trend."""
+    """NPS, CSAT and CES (those the store has answers for), each with its 95% range, and the NPS by month."""
     con = store.ibis()
     require_rows(con, "feedback", "Survey scores", ["score"])
-    rows = []
+    rows, sentences, methods = [], [], []
     for kind in KINDS:
-        t = score(con, kind).table
-        if len(t):
-            r = t.iloc[0]
-            good = "4–5" if kind == "csat" else "5–7"
-            what = "NPS" if kind == "nps" else f"{kind.upper()} (% answering {good})"
-            rows.append(
-                (
-                    what,
-                    number(r["score"], 3),
-                    interval(r["ci_low"], r["ci_high"], lambda x: number(x, 3)),
-                    number(r["mean_score"], 3),
-                    count(r["n"]),
-                )
-            )
+        res = score(con, kind)
+        if res.table.empty:
+            continue
+        r = res.table.iloc[0].to_dict()
+        show = score_format(kind)
+        rows.append((_WHAT[kind], show(r["score"]), score_range(r, show), count(r["n"])))
+        sentences.append(score_sentence(kind, r))
+        methods.append(f"{res.details} Mean answer {r['mean_score']:.2f}.")
     if not rows:
         raise MissingData("Survey scores need NPS, CSAT or CES answers: the feedback holds none")
-    table = pd.DataFrame(rows, columns=["score", "value", "95% CI", "mean answer", "answers"])
-    found = "; ".join(f"{r[0]} {r[1]} (95% CI {r[2]}, n={r[4]})" for r in rows)
+    table = pd.DataFrame(rows, columns=["score", "value", "95% range", "answers"])
     trend = score(con, "nps", period="month", config=store.config)
-    figures = [trend.figure()] if len(trend.table) else []
-    head = trend.summary().split(";")[0] + "; " if len(trend.table) else ""
-    return Section("voice-scores", "Survey scores: NPS, CSAT, CES", f"{head}{found}.", figures, table)  # fmt: skip
+    figures = [trend.figure()] if len(trend.table) > 1 else []
+    summary = ". ".join(s[0].upper() + s[1:] for s in sentences) + "."
+    details = (
+        " ".join(methods)
+        + (f" By month: {trend.summary()}" if figures else "")
+        + (
+            f" A range is the 95% interval: where the score of all customers likely lies. With fewer than "
+            f"{MIN_ANSWERS} answers none is given."
+        )
+    )
+    return Section("voice-scores", "Survey scores: NPS, CSAT, CES", summary, figures, table, details)
 
 
 def sentiment_section(store: Store) -> Section:
-    """Share of negative feedback per touchpoint (Wilson intervals) and net sentiment."""
+    """Share of negative feedback per touchpoint, with its 95% range."""
     if not has_table(store.con, "voice_texts"):
-        raise MissingData(f"Sentiment per touchpoint {NOT_ANALYSED}")
+        raise MissingData(f"Sentiment per touchpoint: {NOT_ANALYSED}")
     res = touchpoint_sentiment(store.ibis())
     if res is None or res.table.empty:
         raise MissingData("Sentiment per touchpoint needs feedback texts with a touchpoint: none analysed")
@@ -63,38 +67,57 @@ def sentiment_section(store: Store) -> Section:
         {
             "touchpoint": t["touchpoint"],
             "texts": t["texts"].map(count),
-            "% negative": t["negative_share"].map(pct),
-            "95% CI": [f"{pct(lo)} – {pct(hi)}" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
-            "net sentiment (−1…+1)": t["net_sentiment"].map(lambda x: f"{x:+.2f}"),
+            "negative": t["negative_share"].map(lambda x: pct(x, 0)),
+            "95% range": [f"{pct(lo, 0)} to {pct(hi, 0)}" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
         }
+    )  # fmt: skip
+    worst, best = t.iloc[0], t.iloc[-1]
+    summary = (
+        f"Customers are most negative about {worst['touchpoint']}: {pct(worst['negative_share'], 0)} of "
+        f"{count(worst['texts'])} texts about it are negative"
     )
-    return Section("voice-sentiment", "Sentiment per touchpoint", res.summary(), [res.figure()], shown)
+    if len(t) > 1:
+        summary += f"; least about {best['touchpoint']} ({pct(best['negative_share'], 0)})"
+    details = (
+        f"{res.summary()} Each text's sentiment is read by cxlab's multilingual model (`cxlab voice analyze`). "
+        "95% range: Wilson interval of the negative share. Net sentiment (mean P(positive) − P(negative), −1 to "
+        "+1) per touchpoint: "
+        + ", ".join(f"{tp} {x:+.2f}" for tp, x in zip(t["touchpoint"], t["net_sentiment"], strict=True))
+        + "."
+    )
+    return Section(
+        "voice-sentiment", "Sentiment per touchpoint", summary + ".", [res.figure()], shown, details
+    )
 
 
 def shop_themes(store: Store) -> Themes:
     """The store's feedback themes, found once per open store (the report section and "what to do next" share
     them); raises :class:`MissingData` before ``cxlab voice analyze`` has run."""
     if not has_table(store.con, "voice_texts"):
-        raise MissingData(f"Feedback themes {NOT_ANALYSED}")
+        raise MissingData(f"Feedback themes: {NOT_ANALYSED}")
     return store.memo("themes", lambda: find_themes(store))
 
 
 def themes_section(store: Store) -> Section:
-    """Feedback themes per sentiment with keywords, real quotes, topic and emerging flags."""
+    """What customers talk about: themes named in English, each with its size, place and one short quote."""
     res = shop_themes(store)
     t = res.table
     shown = pd.DataFrame(
         {
             "theme": t["label"],
-            "sentiment": t["sentiment"],
-            "texts": t["size"].map(count),
-            "topic → touchpoint": [f"{a} → {b}" for a, b in zip(t["topic"], t["touchpoint"], strict=True)],
-            "emerging": t["emerging"].map({True: "yes", False: ""}),
-            "keywords": [" | ".join(f"{k or '?'}: {', '.join(v)}" for k, v in kw.items()) for kw in t["keywords"]],
-            "quotes": [" ¶ ".join(q) for q in t["quotes"]],
+            "feeling": t["sentiment"].map(FEELING),
+            "texts": [f"{count(n)} ({pct(s, 0)})" for n, s in zip(t["size"], t["share"], strict=True)],
+            "where": t["touchpoint"].fillna(DASH),
+            "growing": t["emerging"].map({True: "yes", False: DASH}),
+            "example": t["quote"],
         }
-    )  # fmt: skip
-    return Section("voice-themes", "Feedback themes", res.summary(), [res.figure()], shown)
+    )
+    keywords = "; ".join(
+        f"{lab}: " + ", ".join(w for words in kw.values() for w in words[:2])
+        for lab, kw in zip(t["label"], t["keywords"], strict=True)
+    )
+    details = f"{res.details} Keywords per theme (two per language): {keywords}."
+    return Section("voice-themes", "Feedback themes", res.summary(), [res.figure()], shown, details)
 
 
 SECTIONS: list[Callable[[Store], Section]] = [scores_section, sentiment_section, themes_section]

@@ -4,7 +4,13 @@ Counts are aggregated in the engine (one query per call); the statistics run on 
 
 * **NPS** (0–10): promoters 9–10, passives 7–8, detractors 0–6; NPS = 100·(promoters − detractors)/n. It is
   the mean of a variable that is +1, 0 or −1, so its standard error follows from the multinomial variance:
-  ``sqrt((p + d − (p − d)²) / n)``; the interval is normal (Wald), which is what NPS practice uses.
+  ``sqrt((p + d − (p − d)²) / n)`` (``se``, used by :func:`compare_periods`). The interval is the adjusted
+  Wald interval (Rocks 2016, *The American Statistician* 70(4), the best-covering of the six methods compared
+  there; as given by Sauro & Lewis): ¾ added to promoters and to detractors and 3 to n, the Wald interval of
+  those adjusted shares, clipped to −100…100. Unlike the plain Wald interval it does not collapse to a point
+  when every answer is the same (51 detractors: −100, range −100 to −87).
+* Below :data:`MIN_ANSWERS` answers no range is given (``ci_low``/``ci_high`` NaN); :func:`score_range` says so
+  in words.
 * **CSAT** (1–5): share satisfied (4–5, "top-2 box") with a Wilson interval, and the mean score.
 * **CES** (1–7, higher = easier): share reporting low effort (5–7) with a Wilson interval, and the mean.
 
@@ -16,7 +22,7 @@ score changed between two periods (two-sample z-test on the coded answers, unequ
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -27,9 +33,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
+from numpy.typing import NDArray
 from scipy import stats
 
 from cxlab.config import Config
+from cxlab.display import DASH, count, day, missing, month, pct, whole
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.stats.proportions import wilson_interval
 
@@ -41,6 +49,8 @@ BREAKDOWNS = ("touchpoint", "language", "country", "channel", "segment")
 SCALE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 _GOOD = {"nps": 9, "csat": 4, "ces": 5}  # promoter / satisfied / low effort from this score up
 _BAD = {"nps": 6}  # detractor up to this score
+#: Fewer answers than this get a score but no range: too few to say how far off the score may be.
+MIN_ANSWERS = 10
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,8 @@ class ScoreResult:
     def method(self) -> str:
         if self.kind == "nps":
             return (
-                "NPS = % promoters (9–10) − % detractors (0–6); Wald interval from the multinomial variance"
+                "NPS = % promoters (9–10) − % detractors (0–6); adjusted Wald interval (Rocks 2016: ¾ added to "
+                "promoters and detractors, 3 to n)"
             )
         good = "4–5 of 5" if self.kind == "csat" else "5–7 of 7 (low effort)"
         return f"share answering {good} with a Wilson interval; mean score with a t interval"
@@ -78,15 +89,31 @@ class ScoreResult:
             "rows": [{k: _plain(v) for k, v in r.items()} for r in rows],
         }
 
-    def summary(self) -> str:
+    @property
+    def details(self) -> str:
+        """How the score was measured: method, interval, n (shown folded under the summary)."""
         n = int(self.table["n"].sum()) if len(self.table) else 0
-        head = f"{self.kind.upper()}: {self.method}; {int(self.level * 100)}% intervals; n = {n:,} answers"
+        head = f"{self.kind.upper()}: {self.method}; {int(self.level * 100)}% ranges; n = {count(n)} answers"
         if self.merge == "latest":
             head += " (one per customer: the latest)"
-        if len(self.table) == 1 and self.by is None and self.period is None:
-            r = self.table.iloc[0]
-            head += f". {self.kind.upper()} {r['score']:.1f} (95% CI {r['ci_low']:.1f} to {r['ci_high']:.1f})"
-        return head + "."
+        return head + f"; no range below {MIN_ANSWERS} answers."
+
+    def summary(self) -> str:
+        """The score in plain words: the overall one with its range, or how many groups or periods."""
+        if self.table.empty:
+            return f"No {self.kind.upper()} answers."
+        if len(self.table) == 1:
+            return score_sentence(self.kind, self.table.iloc[0].to_dict()) + "."
+        t = self.table.reset_index(drop=True)
+        key = "period" if self.period and not self.by else "group"
+        show = month if self.period == "month" else day if key == "period" else str
+        names = [show(v) for v in t[key]] if key in t else [str(i) for i in range(len(t))]
+        lo, hi = int(t["score"].to_numpy().argmin()), int(t["score"].to_numpy().argmax())
+        return (
+            f"{self.kind.upper()} over {len(t)} {'periods' if key == 'period' else 'groups'} "
+            f"({count(t['n'].sum())} answers): lowest {whole(t['score'].iloc[lo])} ({names[lo]}), "
+            f"highest {whole(t['score'].iloc[hi])} ({names[hi]})."
+        )
 
     def figure(self) -> go.Figure:
         t = self.table
@@ -109,7 +136,10 @@ class ScoreResult:
                 arrayminus=t["score"] - t["ci_low"],
             )
             fig = go.Figure(go.Bar(x=x, y=t["score"], error_y=bars, marker_color="#4c78a8"))
-        fig.update_layout(title=f"{label} with 95% intervals", yaxis_title=label, template="plotly_white")
+        over = f" by {self.period}" if self.period else f" by {self.by}" if self.by else ""
+        fig.update_layout(
+            title=f"{label}{over} (bars: 95% range)", yaxis_title=label, template="plotly_white"
+        )
         return fig
 
 
@@ -204,7 +234,6 @@ def score_table(kind: Kind, counts: pd.DataFrame, level: float = 0.95) -> pd.Dat
     c = counts[counts["n"] > 0].copy()
     n = c["n"].to_numpy(float)
     good, bad = c["good"].to_numpy(float), c["bad"].to_numpy(float)
-    z = stats.norm.ppf(0.5 + level / 2)
     mean = c["total"].to_numpy(float) / n
     var = np.maximum(c["total_sq"].to_numpy(float) / n - mean**2, 0.0) * n / np.maximum(n - 1, 1)
     half_t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * np.sqrt(var / n)
@@ -212,20 +241,67 @@ def score_table(kind: Kind, counts: pd.DataFrame, level: float = 0.95) -> pd.Dat
         p, d = good / n, bad / n
         nps = p - d
         se = np.sqrt(np.maximum(p + d - nps**2, 0.0) / n)
+        lo, hi = nps_interval(good, bad, n, level)
         c["promoters"], c["passives"], c["detractors"] = (
             good.astype(int),
             (n - good - bad).astype(int),
             bad.astype(int),
         )
-        c["score"], c["ci_low"], c["ci_high"] = 100 * nps, 100 * (nps - z * se), 100 * (nps + z * se)
+        c["score"], c["ci_low"], c["ci_high"] = 100 * nps, 100 * lo, 100 * hi
         c["se"] = 100 * se
     else:
         lo, hi = wilson_interval(good, n, level)
         c["score"], c["ci_low"], c["ci_high"] = 100 * good / n, 100 * lo, 100 * hi
         c["se"] = 100 * np.sqrt(good / n * (1 - good / n) / n)
     c["mean_score"], c["mean_ci_low"], c["mean_ci_high"] = mean, mean - half_t, mean + half_t
+    c.loc[c["n"] < MIN_ANSWERS, ["ci_low", "ci_high", "mean_ci_low", "mean_ci_high"]] = np.nan
     c["n"] = c["n"].astype(int)
     return c.drop(columns=["good", "bad", "total", "total_sq"]).reset_index(drop=True)
+
+
+def nps_interval(
+    promoters: NDArray[np.float64],
+    detractors: NDArray[np.float64],
+    n: NDArray[np.float64],
+    level: float = 0.95,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Adjusted Wald interval of the NPS as a share (−1…1): ¾ added to promoters and to detractors, 3 to n
+    (Rocks 2016), clipped to −1…1."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    n_adj = n + 3
+    p, d = (promoters + 0.75) / n_adj, (detractors + 0.75) / n_adj
+    centre = p - d
+    half = z * np.sqrt((p + d - centre**2) / n_adj)
+    return np.maximum(centre - half, -1.0), np.minimum(centre + half, 1.0)
+
+
+def score_format(kind: Kind) -> Callable[[Any], str]:
+    """How a score of ``kind`` reads: NPS as a whole number (``26``), CSAT and CES as a percentage (``75%``)."""
+    return whole if kind == "nps" else lambda x: pct(float(x) / 100, 0)
+
+
+def score_sentence(kind: Kind, row: Mapping[Any, Any]) -> str:
+    """One score in plain words, e.g. "NPS is 12: 38% promoters, 26% detractors (1,204 answers; range 8 to
+    16)"; no trailing full stop."""
+    show = score_format(kind)
+    rng = score_range(row, show)
+    tail = f"{count(row['n'])} answers; " + (rng if missing(row["ci_low"]) else f"range {rng}")
+    if kind == "nps":
+        n = float(row["n"])
+        return (
+            f"NPS is {whole(row['score'])}: {pct(row['promoters'] / n, 0)} promoters, "
+            f"{pct(row['detractors'] / n, 0)} detractors ({tail})"
+        )
+    what = "are satisfied, 4–5 of 5" if kind == "csat" else "found it easy, 5–7 of 7"
+    return f"{show(row['score'])} of {kind.upper()} answers {what} ({tail})"
+
+
+def score_range(row: Mapping[Any, Any], show: Callable[[Any], str]) -> str:
+    """A score's 95% range in words (``"24.2 to 28.7"``), or why there is none (``"too few answers (3) for a
+    range"``). ``row``: one row of a score table; ``show`` formats one bound."""
+    if missing(row["ci_low"]):
+        return f"too few answers ({count(row['n'])}) for a range" if row["n"] < MIN_ANSWERS else DASH
+    return f"{show(row['ci_low'])} to {show(row['ci_high'])}"
 
 
 @dataclass(frozen=True)

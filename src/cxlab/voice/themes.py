@@ -1,15 +1,21 @@
 """Themes: what customers talk about, found by clustering the stored embeddings, across languages.
 
-* Texts are clustered **within each sentiment class**, so "rude service" and "helpful service" stay apart.
+* Texts are clustered **within each sentiment class**, so "rude service" and "helpful service" stay apart. A
+  text's class is the customer's own score where they gave a clear one (1–2 or 4–5 stars or CSAT, NPS 0–6 or
+  9–10, CES 1–3 or 5–7), else the sentiment model's label: "the checkout only took a minute" with an easy CES
+  answer is praise, whatever the model made of it. So a theme's sentiment is that of most of its texts.
 * Multilingual embeddings also encode the language itself, which would make clusters split by language
   rather than by topic. Subtracting each language's mean vector (within the class) removes that direction,
   so "pakket te laat", "pakken kom for sent" and "parcel arrived late" meet in one theme.
 * k-means (scikit-learn) with k per class chosen by silhouette on a sample (:mod:`cxlab.stats.silhouette`);
   runs in seconds on 20k texts.
-* Labels: top keywords per language by class-based TF-IDF (a word frequent in this theme and rare in the
-  others), stop words removed (``stop-words`` lists); three representative quotes, the texts nearest the
-  centre, in their original language.
-* Each theme maps to the nearest topic of the seed taxonomy (``[voice.taxonomy]``), hence a touchpoint.
+* Names in English, the report's language (:func:`make_namer`): of the short names in ``theme_names.toml``
+  (per taxonomy topic and sentiment), the one whose embedding is nearest the theme's texts, both measured from
+  the corpus mean; the name's topic is the theme's topic, hence its touchpoint. Themes of one sentiment that
+  get the same name are one theme. Without a taxonomy a theme is named by its keywords.
+* Keywords per language by class-based TF-IDF (a word frequent in this theme and rare in the others), stop
+  words (``stop-words`` lists) and filler words (``fillers.toml``: "erg", "echt", "sehr", "really") removed;
+  quotes: the texts nearest the centre, in their original language, and one short one for tables.
 * Emerging negative themes: the latest week's count against the previous four weeks, relative to all
   feedback texts in each span (Poisson rate-ratio test, statsmodels ``test_poisson_2indep``), Holm-corrected.
 """
@@ -18,9 +24,12 @@ from __future__ import annotations
 
 import html
 import re
+import tomllib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 import numpy as np
@@ -32,6 +41,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from statsmodels.stats.rates import test_poisson_2indep
 from stop_words import StopWordError, get_stop_words
 
+from cxlab.display import count, pct
 from cxlab.errors import MissingData
 from cxlab.stats.multitest import adjust_pvalues
 from cxlab.stats.silhouette import choose_k
@@ -43,6 +53,18 @@ from cxlab.voice.text import clean_text
 
 CLASSES = ("negative", "positive", "neutral")
 _WORD = r"(?u)\b[^\W\d_][^\W\d_'’-]+\b"
+#: Longest quote shown in a table cell.
+QUOTE_CHARS = 140
+#: Scores that say the sentiment outright, per feedback source: (negative up to, positive from).
+RATED: dict[str, tuple[float, float]] = {"review": (2, 4), "csat": (2, 4), "nps": (6, 9), "ces": (3, 5)}
+METHOD = (
+    "Texts are grouped within each sentiment (the customer's own score where it is clearly good or bad, else "
+    "the sentiment model) by k-means on multilingual embeddings with each language's average removed, the "
+    "number of groups chosen by silhouette. Each group is named with the nearest of cxlab's English theme "
+    "names (theme_names.toml), whose topic gives the touchpoint; keywords by class-based TF-IDF without stop and filler words. "
+    "Growing: the latest week's count against the four weeks before, per feedback text (Poisson rate-ratio "
+    "test, Holm-corrected, 5%)."
+)
 
 
 @dataclass(frozen=True)
@@ -60,47 +82,74 @@ class Themes:
         rows = []
         for r in self.table.to_dict(orient="records"):
             rows.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()})
-        return {
-            "method": "k-means within each sentiment class on language-centred multilingual embeddings; "
-            "keywords by class-based TF-IDF; emerging = Poisson rate-ratio test of the latest week vs the "
-            "four before, Holm-corrected",
-            "n_texts": self.n_texts,
-            "themes": rows,
-        }
+        return {"method": METHOD, "n_texts": self.n_texts, "themes": rows}
+
+    @property
+    def details(self) -> str:
+        """How the themes were found (shown folded under the summary)."""
+        return f"{METHOD} {count(self.n_texts)} feedback texts, {len(self.table)} themes."
 
     def summary(self) -> str:
-        neg = self.table[self.table["sentiment"] == "negative"]
-        emerging = int(self.table["emerging"].sum()) if len(self.table) else 0
-        head = f"{len(self.table)} themes in {self.n_texts:,} feedback texts ({len(neg)} negative)"
+        """What customers talk about most, in plain words."""
+        t = self.table
+        neg, pos = t[t["sentiment"] == "negative"], t[t["sentiment"] == "positive"]
+        parts = [f"{count(self.n_texts)} feedback texts fall into {len(t)} themes."]
         if len(neg):
             top = neg.iloc[0]
-            head += (
-                f"; the largest complaint: {top['label']} ({int(top['size']):,} texts, topic {top['topic']})"
+            parts.append(
+                f"The most common complaint is “{top['label']}” ({count(top['size'])} texts, "
+                f"{pct(top['share'], 0)} of all)."
             )
-        return head + f"; {emerging} emerging negative theme{'s' if emerging != 1 else ''}."
+        if len(pos):
+            top = pos.iloc[0]
+            parts.append(f"The most common praise is “{top['label']}” ({count(top['size'])} texts).")
+        growing = t.loc[t["emerging"], "label"].tolist()
+        if growing:
+            parts.append("Growing fast this week: " + ", ".join(f"“{g}”" for g in growing) + ".")
+        else:
+            parts.append("No complaint is growing unusually fast this week.")
+        return " ".join(parts)
 
     def figure(self) -> go.Figure:
         t = self.table.sort_values("size")
         colours = {"negative": "#d62728", "neutral": "#7f7f7f", "positive": "#2ca02c"}
         fig = go.Figure(
             go.Bar(
-                x=t["size"], y=[html.escape(f"{lab} ({s})") for lab, s in zip(t["label"], t["sentiment"], strict=True)],
+                x=t["size"], y=[html.escape(str(lab)) for lab in t["label"]],
                 orientation="h", marker_color=[colours[s] for s in t["sentiment"]],
-                customdata=t["topic"], hovertemplate="%{y}<br>%{x} texts<br>topic %{customdata}<extra></extra>",
+                customdata=t["sentiment"], hovertemplate="%{y}<br>%{x} texts, %{customdata}<extra></extra>",
             )
         )  # fmt: skip
         fig.update_layout(
-            title="Feedback themes", xaxis_title="texts", template="plotly_white", height=260 + 22 * len(t)
-        )
+            title="What customers talk about (red: complaints, green: praise, grey: mixed)",
+            xaxis_title="feedback texts", template="plotly_white", height=260 + 22 * len(t),
+        )  # fmt: skip
         return fig
 
 
+def _data(name: str) -> dict[str, Any]:
+    return tomllib.loads(files("cxlab.voice").joinpath(name).read_text(encoding="utf-8"))
+
+
+@cache
+def filler_words() -> dict[str, frozenset[str]]:
+    """Language → its filler words (``fillers.toml``): intensifiers, hedges, greetings, thanks."""
+    return {lang: frozenset(w.lower() for w in words) for lang, words in _data("fillers.toml").items()}
+
+
+@cache
+def theme_names() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Topic → sentiment → English theme names (``theme_names.toml``)."""
+    return {t: {c: tuple(v) for c, v in d.items()} for t, d in _data("theme_names.toml").items()}
+
+
 def _stop_words(language: str) -> list[str]:
-    """The ``stop-words`` list of ``language`` (empty when it has none), as the tokenizer splits words."""
+    """The ``stop-words`` list of ``language`` and its filler words, as the tokenizer splits words."""
     try:
-        words = get_stop_words(language)
+        words = list(get_stop_words(language))
     except StopWordError:
-        return []
+        words = []
+    words += filler_words().get(language, frozenset())
     return sorted({t for w in words for t in re.findall(_WORD, w.lower())})
 
 
@@ -121,6 +170,19 @@ def centre_by_language(X: Vectors, languages: Sequence[str | float | None]) -> N
     return out / np.where(norms > 0, norms, 1.0)
 
 
+def text_classes(
+    labels: Sequence[str], sources: Sequence[str], scores: Sequence[float]
+) -> NDArray[np.object_]:
+    """Each text's sentiment class: what the customer's score says where it is clearly good or bad
+    (:data:`RATED`), else the model's ``label``."""
+    out = np.asarray(labels, dtype=object).copy()
+    for i, (src, s) in enumerate(zip(sources, scores, strict=True)):
+        if src in RATED and s is not None and np.isfinite(s):
+            bad, good = RATED[src]
+            out[i] = "negative" if s <= bad else "positive" if s >= good else out[i]
+    return out
+
+
 def theme_count(X: NDArray[np.float64], k_range: tuple[int, int], seed: int = 0, sample: int = 2000) -> int:
     """The k in ``k_range`` with the best silhouette on a sample of at most ``sample`` rows
     (:func:`cxlab.stats.silhouette.choose_k`; rows are unit vectors, so Euclidean distance orders texts as
@@ -135,7 +197,8 @@ def theme_count(X: NDArray[np.float64], k_range: tuple[int, int], seed: int = 0,
 def keywords(
     texts: Sequence[str], themes: NDArray[np.int64], languages: Sequence[str | float | None], top: int = 5
 ) -> dict[int, dict[str, list[str]]]:
-    """Top ``top`` words per theme and language by class-based TF-IDF (texts without a language: ``""``)."""
+    """Top ``top`` words per theme and language by class-based TF-IDF (texts without a language: ``""``),
+    without the language's stop and filler words."""
     out: dict[int, dict[str, list[str]]] = {int(t): {} for t in np.unique(themes)}
     lang = language_codes(languages)
     for code in sorted(set(lang)):
@@ -158,6 +221,11 @@ def keywords(
     return out
 
 
+def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(norms > 0, norms, 1.0)
+
+
 def _topic_vectors(
     topics: Mapping[str, Topic], embed: Any, centre: NDArray[np.float64]
 ) -> tuple[list[str], NDArray[np.float64]]:
@@ -174,6 +242,70 @@ def _topic_vectors(
         v = np.asarray(embed([clean_text(a) for a in topics[name].about]), dtype=float).mean(axis=0) - centre
         vecs.append(v / np.linalg.norm(v))
     return names, np.vstack(vecs)
+
+
+@dataclass(frozen=True)
+class Namer:
+    """Candidate English names with their topic and sentiment, embedded once per analysis."""
+
+    names: list[str]
+    topics: list[str]
+    classes: list[str]
+    vectors: NDArray[np.float64]  # one per name, minus the corpus mean, unit length
+
+    def name(self, centroid: NDArray[np.float64], cls: str) -> tuple[str, str | None, float]:
+        """The name nearest a theme of sentiment ``cls`` with unit ``centroid`` (centred like the vectors),
+        its topic and the cosine similarity; ``("", None, nan)`` without candidates."""
+        ok = [i for i, c in enumerate(self.classes) if c == cls]
+        if not ok:
+            return "", None, float("nan")
+        sims = self.vectors @ centroid
+        i = max(ok, key=lambda j: sims[j])
+        return self.names[i], self.topics[i], float(sims[i])
+
+
+def _humanise(topic: str) -> str:
+    """A topic key as words: ``customer_service`` → ``Customer service``."""
+    return topic.replace("_", " ").strip().capitalize()
+
+
+def make_namer(
+    topics: Mapping[str, Topic], embed: Callable[[list[str]], Any], centre: NDArray[np.float64]
+) -> Namer:
+    """The :class:`Namer` for the shop's taxonomy: ``theme_names.toml``'s names of each topic; a topic the
+    file doesn't know is one candidate per sentiment, named after the topic, placed at its ``about`` texts."""
+    shipped = theme_names()
+    topic_names, topic_vecs = _topic_vectors(
+        {t: v for t, v in topics.items() if t not in shipped}, embed, centre
+    )
+    names: list[str] = []
+    of: list[str] = []
+    classes: list[str] = []
+    for t in (t for t in topics if t in shipped):
+        for cls in CLASSES:
+            own = shipped[t].get(cls, ())
+            names += own
+            of += [t] * len(own)
+            classes += [cls] * len(own)
+    vecs = _unit(np.asarray(embed(names), dtype=float) - centre) if names else np.empty((0, len(centre)))
+    for t, v in zip(topic_names, topic_vecs, strict=True):
+        names += [_humanise(t)] * len(CLASSES)
+        of += [t] * len(CLASSES)
+        classes += list(CLASSES)
+        vecs = np.vstack([vecs, np.tile(v, (len(CLASSES), 1))])
+    return Namer(names, of, classes, vecs)
+
+
+def short_quote(texts: Sequence[str], limit: int = QUOTE_CHARS) -> str:
+    """The first of ``texts`` (nearest the theme's centre first) that fits ``limit`` characters; when none
+    does, the first cut at a word boundary with an ellipsis."""
+    for t in texts:
+        if len(t) <= limit:
+            return t
+    if not texts:
+        return ""
+    cut = texts[0][: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
 
 
 def emerging(
@@ -209,7 +341,8 @@ def emerging(
 def _frame(store: Store) -> pd.DataFrame:
     return store.con.execute(
         """
-        SELECT v.feedback_id, v.text_hash, v.language, v.label, v.p_negative, f.text, f.ts, f.touchpoint, f.source
+        SELECT v.feedback_id, v.text_hash, v.language, v.label, v.p_negative, f.text, f.ts, f.touchpoint,
+               f.source, f.score
         FROM voice_texts v JOIN feedback f USING (feedback_id)
         WHERE v.label IS NOT NULL ORDER BY v.feedback_id
         """
@@ -240,6 +373,54 @@ def find_themes(
     return _CACHE[key]
 
 
+@dataclass
+class _Cluster:
+    cls: str
+    members: NDArray[np.int64]  # row positions, nearest the centre first
+    name: str
+    topic: str | None
+    similarity: float
+
+
+def _clusters(
+    df: pd.DataFrame, X: Vectors, classes: NDArray[np.object_], namer: Namer, centre: NDArray[np.float64],
+    k_range: tuple[int, int], min_texts: int, seed: int,
+) -> list[_Cluster]:  # fmt: skip
+    """k-means within each class; each cluster named, its members ordered by distance to its centre."""
+    out: list[_Cluster] = []
+    for cls in CLASSES:
+        sel = np.flatnonzero(classes == cls)
+        if len(sel) < min_texts:
+            continue
+        Z = centre_by_language(X[sel], df["language"].iloc[sel].tolist())
+        k = theme_count(Z, k_range, seed)
+        km = KMeans(k, n_init=4, random_state=seed).fit(Z)
+        for j in range(k):
+            inside = km.labels_ == j
+            if not inside.any():
+                continue
+            dist = ((Z[inside] - km.cluster_centers_[j]) ** 2).sum(axis=1)
+            members = sel[inside][np.argsort(dist, kind="stable")]
+            centroid = _unit(np.asarray(X[members], dtype=float).mean(axis=0) - centre)
+            name, topic, sim = namer.name(centroid, cls)
+            out.append(_Cluster(cls, members, name, topic, sim))
+    return out
+
+
+def _merge_same_names(clusters: list[_Cluster]) -> list[_Cluster]:
+    """Clusters of one sentiment with the same name as one theme (the largest first, its nearest texts first)."""
+    groups: dict[tuple[str, str], list[_Cluster]] = {}
+    for c in clusters:
+        groups.setdefault((c.cls, c.name or str(id(c))), []).append(c)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda c: -len(c.members))
+        head = group[0]
+        members = np.concatenate([c.members for c in group])
+        out.append(_Cluster(head.cls, members, head.name, head.topic, head.similarity))
+    return out
+
+
 def _find_themes(
     store: Store, settings: VoiceSettings, k_range: tuple[int, int], min_texts: int, quotes: int, seed: int
 ) -> Themes:
@@ -248,65 +429,44 @@ def _find_themes(
     if df.empty:
         raise MissingData("Feedback themes need analysed feedback texts: run `cxlab voice analyze` first")
     X = load_embeddings(store.con, embedder.name, df["text_hash"].tolist(), embedder.dim)
-    corpus_mean = X.mean(axis=0)
-    names, topic_vecs = _topic_vectors(settings.taxonomy, embedder.embed, corpus_mean)
-    theme = np.full(len(df), -1, dtype=np.int64)
-    rows: list[dict[str, Any]] = []
-    next_id = 0
-    for cls in CLASSES:
-        sel = np.flatnonzero(df["label"].to_numpy() == cls)
-        if len(sel) < min_texts:
-            continue
-        Z = centre_by_language(X[sel], df["language"].iloc[sel].tolist())
-        k = theme_count(Z, k_range, seed)
-        km = KMeans(k, n_init=4, random_state=seed).fit(Z)
-        theme[sel] = km.labels_ + next_id
-        for j in range(k):
-            members = sel[km.labels_ == j]
-            if len(members) == 0:
-                continue
-            dist = ((Z[km.labels_ == j] - km.cluster_centers_[j]) ** 2).sum(axis=1)
-            order = members[np.argsort(dist)]
-            picked: list[str] = []
-            for i in order:
-                t = str(df["text"].iloc[i])
-                if t not in picked:
-                    picked.append(t)
-                if len(picked) == quotes:
-                    break
-            centroid = X[members].mean(axis=0) - corpus_mean
-            centroid = centroid / np.linalg.norm(centroid)
-            topic, sim = ("(none)", np.nan)
-            if len(names):
-                sims = topic_vecs @ centroid
-                topic, sim = names[int(np.argmax(sims))], float(sims.max())
-            tps = df["touchpoint"].iloc[members].dropna()
-            rows.append(
-                {
-                    "theme": next_id + j,
-                    "sentiment": cls,
-                    "size": len(members),
-                    "share": len(members) / len(df),
-                    "topic": topic,
-                    "topic_similarity": sim,
-                    "touchpoint": settings.taxonomy[topic].touchpoint if topic in settings.taxonomy else None,
-                    "data_touchpoint": tps.mode().iloc[0] if len(tps) else None,
-                    "languages": df["language"].iloc[members].value_counts().to_dict(),
-                    "quotes": picked,
-                }
-            )
-        next_id += k
-    table = pd.DataFrame(rows)
-    if table.empty:
+    corpus_mean = np.asarray(X, dtype=float).mean(axis=0)
+    namer = make_namer(settings.taxonomy, embedder.embed, corpus_mean)
+    classes = text_classes(df["label"].tolist(), df["source"].tolist(), df["score"].astype(float).tolist())
+    clusters = _merge_same_names(_clusters(df, X, classes, namer, corpus_mean, k_range, min_texts, seed))
+    if not clusters:
         raise MissingData(
             f"Feedback themes need at least {min_texts} analysed texts of one sentiment; the store has fewer"
         )
+    theme = np.full(len(df), -1, dtype=np.int64)
+    rows: list[dict[str, Any]] = []
+    for i, c in enumerate(clusters):
+        theme[c.members] = i
+        texts = list(dict.fromkeys(str(df["text"].iloc[m]) for m in c.members[: 10 * quotes + 50]))
+        tps = df["touchpoint"].iloc[c.members].dropna()
+        rows.append(
+            {
+                "theme": i,
+                "sentiment": c.cls,
+                "size": len(c.members),
+                "share": len(c.members) / len(df),
+                "topic": c.topic or "(none)",
+                "name_similarity": c.similarity,
+                "touchpoint": settings.taxonomy[c.topic].touchpoint if c.topic in settings.taxonomy else None,
+                "data_touchpoint": tps.mode().iloc[0] if len(tps) else None,
+                "languages": df["language"].iloc[c.members].value_counts().to_dict(),
+                "quotes": texts[:quotes],
+                "quote": short_quote(texts),
+                "name": c.name,
+            }
+        )
+    table = pd.DataFrame(rows)
     kw = keywords(df["text"].map(clean_text).tolist(), theme, df["language"].tolist())
     table["keywords"] = pd.Series(
         [kw.get(int(t), {}) for t in table["theme"]], index=table.index, dtype=object
     )
     table["label"] = [
-        _label(k, langs) for k, langs in zip(table["keywords"], table["languages"], strict=True)
+        name or _label(k, langs)
+        for name, k, langs in zip(table.pop("name"), table["keywords"], table["languages"], strict=True)
     ]
     assigned = pd.DataFrame(
         {"feedback_id": df["feedback_id"], "theme": theme, "touchpoint": df["touchpoint"]}
@@ -318,7 +478,7 @@ def _find_themes(
 
 
 def _label(kw: Mapping[str, list[str]], languages: Mapping[str, int]) -> str:
-    """A short label: the top words in the theme's most common language, e.g. "late · parcel · waiting"."""
+    """A label without a taxonomy: the top words in the theme's most common language ("late · parcel")."""
     ranked = sorted((lang for lang in kw if kw[lang]), key=lambda lang: -languages.get(lang, 0))
     return " · ".join(kw[ranked[0]][:3]) if ranked else "(no keywords)"
 
@@ -329,7 +489,7 @@ def _with_emerging(table: pd.DataFrame, df: pd.DataFrame, theme: NDArray[np.int6
     counts = pd.crosstab(week, theme).reindex(columns=neg, fill_value=0)
     em = emerging(counts, week.value_counts().sort_index())
     table = table.merge(em[["theme", "growth", "p_adjusted", "emerging"]], on="theme", how="left")
-    table["emerging"] = table["emerging"].fillna(False).astype(bool)
+    table["emerging"] = table["emerging"].astype("boolean").fillna(False).astype(bool)
     return table.rename(columns={"p_adjusted": "emerging_p"})
 
 

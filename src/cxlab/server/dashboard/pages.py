@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import ibis
 import pandas as pd
 
+import cxlab.advise.report as advise_report
 import cxlab.automate.report as flows_report
 import cxlab.channels.report as channels_report
 import cxlab.customers.report as customers_report
@@ -23,7 +24,7 @@ import cxlab.personalize.report as personalize_report
 import cxlab.voice.report as voice_report
 from cxlab.automate.flows import flow_split
 from cxlab.channels.attribution import MODELS, attribute
-from cxlab.display import count, interval, number, p_value, pct
+from cxlab.display import count, day, interval, number, p_value, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.experiments.definitions import metrics_from_config
 from cxlab.experiments.experiment import analyze_experiment, list_experiments
@@ -86,7 +87,8 @@ def _run(store: Store, *makers: Callable[[Store], Section]) -> list[Section]:
 
 
 def build_overview(store: Store, params: Params, memo: Memo) -> list[Section]:
-    return _run(store, overview, journey_report.stages_section)
+    """The home page: what to do next first, then the store's contents and the stage funnel."""
+    return _run(store, *advise_report.SECTIONS, overview, journey_report.stages_section)
 
 
 # --- funnel builder ---------------------------------------------------------------------------------------
@@ -207,25 +209,6 @@ def build_channels(store: Store, params: Params, memo: Memo) -> list[Section]:
 # --- experiments ------------------------------------------------------------------------------------------
 
 
-def decision(result: Any) -> str:
-    """What to do about an experiment, from its goal metrics, guardrails and sample ratio check."""
-    t = result.table[~result.table["is_control"]]
-    if result.srm.applies and result.srm.mismatch:
-        return "Don't decide: sample ratio mismatch, the assignment is broken; fix it and rerun."
-    goals = t[t["role"] == "goal"]
-    guards = t[t["role"] == "guardrail"]
-    failing = sorted(set(guards.loc[guards["status"] == "fail", "metric"].astype(str)))
-    if failing:
-        return f"Don't ship: guardrail(s) {', '.join(failing)} got significantly worse."
-    if (goals["status"] == "loss").any():
-        return "Don't ship: a goal metric got significantly worse."
-    wins = goals[goals["status"] == "win"]
-    if len(wins):
-        arms = sorted(set(wins["arm"].astype(str)))
-        return f"Ship {', '.join(arms)}: a goal metric improved significantly and no guardrail failed."
-    return "Inconclusive: no goal metric moved significantly; keep running or stop and keep the control."
-
-
 def experiment_ids(store: Store) -> list[str]:
     con = store.ibis()
     try:
@@ -247,8 +230,8 @@ def build_experiments(store: Store, params: Params, memo: Memo) -> list[Section]
                 "experiment": df["experiment_id"].astype(str),
                 "arm": df["variant"].astype(str),
                 "units": df["units"].map(count),
-                "first exposure": df["first_exposure"].map(lambda x: f"{x:%Y-%m-%d}"),
-                "last exposure": df["last_exposure"].map(lambda x: f"{x:%Y-%m-%d}"),
+                "first exposure": df["first_exposure"].map(day),
+                "last exposure": df["last_exposure"].map(day),
             }
         )
         n = df["experiment_id"].nunique()
@@ -266,9 +249,10 @@ def build_experiments(store: Store, params: Params, memo: Memo) -> list[Section]
         return Section(
             "experiment",
             f"Experiment {chosen}",
-            f"Decision: {decision(r)}\n\n{r.summary()}",
+            f"Decision: {experiments_report.decision(r)}",
             [r.figure()],
             table,
+            details=experiments_report.result_details(r),
         )
 
     if chosen:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import plotly.graph_objects as go
-import plotly.io as pio
 from markupsafe import Markup
 
+from cxlab.report.figures import figure_json, has_data
 from cxlab.report.section import Section
 from cxlab.report.sections import NOT_RUN
 
@@ -29,24 +28,8 @@ class Part:
     figures: list[Markup] = field(default_factory=list)
     table: Markup | None = None
     not_run: bool = False
-
-
-def figure_json(fig: go.Figure) -> Markup:
-    """The figure as JSON that is safe inside a ``<script>`` element (``<``, ``>``, ``/`` escaped)."""
-    text = pio.to_json(fig, validate=False, engine="json")
-    for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        text = text.replace(raw, esc)
-    return Markup(text)
-
-
-def has_data(fig: go.Figure) -> bool:
-    """Whether the figure plots anything (an empty store must not render empty charts)."""
-    for trace in fig.data:
-        for attr in ("x", "y", "z", "values", "labels", "node"):
-            v = getattr(trace, attr, None)
-            if v is not None and (attr == "node" or len(v)):
-                return True
-    return False
+    details: str = ""
+    """The method, intervals and n, shown folded ("How this was measured")."""
 
 
 CLI_ANALYZE = re.compile(r"run `cxlab voice analyze`( first)?")
@@ -73,6 +56,7 @@ def part(s: Section) -> Part:
         [figure_json(f) for f in s.figures if has_data(f)],
         table,
         s.summary.startswith(NOT_RUN),
+        s.details,
     )
 
 
