@@ -37,7 +37,8 @@ def test_empty_store_no_actions_every_reason(tmp_path: Path) -> None:
     assert advice.actions == [] and advice.period is None
     assert len(advice.skipped) == 5 and not any(k.reason.startswith("failed") for k in advice.skipped)
     assert advice.to_dict()["actions"] == []
-    assert section.summary.startswith("Nothing stands out: ") and section.table is None
+    assert section.summary.startswith("Nothing stands out yet; ") and section.table is None
+    assert len(section.summary) < 200 and all(k.reason in section.details for k in advice.skipped)
     app = typer.Typer()
     app.command()(next_command)
     res = CliRunner().invoke(app, ["--db", str(db)])

@@ -33,6 +33,7 @@ def _themes() -> tuple[Themes, pd.DataFrame]:
             "touchpoint": ["delivery", "customer_service", None],
             "data_touchpoint": ["delivery", "customer_service", "product"],
             "quotes": [["Parcel came a week late"], ["Nobody answered"], ["Lovely"]],
+            "quote": ["Parcel came a week late", "Nobody answered", "Lovely"],
         }
     )
     assignments = a[["feedback_id", "theme"]].assign(touchpoint=None)
@@ -53,7 +54,7 @@ def test_an_emerging_complaint_is_an_action_named_after_its_touchpoint() -> None
     assert [(a.kind, a.name) for a in actions] == [("voice", "delivery")]  # rude staff is steady
     a = actions[0]
     assert a.money_at_stake == pytest.approx((30 - 100 * 20 / 400) * 80.0)  # 25 complaints above the usual
-    assert a.next_step.startswith("Read the 30 new complaints about late parcels at delivery")
+    assert a.next_step.startswith("Read the 30 new complaints about “late parcels” at delivery")
     assert "“Parcel came a week late”" in a.next_step
     assert a.certainty == "very likely" and a.horizon == "in the latest week"
     assert "2025-03-31" in a.why

@@ -179,7 +179,7 @@ def test_sections_report_progress_and_keep_their_order(tmp_path: Path) -> None:
 
 def test_key_figures_lead_and_an_area_put_first_comes_before_them(monkeypatch: pytest.MonkeyPatch) -> None:
     makers = report_sections.registered()
-    assert makers[0].__name__ == "overview_section"  # the key figures open the report
+    assert [m.__name__ for m in makers[:2]] == ["next_section", "overview_section"]  # what to do, then KPIs
     first = type("Area", (), {"SECTIONS": [lambda store: Section("next", "What to do next", "")]})
     monkeypatch.setattr(report_sections, "AREAS", (first, *report_sections.AREAS))
     assert (

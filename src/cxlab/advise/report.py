@@ -28,8 +28,10 @@ METHOD = (
 def headline(advice: Advice) -> str:
     """The section's summary: how many actions and the first one, or why there are none."""
     if not advice.actions:
-        why = "; ".join(f"{s.source}: {s.reason}" for s in advice.skipped)
-        return f"Nothing stands out: {why or 'no finding is clear enough to act on'}."
+        if advice.skipped:
+            looked = ", ".join(s.source for s in advice.skipped)
+            return f"Nothing stands out yet; {looked} could not be looked at (why: under the details)."
+        return "Nothing stands out: no finding is clear enough to act on."
     a = advice.actions[0]
     n = len(advice.actions)
     at_stake = f"{a.worth} at stake {a.horizon}" if a.money_at_stake is not None else "not priced"

@@ -20,7 +20,7 @@ import pandas as pd
 
 from cxlab.config import Config
 from cxlab.currency import shop_orders
-from cxlab.display import DASH, count, day, interval, money, pct, points, whole
+from cxlab.display import DASH, count, day, interval, missing, money, pct, points, whole
 from cxlab.errors import MissingData
 from cxlab.report.section import Section
 from cxlab.schema.tables import quote_ident
@@ -222,11 +222,13 @@ def compare(
                 count(before.customers), *_rel(now.customers, before.customers)),
         ]  # fmt: skip
     if "feedback" in present:
+        nps_range = score_range({"ci_low": now.nps_low, "ci_high": now.nps_high, "n": now.nps_n}, _nps)
         detail = (
-            f"95% range: {score_range({'ci_low': now.nps_low, 'ci_high': now.nps_high, 'n': now.nps_n}, _nps)}, "
-            f"{count(now.nps_n)} answers"
-            if now.nps is not None
-            else "no NPS answers"
+            "no NPS answers"
+            if now.nps is None
+            else nps_range
+            if now.nps_low is None or missing(now.nps_low)
+            else f"95% range {nps_range}, {count(now.nps_n)} answers"
         )
         cards.append(Kpi("NPS", _nps(now.nps), detail, _nps(before.nps), *_pts(now.nps, before.nps, 0.01)))
     days = (end - start).days + 1
@@ -235,7 +237,7 @@ def compare(
         f"{day(start)} to {day(end)} ({days} days) against {day(prev_start)} to {day(prev_end)}. "
         f"Revenue: orders in {cur}; average order value: revenue per order. Conversion: people (customer or "
         "anonymous id) with a purchase event among people with any event, Wilson interval. NPS: % promoters − "
-        "% detractors, normal interval. Changes: relative for revenue, orders, order value and customers, "
+        "% detractors, adjusted Wald interval. Changes: relative for revenue, orders, order value and customers, "
         f"points for conversion and NPS.{notes}"
     )
     return Kpis(start, end, prev_start, prev_end, cards, method)
