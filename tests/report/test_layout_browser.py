@@ -5,9 +5,6 @@ sideways, and every card says something (a table or figure, or a one-line reason
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +17,11 @@ from cxlab.report.html import render_report
 from cxlab.report.section import Section
 from cxlab.report.sections import build_sections
 from cxlab.store import Store, init_project
+from tests.browser import NEEDS_CHROMIUM, chromium
 from tests.journey.conftest import build_demo_store
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium"),
-]
+pytestmark = NEEDS_CHROMIUM
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 WIDTHS = (1280, 390)
 DEMO_CUSTOMERS = 1500
 ONE_LINE = 300
@@ -96,19 +85,6 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with Store(empty_db) as s:
         empty = build_report(s, out / "empty.html").path
     return {"demo": demo, "empty": empty}
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def layout(browser: Any, report: Path, width: int) -> tuple[dict[str, Any], list[str]]:

@@ -3,7 +3,6 @@ builder and a filter; every figure renders (an svg in each plot div), no console
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,20 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from cxlab.server.dashboard.pages import PAGES
+from tests.browser import NEEDS_CHROMIUM, chromium
 from tests.server.conftest import add_keys, copy_store
 from tests.server.live import serving
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium"),
-]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+pytestmark = NEEDS_CHROMIUM
 PATHS = ["/" if p.slug == "overview" else f"/{p.slug}" for p in PAGES]
 
 
@@ -43,33 +33,26 @@ class Watched:
 @contextmanager
 def browser_page(base: str) -> Iterator[Watched]:
     """A headless Chromium page that records problems (see :class:`Watched`)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True
+    with chromium() as browser:
+        page = browser.new_context(base_url=base).new_page()
+        w = Watched(page)
+        page.on(
+            "console",
+            lambda m: w.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
         )
-        try:
-            page = browser.new_context(base_url=base).new_page()
-            w = Watched(page)
-            page.on(
-                "console",
-                lambda m: w.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-            )
-            page.on("pageerror", lambda e: w.problems.append(f"page error: {e}"))
-            page.on("requestfailed", lambda r: w.problems.append(f"request failed: {r.url} {r.failure}"))
-            page.on(
-                "response",
-                lambda r: w.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
-            )
+        page.on("pageerror", lambda e: w.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: w.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on(
+            "response",
+            lambda r: w.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+        )
 
-            def dialog(d: Any) -> None:
-                w.dialogs.append(f"{d.type}: {d.message}")
-                d.dismiss()
+        def dialog(d: Any) -> None:
+            w.dialogs.append(f"{d.type}: {d.message}")
+            d.dismiss()
 
-            page.on("dialog", dialog)
-            yield w
-        finally:
-            browser.close()
+        page.on("dialog", dialog)
+        yield w
 
 
 def log_in(w: Watched, key: str) -> None:
