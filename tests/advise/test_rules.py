@@ -53,7 +53,7 @@ def _action(name: str, worth: float | None, sure: str) -> Action:
     return Action("touchpoint", name, worth, "EUR", sure, f"fix {name}")
 
 
-def test_ranking_money_first_then_certainty_unpriced_last() -> None:
+def test_ranking_money_first_then_certainty_unpriced_last_mixed_signals_after() -> None:
     order = ranked(
         [
             _action("a", None, "very likely"),
@@ -63,9 +63,9 @@ def test_ranking_money_first_then_certainty_unpriced_last() -> None:
             _action("e", float("nan"), "likely"),
         ]
     )
-    assert [a.name for a in order] == ["d", "c", "b", "a", "e"]
-    doc = order[-1].to_dict(5)
-    assert doc["money_at_stake"] is None and doc["rank"] == 5
+    assert [a.name for a in order] == ["c", "b", "a", "e", "d"]
+    doc = order[3].to_dict(4)
+    assert doc["money_at_stake"] is None and doc["rank"] == 4
 
 
 def _row(kind: str, name: str, metric: str, verdict: str, value: float, peer: float, money: float, p: float,
@@ -196,6 +196,11 @@ def test_experiment_decisions() -> None:
         _result((10_000, 1000, 10_000, 1000), (10_000, 500, 10_000, 700)), metrics, "EUR"
     )
     assert stop[0].next_step.startswith("Stop checkout_button and keep A: a guardrail, support contact rate")
+    traded = experiment_action(
+        _result((10_000, 1000, 10_000, 1200), (10_000, 500, 10_000, 700)), metrics, "EUR"
+    )
+    assert traded[0].next_step.startswith("Weigh the two before shipping B of checkout_button: conversion")
+    assert traded[0].certainty == MIXED
     flat = experiment_action(_result((200_000, 20_000, 200_000, 20_010)), metrics, "EUR")
     assert flat[0].next_step.startswith("Stop checkout_button and keep A: no goal metric moved")
     assert experiment_action(_result((300, 30, 300, 33)), metrics, "EUR") == []  # too small to tell yet

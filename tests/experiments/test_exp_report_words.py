@@ -55,7 +55,17 @@ def test_harm_on_a_guardrail_stops_the_ship() -> None:
         ("returns", "b", 4000, 320),
         guardrail=("returns",),
     )
-    assert decision(r).startswith("don't ship b: returns got worse (+60.0%, ")
+    said = decision(r)  # conversion +20% is a win too: a trade-off the shop weighs, not a verdict
+    assert said.startswith("b wins on conversion rate (+20.0%, ") and "but returns got worse (+60.0%, " in said
+    assert said.endswith("weigh the two before shipping b")
+    harm_only = result(
+        ("conversion_rate", "a", 4000, 400),
+        ("conversion_rate", "b", 4000, 404),
+        ("returns", "a", 4000, 200),
+        ("returns", "b", 4000, 320),
+        guardrail=("returns",),
+    )
+    assert decision(harm_only).startswith("don't ship b: returns got worse (+60.0%, ")
     assert [row["verdict"] for row in result_rows(r)] == ["better", "worse: harm"]
     assert result_rows(r)[1]["measure"] == "returns (watched for harm)"
 

@@ -79,7 +79,7 @@ def test_key_figures_match_a_count_by_hand(tmp_path: Path) -> None:
     assert cards["Average order value"] == ("EUR 200.00", "EUR 100.00", "+100.0%", 1)
     assert cards["Conversion"] == ("40.0%", "50.0%", "-10.0 points", -1)  # 2 of 5 against 1 of 2
     assert cards["Active customers"] == ("5", "2", "+150.0%", 1)
-    assert cards["NPS"] == ("50", "0", "+50.0 points", 1)  # (3 - 1) / 4 promoters - detractors
+    assert cards["NPS"] == ("50", "0", "+50 points", 1)  # (3 - 1) / 4 promoters - detractors
 
 
 def test_the_section_puts_the_figures_first_and_the_row_counts_in_its_details(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_the_section_puts_the_figures_first_and_the_row_counts_in_its_details(tm
         section = overview_section(s)
     assert section.id == "overview" and section.title == "Key figures"
     assert section.summary.startswith("The last 30 days (2024-06-01 to 2024-06-30) against the 30 before: ")
-    assert "revenue EUR 600 (+200.0%)" in section.summary and "NPS 50 (+50.0 points)" in section.summary
+    assert "revenue EUR 600 (+200.0%)" in section.summary and "NPS 50 (+50 points)" in section.summary
     assert section.table is not None
     assert list(section.table.columns) == ["figure", "last 30 days", "30 days before", "change"]
     assert "Rows stored per table: events 9, customers 0, orders 6" in section.details

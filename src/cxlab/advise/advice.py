@@ -65,12 +65,15 @@ class Action:
 
 
 def ranked(actions: Sequence[Action]) -> list[Action]:
-    """Highest money at stake first (unpriced last); ties: the surer first, then by name (stable output)."""
+    """Actions with a clear direction first, highest money at stake first (unpriced last); then the "mixed
+    signals" ones (findings that disagree: first find out which is right, so they can't outrank a clear
+    problem); ties: the surer first, then by name (stable output)."""
 
-    def key(a: Action) -> tuple[float, int, str, str]:
+    def key(a: Action) -> tuple[bool, float, int, str, str]:
         m = a.money_at_stake
         worth = -m if m is not None and math.isfinite(m) else math.inf
-        return worth, CERTAINTIES.index(a.certainty) if a.certainty in CERTAINTIES else 99, a.kind, a.name
+        sure = CERTAINTIES.index(a.certainty) if a.certainty in CERTAINTIES else 99
+        return a.certainty == MIXED, worth, sure, a.kind, a.name
 
     return sorted(actions, key=key)
 

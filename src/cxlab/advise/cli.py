@@ -48,7 +48,13 @@ def show_advice(advice: Advice) -> None:
         console.print(Text(wrapped, style=style), soft_wrap=True)
 
     if not advice.actions:
-        say("Nothing stands out: no finding is clear enough to act on.", 0)
+        looked = ", ".join(s.source for s in advice.skipped)
+        say(
+            f"Nothing stands out yet; {looked} could not be looked at (why: below)."
+            if looked
+            else "Nothing stands out: no finding is clear enough to act on.",
+            0,
+        )
     for i, a in enumerate(advice.actions, start=1):
         indent = len(str(i)) + 2
         say(f"{i}. {a.name} ({a.kind}) · {a.certainty}", 0, "bold")

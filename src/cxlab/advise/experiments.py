@@ -4,6 +4,8 @@ Read from each test's goal metrics and guardrails, the way the dashboard words a
 (:func:`cxlab.server.dashboard.pages.decision`), with the sample ratio check first:
 
 * sample ratio mismatch: not ready (the assignment is broken), no action;
+* a goal metric significantly better and a guardrail significantly worse for the same variant: "Weigh the
+  two before shipping …" (certainty "mixed signals": the trade-off is the shop's call);
 * a guardrail significantly worse, or a goal metric significantly worse: "Stop …, keep the control";
 * a goal metric significantly better: "Ship …";
 * no goal metric moved, and the test is large enough to rule out a change of more than
@@ -23,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from cxlab.advise.advice import Action
+from cxlab.advise.advice import MIXED, Action
 from cxlab.display import certainty, money, p_value, pct
 from cxlab.experiments.analysis import ExperimentResult
 from cxlab.experiments.definitions import MetricDef
@@ -75,7 +77,20 @@ def experiment_action(
     horizon = f"over the test's {days} days" if days else "over the test"
     failing, losses, wins = guards[guards["status"] == "fail"], goals[goals["status"] == "loss"], goals[goals["status"] == "win"]  # fmt: skip
     worth: float | None = None
-    if len(failing) or len(losses):
+    traded = wins[wins["arm"].isin(failing["arm"])] if len(failing) and not len(losses) else wins.iloc[:0]
+    if len(traded):  # better on a goal, worse on a guardrail: the shop weighs them, we don't pick
+        w, r = traded.sort_values("p_value_adjusted").iloc[0], failing.iloc[0]
+        why = (
+            f"{_words(w['metric'])} went up with {w['arm']}: {_lift(w)}; but {_words(r['metric'])} got worse: "
+            f"{_lift(r)}"
+        )
+        step = (
+            f"Weigh the two before shipping {w['arm']} of {eid}: {why}. Check what the extra "
+            f"{_words(r['metric'])} costs against what the gain brings."
+        )
+        sure = MIXED
+        worth = _revenue_money(result, traded, metrics)
+    elif len(failing) or len(losses):
         bad = failing if len(failing) else losses
         r = bad.iloc[0]
         what = "a guardrail" if len(failing) else "a goal"

@@ -111,10 +111,18 @@ def decision(result: ExperimentResult) -> str:
     harm = guards[guards["status"] == "fail"]
     if len(harm):
         r = harm.iloc[0]
-        return (
-            f"don't ship {r['arm']}: {_words(r['metric'])} got worse "
-            f"({pct(r['lift_relative'], signed=True)}, {_sure(result, r.to_dict())})"
+        worse = (
+            f"{_words(r['metric'])} got worse ({pct(r['lift_relative'], signed=True)}, "
+            f"{_sure(result, r.to_dict())})"
         )
+        won = goals[(goals["status"] == "win") & (goals["arm"] == r["arm"])]
+        if len(won):  # a trade-off, not a verdict: the shop weighs the gain against the harm
+            w = won.iloc[0]
+            return (
+                f"{r['arm']} wins on {_words(w['metric'])} ({pct(w['lift_relative'], signed=True)}, "
+                f"{_sure(result, w.to_dict())}) but {worse}: weigh the two before shipping {r['arm']}"
+            )
+        return f"don't ship {r['arm']}: {worse}"
     for status, verb in (("loss", "loses"), ("win", "wins")):
         hit = goals[goals["status"] == status]
         if len(hit):
@@ -302,7 +310,7 @@ def changes_section(store: Store) -> Section:
     impacts = change_impacts(con, metrics_from_config(store.config), config=store.config)
     n = {e: sum(i.evidence == e for i in impacts) for e in EVIDENCE}
     summary = (
-        f"{count(len(impacts))} change(s) in the log: {count(n['experiment'])} measured by an A/B test, "
+        f"{count(len(impacts))} change{'' if len(impacts) == 1 else 's'} in the log: {count(n['experiment'])} measured by an A/B test, "
         f"{count(n['before_after'])} compared before and after (a lead to test, not proof), "
         f"{count(n['none'])} not measured. " + " ".join(_change_sentence(i) for i in impacts)
     )

@@ -51,7 +51,10 @@ class SrmCheck:
                 f"SAMPLE RATIO MISMATCH: p {_p(self.p_value)} < {self.threshold:g} ({split}). Assignment "
                 "or tracking is broken; do not trust these results until the cause is found."
             )
-        return f"SRM check passed: p {_p(self.p_value)} ({split})."
+        return (
+            f"SRM check passed: the split matches the plan (p {_p(self.p_value)}; a mismatch needs p < "
+            f"{self.threshold:g}) ({split})."
+        )
 
 
 def _p(p: float) -> str:

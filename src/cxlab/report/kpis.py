@@ -183,11 +183,14 @@ def _rel(now: float, before: float) -> tuple[str, int]:
 
 
 def _pts(now: float | None, before: float | None, scale: float = 1.0) -> tuple[str, int]:
-    """The change of a share (``scale`` 1) or of a score out of 100 (``scale`` 0.01) in points."""
+    """The change of a share (``scale`` 1, in tenths of a point) or of a score out of 100 (``scale`` 0.01, in
+    whole points, as the scores are shown: 14 against 26 reads −12 points, never −11.8)."""
     if now is None or before is None or math.isnan(now) or math.isnan(before):
         return DASH, 0
+    if scale != 1.0:
+        now, before = round(now), round(before)
     d = (now - before) * scale
-    return points(d), (d > 0) - (d < 0)
+    return points(d, 1 if scale == 1.0 else 0), (d > 0) - (d < 0)
 
 
 def _nps(x: float | None) -> str:
