@@ -90,11 +90,15 @@ class Retention:
     def figure(self) -> go.Figure:
         groups = self.cohorts["group"].unique()
         m = self.matrix(groups[0] if len(groups) else None)
+        later = m.iloc[:, 1:].to_numpy(dtype=float) * 100  # period 0 is 100% by definition: not the scale
+        top = float(np.nanmax(later)) if later.size and np.isfinite(later).any() else None
         fig = go.Figure(
             go.Heatmap(
                 z=m.to_numpy() * 100,
                 x=[str(c) for c in m.columns],
                 y=[(month if self.period == "month" else day)(i) for i in m.index],
+                zmin=0,
+                zmax=top,
                 colorscale="Blues",
                 colorbar={"title": "% ordering"},
                 hovertemplate="first order %{y}, +%{x}: %{z:.1f}% ordered<extra></extra>",

@@ -8,6 +8,7 @@ inside a ``<script type="application/json">`` element (the page draws it once Pl
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import plotly.graph_objects as go
@@ -49,7 +50,29 @@ def responsive(fig: go.Figure) -> go.Figure:
     )
     out.update_xaxes(automargin=True)
     out.update_yaxes(automargin=True)
+    for trace in out.data:
+        months = _month_starts(getattr(trace, "x", None))
+        if months is not None:  # periods as dates, "Jan 2024", never "2024-01-01T00:00:00"
+            axis = getattr(trace, "xaxis", None) or "x"
+            out.layout[axis.replace("x", "xaxis", 1)].update(
+                type="date", **({"tickformat": "%b %Y"} if months else {})
+            )
     return out
+
+
+_MIDNIGHT = re.compile(r"^\d{4}-\d{2}-(\d{2})(?:[T ]00:00:00(?:\.0+)?)?$")
+
+
+def _month_starts(values: Any) -> bool | None:
+    """For x values that are all dates at midnight (ISO text, timestamps or datetime64): whether they are all
+    the first of a month; None for any other x."""
+    if values is None or isinstance(values, str) or not _filled(values):
+        return None
+    texts = [v.isoformat() if hasattr(v, "isoformat") else str(v) for v in values]
+    found = [_MIDNIGHT.match(t) for t in texts]
+    if not all(found):
+        return None
+    return all(m is not None and m.group(1) == "01" for m in found)
 
 
 def figure_dict(fig: go.Figure) -> dict[str, Any]:
