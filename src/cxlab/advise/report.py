@@ -9,7 +9,7 @@ import pandas as pd
 
 from cxlab.advise.actions import next_actions
 from cxlab.advise.advice import Advice
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 from cxlab.store import Store
 
 METHOD = (
@@ -51,6 +51,7 @@ def details(advice: Advice) -> str:
     return " ".join(p if p.endswith(".") else p + "." for p in parts)
 
 
+@titled("What to do next")
 def next_section(store: Store) -> Section:
     """The top five actions: where, money at stake, how sure, next step."""
     advice = next_actions(store)

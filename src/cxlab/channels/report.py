@@ -16,7 +16,7 @@ from cxlab.channels.paths import Paths
 from cxlab.channels.performance import ChannelPerformance, channel_performance
 from cxlab.display import DASH, count, money, number, pct
 from cxlab.errors import MissingData
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 
 if TYPE_CHECKING:
     from cxlab.store import Store
@@ -67,6 +67,7 @@ def shop_channel_performance(store: Store) -> ChannelPerformance:
     return store.memo("lagging-channels", lambda: channel_performance(store.ibis(), store.config))
 
 
+@titled("Channel performance")
 def performance_section(store: Store) -> Section:
     """Channel performance: conversion against peers, revenue, and cost per order and return where spent."""
     perf = shop_channel_performance(store)
@@ -111,6 +112,7 @@ def journeys(store: Store, purpose: str) -> Paths:
     return paths
 
 
+@titled("Attribution")
 def attribution_section(store: Store) -> Section:
     """Markov attribution (order 1) with its transition heatmap."""
     markov = attribute(journeys(store, "Channel attribution"), "markov")
@@ -148,6 +150,7 @@ def attribution_section(store: Store) -> Section:
     )
 
 
+@titled("Attribution models compared")
 def models_section(store: Store) -> Section:
     """Attributed conversions per channel under every model, side by side."""
     return models_section_of(journeys(store, "Attribution by model"))

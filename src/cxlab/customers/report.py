@@ -17,13 +17,14 @@ from cxlab.customers.lifetime import LifetimeValue, lifetime_value
 from cxlab.customers.personas import personas
 from cxlab.customers.rfm import rfm_segments
 from cxlab.display import count, money, number, pct, points
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 from cxlab.store import Store
 
 VALUE_GROUPS = ((0, 10, "most valuable 10%"), (10, 50, "next 40%"), (50, 100, "other 50%"))
 """Customers by expected value, highest first: (from, to) in percent of the customers, and a name."""
 
 
+@titled("Customer segments")
 def rfm_section(store: Store) -> Section:
     """Customers and revenue per RFM segment."""
     res = rfm_segments(store.ibis(), config=store.config)
@@ -73,6 +74,7 @@ def value_groups(res: LifetimeValue) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@titled("Customer lifetime value")
 def clv_section(store: Store) -> Section:
     """What the customers are expected to be worth, by value group; the models and their check in details."""
     res = lifetime_value(store.ibis(), config=store.config)
@@ -86,6 +88,7 @@ def clv_section(store: Store) -> Section:
     )
 
 
+@titled("Personas")
 def personas_section(store: Store) -> Section:
     """Behavioural personas as cards."""
     res = personas(store.ibis(), config=store.config)
@@ -112,6 +115,7 @@ def shop_churn(store: Store) -> ChurnRisk:
     return store.memo("churn", lambda: churn_risk(store.ibis(), config=store.config))
 
 
+@titled("Churn risk")
 def churn_section(store: Store) -> Section:
     """The customers with the most value at risk."""
     res = shop_churn(store)

@@ -25,7 +25,7 @@ from cxlab.experiments.changelog import ChangeImpact, change_impacts, change_log
 from cxlab.experiments.definitions import metrics_from_config
 from cxlab.experiments.equivalence import NO_EFFECT_BAND, no_effect_p
 from cxlab.experiments.experiment import analyze_experiment, list_experiments
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 
 if TYPE_CHECKING:
     from cxlab.store import Store
@@ -238,6 +238,7 @@ def shop_experiments(store: Store) -> list[ExperimentResult]:
     return store.memo("experiments", run)
 
 
+@titled("Experiment results")
 def experiments_section(store: Store) -> Section:
     """Every A/B test in the exposures table: the decision in words, one row per variant and measure, and
     the method with intervals in the details. Flows' holdout experiments (``flow:<name>``) are left to the
@@ -303,6 +304,7 @@ def _change_details(impact: ChangeImpact) -> str:
     return "; ".join(str(p).rstrip(".") for p in parts if p) + "."
 
 
+@titled("Change log")
 def changes_section(store: Store) -> Section:
     """Every change in the change log with its measured effect (experiment, else before/after)."""
     con = store.ibis()

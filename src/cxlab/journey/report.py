@@ -16,7 +16,7 @@ from cxlab.journey.paths import paths
 from cxlab.journey.retention import retention
 from cxlab.journey.stages import stage_funnel
 from cxlab.journey.swot import Swot, swot
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 from cxlab.store import Store
 from cxlab.voice.themes import touchpoint_evidence
 
@@ -31,6 +31,7 @@ def _intervals(labels: pd.Series, rate: pd.Series, lo: pd.Series, hi: pd.Series)
     )
 
 
+@titled("How far people get")
 def stages_section(store: Store) -> Section:
     """How far people get along the journey's stages."""
     res = stage_funnel(store.ibis(), store.config)
@@ -49,6 +50,7 @@ def stages_section(store: Store) -> Section:
     )
 
 
+@titled("Journey map")
 def map_section(store: Store) -> Section:
     """Stage × touchpoint: people, share going on to the next stage, time to it, revenue of those people."""
     m = journey_map(store.ibis(), store.config)
@@ -74,6 +76,7 @@ def map_section(store: Store) -> Section:
     return Section("journey-map", "Journey map", m.headline(), figures, shown, details=details)
 
 
+@titled("Purchase funnel")
 def funnel_section(store: Store) -> Section:
     """The purchase funnel over the standard e-commerce events the store has (at least two of them)."""
     con = store.ibis()
@@ -102,6 +105,7 @@ def funnel_section(store: Store) -> Section:
     return Section("funnel", "Purchase funnel (7 days)", f.headline(), [f.figure()], shown, details=details)
 
 
+@titled("Paths")
 def paths_section(store: Store) -> Section:
     """The most common touchpoint paths after the cart."""
     p = paths(store.ibis(), store.config, start=PATHS_FROM, depth=4)
@@ -115,6 +119,7 @@ def paths_section(store: Store) -> Section:
     )
 
 
+@titled("Repeat purchases")
 def retention_section(store: Store) -> Section:
     """Cohort retention by first-purchase month and the repeat-purchase curve."""
     r = retention(store.ibis(), store.config)
@@ -144,6 +149,7 @@ def shop_swot(store: Store) -> Swot:
     return store.memo("swot", lambda: swot(store.ibis(), store.config, evidence=touchpoint_evidence(store)))
 
 
+@titled("Strengths and weaknesses")
 def swot_section(store: Store) -> Section:
     """Strengths and weaknesses of touchpoints and channels against their peers, by money at stake; findings
     that conflict about one place are one row."""

@@ -18,7 +18,7 @@ from cxlab.errors import MissingData
 from cxlab.personalize.data import catalog_for, settings_of, store_lines, store_views
 from cxlab.personalize.evaluate import Evaluation, evaluate
 from cxlab.personalize.store import default_split
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 from cxlab.store import Store
 
 SAMPLE = 2000
@@ -81,6 +81,7 @@ def _details(ev: Evaluation, pairs: pd.DataFrame) -> str:
     )
 
 
+@titled("Recommendations")
 def recommendations_section(store: Store) -> Section:
     """Which way of recommending predicts the next purchases best, and what sells together."""
     con = store.ibis()

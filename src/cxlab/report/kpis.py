@@ -22,7 +22,7 @@ from cxlab.config import Config
 from cxlab.currency import shop_orders
 from cxlab.display import DASH, count, day, interval, missing, money, pct, points, whole
 from cxlab.errors import MissingData
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 from cxlab.schema.tables import quote_ident
 from cxlab.server.state import Filters
 from cxlab.stats.proportions import wilson_interval
@@ -283,6 +283,7 @@ def _plain(k: Kpi) -> str:
     return f"{name} {k.value}" + (f" ({k.change})" if k.change != DASH else "")
 
 
+@titled("Key figures")
 def overview_section(store: Store) -> Section:
     """The key figures of the last 30 days against the 30 before, with the rows per table folded away."""
     kpis = key_figures(store)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,3 +27,17 @@ class Section:
     figures: list[go.Figure] = field(default_factory=list)
     table: pd.DataFrame | None = None
     details: str = ""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def titled(title: str) -> Callable[[F], F]:
+    """Give a report section's function the title its section shows, so a "not run" note about it is titled
+    the same (``Strengths and weaknesses``, not ``Journey swot``)."""
+
+    def mark(make: F) -> F:
+        make.title = title  # type: ignore[attr-defined]
+        return make
+
+    return mark

@@ -76,13 +76,14 @@ class Built:
 
 
 def _name(make: Make) -> tuple[str, str]:
-    """Id and title of a section callable: ``cxlab.journey.report.retention_section`` → ``journey-retention``,
-    ``Journey retention``; an area's single ``section`` → the area's name."""
+    """Id and title of a section callable: ``cxlab.journey.report.retention_section`` → ``journey-retention``
+    and the title it was given with :func:`~cxlab.report.section.titled` (else ``Journey retention``); an
+    area's single ``section`` → the area's name."""
     module = make.__module__.split(".")
     area = module[1] if len(module) == 3 and module[0] == "cxlab" and module[2] == "report" else ""
     stem = make.__name__.removesuffix("_section").replace("_", "-")
     ident = area if stem == "section" else f"{area}-{stem}" if area and not stem.startswith(area) else stem
-    return ident, ident.replace("-", " ").capitalize()
+    return ident, getattr(make, "title", None) or ident.replace("-", " ").capitalize()
 
 
 def run_sections(store: Store, makers: list[Make], progress: Progress | None = None) -> Built:

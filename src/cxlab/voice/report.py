@@ -12,7 +12,7 @@ import pandas as pd
 
 from cxlab.display import DASH, count, pct
 from cxlab.errors import MissingData, require_rows
-from cxlab.report.section import Section
+from cxlab.report.section import Section, titled
 from cxlab.store import Store
 from cxlab.voice.emotion import touchpoint_sentiment
 from cxlab.voice.scores import KINDS, MIN_ANSWERS, score, score_format, score_range, score_sentence
@@ -24,6 +24,7 @@ FEELING = {"negative": "complaint", "positive": "praise", "neutral": "mixed"}
 _WHAT = {"nps": "NPS", "csat": "CSAT (% satisfied)", "ces": "CES (% found it easy)"}
 
 
+@titled("Survey scores: NPS, CSAT, CES")
 def scores_section(store: Store) -> Section:
     """NPS, CSAT and CES (those the store has answers for), each with its 95% range, and the NPS by month."""
     con = store.ibis()
@@ -55,6 +56,7 @@ def scores_section(store: Store) -> Section:
     return Section("voice-scores", "Survey scores: NPS, CSAT, CES", summary, figures, table, details)
 
 
+@titled("Sentiment per touchpoint")
 def sentiment_section(store: Store) -> Section:
     """Share of negative feedback per touchpoint, with its 95% range."""
     if not has_table(store.con, "voice_texts"):
@@ -98,6 +100,7 @@ def shop_themes(store: Store) -> Themes:
     return store.memo("themes", lambda: find_themes(store))
 
 
+@titled("Feedback themes")
 def themes_section(store: Store) -> Section:
     """What customers talk about: themes named in English, each with its size, place and one short quote."""
     res = shop_themes(store)
