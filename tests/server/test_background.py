@@ -41,7 +41,9 @@ def test_new_feedback_is_analysed_in_the_background(tmp_path: Path, monkeypatch:
         state = client.app.state.cx  # type: ignore[attr-defined]
         deadline = time.monotonic() + 90
         labelled: list[tuple[str, str, str]] = []
-        while time.monotonic() < deadline and len(labelled) < len(TEXTS):
+        while time.monotonic() < deadline and (
+            len(labelled) < len(TEXTS) or any(r[2] is None for r in labelled)
+        ):  # rows are stored first and labelled right after: wait for the labels too
             time.sleep(0.5)
             with state.scope() as cur:
                 try:
