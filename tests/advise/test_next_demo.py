@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from cxlab.advise import next_actions
-from cxlab.advise.advice import CERTAINTIES, KINDS
+from cxlab.advise.advice import CERTAINTIES, KINDS, MIXED
 from cxlab.advise.cli import next_command
 from cxlab.advise.report import next_section
 from cxlab.currency import shop_orders
@@ -44,9 +44,12 @@ def test_planted_weak_channel_and_touchpoint_are_top_actions(
     for a in (channel, touchpoint):
         assert a.certainty == "very likely"
         assert a.money_at_stake is not None and a.money_at_stake > 0
-        assert a.horizon == "over the 24 months analysed"
+        assert a.horizon == "a year" and any(e.startswith("found: EUR") for e in a.evidence)
+    mixed = [a.certainty == MIXED for a in advice.actions]
+    assert mixed == sorted(mixed)  # clear findings first, mixed signals after
     worth = [a.money_at_stake if a.money_at_stake is not None else -math.inf for a in advice.actions]
-    assert worth == sorted(worth, reverse=True)
+    clear = [w for w, m in zip(worth, mixed, strict=True) if not m]
+    assert clear == sorted(clear, reverse=True)
 
 
 def test_one_action_per_place_and_the_rest_found(demo_store: Store) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cxlab.advise.actions import merge_same_place
-from cxlab.advise.advice import MIXED, Action, ranked
+from cxlab.advise.advice import MIXED, Action, ranked, yearly
 from cxlab.advise.experiments import experiment_action
 from cxlab.advise.places import lagging_findings, place_actions, swot_findings
 from cxlab.display import certainty
@@ -51,6 +51,33 @@ def test_certainty_scale(p: float | None, chance: float | None, words: str) -> N
 
 def _action(name: str, worth: float | None, sure: str) -> Action:
     return Action("touchpoint", name, worth, "EUR", sure, f"fix {name}")
+
+
+def test_money_over_different_spans_is_put_on_a_year_before_ranking() -> None:
+    swot = Action(
+        "touchpoint",
+        "delivery",
+        2400.0,
+        "EUR",
+        "likely",
+        "fix",
+        horizon="over the 24 months analysed",
+        months=24,
+    )
+    test = Action(
+        "experiment", "exp", 1000.0, "EUR", "likely", "ship", horizon="over the test's 61 days", months=2.0
+    )
+    week = Action("voice", "returns", 80.0, "EUR", "likely", "read", horizon="in the latest week")
+    a, b, c = (yearly(x) for x in (swot, test, week))
+    assert (a.money_at_stake, a.horizon, a.evidence[0]) == (
+        1200.0,
+        "a year",
+        "found: EUR 2,400 over the 24 months analysed",
+    )
+    assert b.money_at_stake == pytest.approx(6000.0) and c == week  # no span: kept as found
+    assert [x.name for x in ranked([swot, test])] == ["delivery", "exp"]  # as found: 2,400 > 1,000
+    assert [x.name for x in ranked([a, b])] == ["exp", "delivery"]  # a year: 6,000 > 1,200
+    assert yearly(a) == a and yearly(_action("x", None, "likely")).money_at_stake is None
 
 
 def test_ranking_money_first_then_certainty_unpriced_last_mixed_signals_after() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from cxlab.advise.advice import Action, Advice, Skipped, ranked
+from cxlab.advise.advice import DAYS_PER_MONTH, Action, Advice, Skipped, ranked, yearly
 from cxlab.advise.customers import winback_action
 from cxlab.advise.experiments import experiment_action
 from cxlab.advise.places import Finding, best_peers, lagging_findings, place_actions, swot_findings
@@ -54,7 +54,7 @@ def store_period(store: Store) -> dict[str, Any] | None:
     if not firsts:
         return None
     first, last = min(firsts), max(lasts)
-    months = max((last - first).days / 30.44, 1.0)
+    months = max((last - first).days / DAYS_PER_MONTH, 1.0)
     return {"start": f"{first:%Y-%m-%d}", "end": f"{last:%Y-%m-%d}", "months": round(months, 1)}
 
 
@@ -70,8 +70,8 @@ def _churn_flows(store: Store) -> list[str]:
 
 
 def merge_same_place(actions: list[Action]) -> list[Action]:
-    """Voice actions about a place that already has an action join it (its text, evidence, the larger
-    money), so no place is listed twice."""
+    """Voice actions about a place that already has an action join it (its text, evidence, and its money
+    when the place has none or the spans match and it is larger), so no place is listed twice."""
     out: list[Action] = []
     for a in actions:
         same = next(
@@ -86,10 +86,16 @@ def merge_same_place(actions: list[Action]) -> list[Action]:
             out.append(a)
             continue
         b = out[same]
-        worth = [m for m in (a.money_at_stake, b.money_at_stake) if m is not None]
+        priced = b  # the larger amount over the same span; over different spans, the place's own
+        if b.money_at_stake is None or (
+            a.money_at_stake is not None and a.horizon == b.horizon and a.money_at_stake > b.money_at_stake
+        ):
+            priced = a
         out[same] = replace(
             b,
-            money_at_stake=max(worth) if worth else None,
+            money_at_stake=priced.money_at_stake,
+            horizon=priced.horizon,
+            months=priced.months,
             next_step=f"{b.next_step} Also: {a.next_step}",
             evidence=b.evidence + a.evidence,
             source=tuple(dict.fromkeys(b.source + a.source)),
@@ -158,6 +164,6 @@ def next_actions(store: Store, limit: int = 5, progress: Progress | None = None)
         except Exception as e:  # one source failing must not hide the others' actions
             skipped.append(Skipped(SOURCES[key], f"failed: {type(e).__name__}: {e}"))
     horizon = f"over the {months:.0f} months analysed"
-    places = place_actions(findings, currency, horizon, paid=paid, best=best)
-    every = ranked(merge_same_place(places + actions))
+    places = place_actions(findings, currency, horizon, paid=paid, best=best, months=months)
+    every = ranked(merge_same_place([yearly(a) for a in places + actions]))
     return Advice(every[:limit], currency, skipped, period, found=len(every))

@@ -27,9 +27,10 @@ CERTAINTIES = ("very likely", "likely", "probable", "possible", MIXED, "unclear"
 class Action:
     """One thing to do: where (``kind``, ``name``), what it is worth, how sure we are, and the next step.
 
-    ``money_at_stake`` is in ``currency`` over ``horizon`` (e.g. "over the 24 months analysed"), ``None``
-    when nothing can be priced; ``why`` is the finding in one plain sentence, ``evidence`` the findings it
-    rests on (each a sentence with its numbers), ``source`` the analyses they come from."""
+    ``money_at_stake`` is in ``currency`` over ``horizon`` (e.g. "over the 24 months analysed", ``months``
+    long), ``None`` when nothing can be priced; :func:`yearly` puts every action on the same footing (a year)
+    before they are ranked. ``why`` is the finding in one plain sentence, ``evidence`` the findings it rests
+    on (each a sentence with its numbers), ``source`` the analyses they come from."""
 
     kind: Kind
     name: str
@@ -41,6 +42,8 @@ class Action:
     horizon: str = ""
     evidence: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
+    months: float | None = None
+    """How long ``horizon`` is, in months; None where the money is not a span's (a week's excess)."""
 
     def to_dict(self, rank: int) -> dict[str, Any]:
         priced = self.money_at_stake is not None and math.isfinite(self.money_at_stake)
@@ -62,6 +65,27 @@ class Action:
     def worth(self) -> str:
         """The money at stake as people read it (``EUR 42,250``), a dash when it can't be priced."""
         return money(self.money_at_stake, self.currency) if self.money_at_stake is not None else DASH
+
+
+A_YEAR = "a year"
+DAYS_PER_MONTH = 30.44
+
+
+def yearly(a: Action) -> Action:
+    """``a`` with its money at stake over a year, so actions priced over different spans (the 24 months
+    analysed, the next 12 months, a test's 40 days) can be ranked against each other; the amount as first
+    found stays in the evidence. Unpriced actions and those without a span are kept as they are."""
+    m = a.money_at_stake
+    if a.months is None or a.months <= 0 or m is None or not math.isfinite(m) or a.horizon == A_YEAR:
+        return a
+    found = f"{money(m, a.currency)} {a.horizon}".strip()
+    return replace(
+        a,
+        money_at_stake=m * 12 / a.months,
+        horizon=A_YEAR,
+        months=12.0,
+        evidence=(f"found: {found}", *a.evidence),
+    )
 
 
 def ranked(actions: Sequence[Action]) -> list[Action]:

@@ -70,6 +70,7 @@ def winback_action(churn: ChurnRisk, flows: Sequence[str] = ()) -> list[Action]:
             next_step=step,
             why=why,
             horizon=horizon,
+            months=float(churn.settings.months),
             evidence=tuple(evidence),
             source=("churn",),
         )

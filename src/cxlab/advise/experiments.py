@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from cxlab.advise.advice import MIXED, Action
+from cxlab.advise.advice import DAYS_PER_MONTH, MIXED, Action
 from cxlab.display import certainty, money, p_value, pct
 from cxlab.experiments.analysis import ExperimentResult
 from cxlab.experiments.definitions import MetricDef
@@ -133,6 +133,7 @@ def experiment_action(
             next_step=step,
             why=why[0].upper() + why[1:],
             horizon=horizon,
+            months=days / DAYS_PER_MONTH if days else None,
             evidence=tuple([result.srm.message(result.arms), *evidence]),
             source=("experiments",),
         )

@@ -196,9 +196,10 @@ def place_actions(
     *,
     paid: Iterable[str] = (),
     best: Mapping[str, str] | None = None,
+    months: float | None = None,
 ) -> list[Action]:
     """One action per place with a weakness (see the module docstring); ``horizon`` says over what period
-    the money counts (e.g. "over the 24 months analysed")."""
+    the money counts (e.g. "over the 24 months analysed", ``months`` long)."""
     paid, best = set(paid), dict(best or {})
     places: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
@@ -238,6 +239,7 @@ def place_actions(
                 next_step=step,
                 why=why,
                 horizon=horizon,
+                months=months,
                 evidence=tuple(evidence),
                 source=tuple(dict.fromkeys(f.source for f in weak + other)),
             )

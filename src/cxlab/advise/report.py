@@ -19,7 +19,9 @@ METHOD = (
     "the complaint themes growing fastest in the latest week. A weakness is worth closing half its gap to the "
     "peers over the period analysed; several findings about one place are one action, worth the largest of "
     "them (they overlap); when they disagree (worse on one measure, better or no different on another) the "
-    "action says so and is marked 'mixed signals'. Ranked by money at stake (mixed signals after the clear "
+    "action says so and is marked 'mixed signals'. Money found over other spans (the months analysed, the next "
+    "12 months, a test's run) is put on a year (amount × 12 ÷ months covered) so the actions compare; a week's "
+    "excess of complaints stays a week's. Ranked by money at stake (mixed signals after the clear "
     "ones), then by how sure we are. How sure, from the adjusted p-value (or a probability): very likely p < 0.001 (≥ 99%), likely p < 0.01 "
     "(≥ 95%), probable p < 0.05 (≥ 80%), possible (≥ 50%)."
 )
