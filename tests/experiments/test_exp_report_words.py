@@ -56,7 +56,9 @@ def test_harm_on_a_guardrail_stops_the_ship() -> None:
         guardrail=("returns",),
     )
     said = decision(r)  # conversion +20% is a win too: a trade-off the shop weighs, not a verdict
-    assert said.startswith("b wins on conversion rate (+20.0%, ") and "but returns got worse (+60.0%, " in said
+    assert (
+        said.startswith("b wins on conversion rate (+20.0%, ") and "but returns got worse (+60.0%, " in said
+    )
     assert said.endswith("weigh the two before shipping b")
     harm_only = result(
         ("conversion_rate", "a", 4000, 400),

@@ -32,7 +32,7 @@ from cxlab.clitools import (
     show_summary,
     show_table,
 )
-from cxlab.display import count, money, number, pct
+from cxlab.display import DASH, count, missing, money, number, pct
 from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
@@ -305,7 +305,7 @@ def _print_performance(res: ChannelPerformance, wide: bool = False) -> None:
         t.number(c, essential=c in ("session conv.", f"revenue ({cur})"))
     if res.has_spend:
         for c in (f"cost ({cur})", f"CPA ({cur})", "ROAS"):
-            t.number(c)
+            t.number(c, essential=c != f"cost ({cur})")
     t.text("lagging", essential=True)
     for r in res.table.to_dict(orient="records"):
         row = [escape(str(r[k])) for k in res.by] + [
@@ -318,8 +318,11 @@ def _print_performance(res: ChannelPerformance, wide: bool = False) -> None:
             money(r["aov"], cur, 2),
         ]
         if res.has_spend:
-            row += [money(r["cost"], cur), money(r["cpa"], cur, 2), number(r["roas"], 3)]
-        row.append("LAGGING" if r["lagging"] else "")
+            spent = not missing(r["cost"]) and r["cost"] > 0  # nothing spent: cost per order doesn't apply
+            row += [money(r["cost"], cur)] + (
+                [money(r["cpa"], cur, 2), number(r["roas"], 3)] if spent else [DASH, DASH]
+            )
+        row.append("lags" if r["lagging"] else "")
         t.add_row(*row)
     show_table(t, wide)
     show_summary(res.headline(), res.summary())

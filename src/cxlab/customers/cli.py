@@ -35,7 +35,7 @@ from cxlab.customers.inputs import read_summary_csv, read_transactions_csv
 from cxlab.customers.lifetime import MIN_REPEAT_BUYERS, Settings, fit_models
 from cxlab.customers.summary import purchase_summary
 from cxlab.customers.value import DEFAULT_MODEL, MODELS
-from cxlab.display import count, day, money, pct
+from cxlab.display import count, day, money, pct, points, whole
 from cxlab.spreadsheet import write_csv
 from cxlab.store import Store
 
@@ -360,4 +360,29 @@ def churn(
         emit_json(res.to_dict(top=top))
         return
     show_summary(res.summary(), res.details())
-    _print_frame(res.top(top), f"top {top} customers by value at risk", res.currency, wide)
+    names = {
+        "rank": "rank",
+        "customer_id": "customer_id",
+        "value_at_risk": "value at risk",
+        "p_alive": "chance still active",
+        "p_alive_change": "change",
+        "orders": "orders",
+        "weeks_since_last_order": "weeks since last order",
+        "value_if_alive": "worth if still active",
+    }
+    shown = res.top(top)[list(names)].rename(columns=names)
+    show_frame(
+        shown,
+        f"top {top} customers by value at risk",
+        "",
+        limit=len(shown),
+        wide=wide,
+        currency=res.currency,
+        keep=2,
+        essential=("value at risk", "chance still active"),
+        formats={
+            "chance still active": pct,
+            "change": lambda x: points(x, 0),
+            "weeks since last order": whole,
+        },
+    )

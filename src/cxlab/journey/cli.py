@@ -20,7 +20,7 @@ from cxlab.clitools import (
     show_frame,
     show_summary,
 )
-from cxlab.display import pct
+from cxlab.display import duration, pct
 
 app = typer.Typer(
     help="Journey map, funnels, paths, retention, strengths & weaknesses.", no_args_is_help=True
@@ -43,21 +43,21 @@ def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False, wi
     if json_:
         emit_json(res.to_dict())
         return
-    cols = [
-        "breakdown",
-        "stage",
-        "touchpoint",
-        "people",
-        "share_next",
-        "median_hours",
-        "p90_hours",
-        "revenue",
-    ]
-    frame = res.to_frame()[cols]
+    names = {
+        "breakdown": "breakdown",
+        "stage": "stage",
+        "touchpoint": "touchpoint",
+        "people": "people",
+        "share_next": "share next",
+        "median_hours": "median time to it",
+        "p90_hours": "slowest 10% take",
+        "revenue": "revenue",
+    }
+    frame = res.to_frame()[list(names)].rename(columns=names)
     if by is None:
         frame = frame.drop(columns="breakdown")
     show_frame(
-        frame.rename(columns=lambda c: c.replace("_", " ")),
+        frame,
         "journey map",
         res.headline(),
         limit=200,
@@ -65,6 +65,7 @@ def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False, wi
         currency=currency,
         keep=2 if by is None else 3,
         essential=("people", "share next"),
+        formats={"median time to it": duration, "slowest 10% take": duration},
     )
 
 
