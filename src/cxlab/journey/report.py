@@ -36,6 +36,7 @@ def stages_section(store: Store) -> Section:
     """How far people get along the journey's stages."""
     res = stage_funnel(store.ibis(), store.config)
     t = res.to_frame()
+
     def where(stage: str, most: int = 3) -> str:  # what the stage is made of: "conversion" ≠ bought
         tps = list((res.touchpoints or {}).get(stage, ()))
         return ", ".join(tps[:most]) + (f" and {len(tps) - most} more" if len(tps) > most else "")
