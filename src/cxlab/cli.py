@@ -25,7 +25,6 @@ from cxlab.clitools import (
     FitTable,
     JsonOpt,
     WideOpt,
-    cell,
     console,
     emit_json,
     err,
@@ -35,7 +34,7 @@ from cxlab.clitools import (
     progress,
     show_table,
 )
-from cxlab.display import count
+from cxlab.display import cell, count
 
 if TYPE_CHECKING:
     from typer._click import Command, Context

@@ -9,7 +9,6 @@ Kept light on purpose (no pandas, engine or models at import): every command mod
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import sys
@@ -26,7 +25,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 from typer.core import TyperOption
 
-from cxlab.display import DASH, count, day, money, month, number, p_value, pct, points
+from cxlab.display import cell, money, month, number, p_value, pct, points
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -341,25 +340,6 @@ def _words(name: str) -> set[str]:
     return set(re.split(r"[^a-z0-9]+", name.lower()))
 
 
-def cell(v: Any) -> str:
-    """A table cell: numbers with the display helpers (4 significant digits, thousands separated), whole
-    numbers as counts, dates as dates (with the time only when there is one), a missing value as a dash."""
-    if _blank(v):
-        return DASH
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, dt.datetime):  # also pandas' Timestamp
-        return day(v) if v.time() == dt.time() else f"{v:%Y-%m-%d %H:%M}"
-    if isinstance(v, dt.date):
-        return day(v)
-    kind = getattr(getattr(v, "dtype", None), "kind", "")
-    if isinstance(v, int) or kind in ("i", "u"):
-        return count(v)
-    if isinstance(v, float) or kind == "f":
-        return number(v)
-    return str(v)
-
-
 def column_format(name: str, values: pd.Series, currency: str | None = None) -> Format:
     """How a data frame column reads: shares as percentages, money with its currency, months as months,
     dates as dates, counts with separators, measurements to 4 significant digits (see :mod:`cxlab.display`)."""
@@ -439,21 +419,6 @@ def show_summary(summary: str, method: str = "") -> None:
         console.print(escape(summary), soft_wrap=False)
     if method:
         console.print(escape(f"How this was measured: {method}"), style="dim")
-
-
-def _blank(v: Any) -> bool:
-    """A missing cell (None, NaN, NaT, pandas' NA): shown as a dash whatever the column's format."""
-    if v is None:
-        return True
-    if isinstance(v, float):
-        return v != v  # NaN
-    pd = sys.modules.get("pandas")  # a pandas missing value can only come with pandas loaded
-    if pd is None or isinstance(v, str | list | tuple | dict):
-        return False
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def write_figure(fig: Any, path: Path | None) -> None:

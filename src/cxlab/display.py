@@ -6,7 +6,9 @@ A missing value (None, NaN) reads as an en dash everywhere, so a table never sho
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -132,3 +134,40 @@ def duration(hours: Any) -> str:
 def whole(x: Any) -> str:
     """A score on its 0–100 (NPS −100–100) scale as a whole number, the way scores are quoted: ``-87``."""
     return number(round(float(x)), 4)
+
+
+def cell(v: Any) -> str:
+    """One value as table text in every shell (CLI tables, the report, the dashboard): numbers to 4
+    significant digits (thousands separated), whole numbers as counts, dates as dates (with the time only
+    when there is one), yes/no for flags, a missing value (None, NaN, NaT, pandas' NA) as a dash."""
+    if blank(v):
+        return DASH
+    kind = getattr(getattr(v, "dtype", None), "kind", "")
+    if isinstance(v, bool) or kind == "b":
+        return "yes" if v else "no"
+    if kind == "M":  # numpy's datetime64
+        v = sys.modules["pandas"].Timestamp(v) if "pandas" in sys.modules else str(v)[:10]
+    if isinstance(v, dt.datetime):  # also pandas' Timestamp
+        return day(v) if v.time() == dt.time() else f"{v:%Y-%m-%d %H:%M}"
+    if isinstance(v, dt.date):
+        return day(v)
+    if isinstance(v, int) or kind in ("i", "u"):
+        return count(v)
+    if isinstance(v, float) or kind == "f":
+        return number(v)
+    return str(v)
+
+
+def blank(v: Any) -> bool:
+    """A missing value (None, NaN, NaT, pandas' NA): shown as a dash whatever the column's format."""
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return v != v  # NaN
+    pd = sys.modules.get("pandas")  # a pandas missing value can only come with pandas loaded
+    if pd is None or isinstance(v, str | list | tuple | dict):
+        return False
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

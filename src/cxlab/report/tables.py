@@ -8,15 +8,12 @@ narrow screen can show each row as a stack of "label: value" lines. Escaping is 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from cxlab.display import DASH, count, day, missing, number
+from cxlab.display import DASH, cell
 
 _FIGURE = re.compile(
     r"""^(?:[<>≤≥~≈]\s*)?            # a bound: "< 0.001"
@@ -44,25 +41,6 @@ class Table:
 
     columns: list[Column]
     rows: list[list[str]]
-
-
-def cell(v: Any) -> str:
-    """One value as table text: missing as a dash, numbers with separators, timestamps as dates."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool | np.bool_):
-        return "yes" if v else "no"
-    if v is pd.NaT:
-        return DASH
-    if isinstance(v, pd.Timestamp | np.datetime64 | dt.date):
-        return day(v)
-    if missing(v) and not isinstance(v, list | tuple | dict | np.ndarray):
-        return DASH
-    if isinstance(v, int | np.integer):
-        return count(v)
-    if isinstance(v, float | np.floating):
-        return number(v)
-    return str(v)
 
 
 def looks_numeric(text: str) -> bool | None:

@@ -22,13 +22,13 @@ from cxlab.clitools import (
     FitTable,
     JsonOpt,
     WideOpt,
-    cell,
     console,
     emit_json,
     err,
     errors_as_exit,
     show_table,
 )
+from cxlab.display import cell
 from cxlab.server.keys import ROLES
 
 if TYPE_CHECKING:
