@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cxlab.progress import Progress, silent
+from cxlab.progress import Progress
 from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import Embedder, get_embedder
@@ -34,7 +34,6 @@ from cxlab.voice.tables import (
     ensure_tables,
     latest_head,
     load_embeddings,
-    missing_hashes,
     registered,
     store_embeddings,
     stored_vectors,
@@ -170,17 +169,9 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     embedder = get_embedder(settings.embedder)
     hashes = [text_hash(t) if t else None for t in clean]
     pairs = [(h, t) for h, t in zip(hashes, clean, strict=True) if h is not None]
-    report = progress or silent
-    total = len(missing_hashes(store.con, embedder.name, [h for h, _ in pairs]))
-    report(READING, 0, total)
     embedded = store_embeddings(
-        store.con,
-        embedder,
-        [h for h, _ in pairs],
-        [t for _, t in pairs],
-        lambda _what, pct: report(READING, round(total * pct / 100), total),
+        store.con, embedder, [h for h, _ in pairs], [t for _, t in pairs], progress, what=READING
     )
-    report(READING, total, total)
     clock["embedding"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ finished. ``voice_texts`` has one row per feedback row with text: language, sent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cxlab.progress import Progress, silent
 from cxlab.voice.embeddings import Embedder, Vectors
 from cxlab.voice.sentiment import LinearHead
 from cxlab.voice.text import text_hash
@@ -69,9 +70,11 @@ def store_embeddings(
     embedder: Embedder,
     hashes: Sequence[str],
     texts: Sequence[str],
-    progress: Callable[[str, float], None] | None = None,
+    progress: Progress | None = None,
+    what: str = "embedding texts",
 ) -> int:
-    """Embed and store the texts whose hash has no stored vector yet; returns how many were embedded."""
+    """Embed and store the texts whose hash has no stored vector yet; returns how many were embedded.
+    ``progress`` is told ``(what, done, total)`` in distinct texts, from 0 before the first batch."""
     todo = missing_hashes(con, embedder.name, hashes)
     seen: set[str] = set()
     pairs = []
@@ -79,6 +82,8 @@ def store_embeddings(
         if h in todo and h not in seen:
             seen.add(h)
             pairs.append((h, t))
+    report = progress or silent
+    report(what, 0, len(pairs))
     for start in range(0, len(pairs), BATCH):
         chunk = pairs[start : start + BATCH]
         vectors = embedder.embed([t for _, t in chunk])
@@ -93,8 +98,7 @@ def store_embeddings(
         )
         with registered(con, "_voice_batch", batch):
             con.execute("INSERT INTO voice_embeddings SELECT model, text_hash, vector FROM _voice_batch")
-        if progress is not None:
-            progress("embedding texts", 100.0 * min(start + BATCH, len(pairs)) / len(pairs))
+        report(what, min(start + BATCH, len(pairs)), len(pairs))
     return len(pairs)
 
 
