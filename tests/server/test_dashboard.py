@@ -189,7 +189,7 @@ def test_funnel_builder_url_round_trips(served: Served) -> None:
     assert table.search(t).group(0) == table.search(again).group(0)  # type: ignore[union-attr]
     # the numbers are the analysis' own on the filtered store
     state = c.app.state.cx  # type: ignore[attr-defined]
-    from cxlab.server.state import Filters
+    from cxlab.store.filters import Filters
 
     with state.scope(Filters(channel="email")), Store(state.db_path, read_only=True) as store:
         f = funnel(store.ibis(), store.config, ["page_view", "add_to_cart", "purchase"], "3d")

@@ -20,7 +20,8 @@ from typer.core import TyperGroup
 from cxlab.cli import app as cli_app
 from cxlab.server import readapi
 from cxlab.server.app import create_app
-from cxlab.server.state import Filters, ServerState
+from cxlab.server.state import ServerState
+from cxlab.store.filters import Filters
 from tests.server.conftest import Served, add_keys, copy_store
 from tests.server.live import CXLAB
 

@@ -24,9 +24,9 @@ from cxlab.display import DASH, count, day, interval, missing, money, pct, point
 from cxlab.errors import MissingData
 from cxlab.report.section import Section, titled
 from cxlab.schema.tables import quote_ident
-from cxlab.server.state import Filters
 from cxlab.stats.proportions import wilson_interval
 from cxlab.store import Store
+from cxlab.store.filters import Filters, restrict
 from cxlab.voice.scores import score, score_range
 
 DEFAULT_DAYS = 30
@@ -153,13 +153,7 @@ def filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[duckd
     views named like the tables, as the server's filtered scopes do)."""
     cur = con.cursor()
     try:
-        cur.execute("SET TimeZone = 'UTC'")
-        db = quote_ident(str(_one(cur, "SELECT current_database()")))
-        for table, where in filters.views(db).items():
-            cur.execute(
-                f"CREATE OR REPLACE TEMP VIEW {quote_ident(table)} AS "
-                f"SELECT * FROM {db}.main.{quote_ident(table)} WHERE {where}"
-            )
+        restrict(cur, filters, str(_one(cur, "SELECT current_database()")))
         yield cur
     finally:
         cur.close()

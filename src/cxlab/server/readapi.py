@@ -47,7 +47,8 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from cxlab.clitools import captured
 from cxlab.server.auth import require, state_of
 from cxlab.server.keys import ApiKey
-from cxlab.server.state import Filters, ServerState
+from cxlab.server.state import ServerState
+from cxlab.store.filters import Filters
 
 log = logging.getLogger(__name__)
 

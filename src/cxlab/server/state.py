@@ -8,7 +8,6 @@ every analysis, in Ibis or in SQL, reads the filtered store through the same cod
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections import OrderedDict
@@ -20,56 +19,12 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from cxlab.schema.checks import sql_literal
-from cxlab.schema.tables import quote_ident
 from cxlab.server.keys import KeyRing
 from cxlab.server.sessions import Sessions
 from cxlab.store import Store, served
+from cxlab.store.filters import Filters, restrict
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Global filters of the read API and the dashboard; ``end`` is inclusive (whole days, UTC)."""
-
-    start: dt.date | None = None
-    end: dt.date | None = None
-    channel: str | None = None
-    country: str | None = None
-
-    def __bool__(self) -> bool:
-        return any(v is not None for v in (self.start, self.end, self.channel, self.country))
-
-    def _time(self, col: str) -> list[str]:
-        conds = []
-        if self.start is not None:
-            conds.append(f"{col} >= {sql_literal(self.start.isoformat())}::DATE")
-        if self.end is not None:
-            conds.append(f"{col} < {sql_literal(self.end.isoformat())}::DATE + 1")
-        return conds
-
-    def _of_country(self, db: str) -> list[str]:
-        if self.country is None:
-            return []
-        return [
-            f"customer_id IN (SELECT customer_id FROM {db}.main.customers "
-            f"WHERE country = {sql_literal(self.country)})"
-        ]
-
-    def views(self, db: str) -> dict[str, str]:
-        """Canonical table → the WHERE clause of its filtered view (only tables a filter touches)."""
-        channel = [f"channel = {sql_literal(self.channel)}"] if self.channel is not None else []
-        country = [f"country = {sql_literal(self.country)}"] if self.country is not None else []
-        conds = {
-            "events": [*self._time("ts"), *channel, *self._of_country(db)],
-            "orders": [*self._time("ts"), *channel, *country],
-            "feedback": [*self._time("ts"), *self._of_country(db)],
-            "exposures": [*self._time("ts"), *self._of_country(db)],
-            "customers": country,
-            "spend": [*self._time("date"), *channel],
-        }
-        return {t: " AND ".join(c) for t, c in conds.items() if c}
 
 
 @dataclass
@@ -177,13 +132,7 @@ class ServerState:
             cur = self.cursor()
             self._reading.add(cur)
         try:
-            cur.execute("SET TimeZone = 'UTC'")
-            db = quote_ident(self._db)
-            for table, where in (filters or Filters()).views(db).items():
-                cur.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {quote_ident(table)} AS "
-                    f"SELECT * FROM {db}.main.{quote_ident(table)} WHERE {where}"
-                )
+            restrict(cur, filters or Filters(), self._db)
             with served.scoped(cur):
                 yield cur
         finally:

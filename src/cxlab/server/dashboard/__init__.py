@@ -34,8 +34,9 @@ from cxlab.server.dashboard.kpis import Kpis, key_figures
 from cxlab.server.dashboard.render import Part, parts
 from cxlab.server.keys import ApiKey
 from cxlab.server.sessions import Session
-from cxlab.server.state import Filters, ServerState
+from cxlab.server.state import ServerState
 from cxlab.store import Store
+from cxlab.store.filters import Filters
 
 T = TypeVar("T")
 router = APIRouter(include_in_schema=False)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cxlab.report.kpis import DEFAULT_DAYS, Figures, Kpi, Kpis, compare, figures, last_day, nonempty, periods
-from cxlab.server.state import Filters, ServerState
+from cxlab.server.state import ServerState
+from cxlab.store.filters import Filters
 
 __all__ = ["DEFAULT_DAYS", "Figures", "Kpi", "Kpis", "key_figures", "period_figures"]
 
