@@ -10,46 +10,132 @@ import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
-from voice_helpers import labelled_reviews, polar_accuracy
+from voice_helpers import STORY_KINDS, labelled_reviews, polar_accuracy
 
 from cxlab.cli import app
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import get_embedder
-from cxlab.voice.sentiment import LABELS, LinearHead, ReviewSentiment, shipped_anchor_head
+from cxlab.voice.reading import read, split
+from cxlab.voice.sentiment import LABELS, shipped_anchor_head
+from cxlab.voice.shop_head import ShopHead, ShopSentiment
 from cxlab.voice.text import clean_text
 
 STARS = {"negative": 1.0, "neutral": 3.0, "positive": 5.0}
-# Measured on the test split (bench/RESULTS.md): en 0.93, nl 0.90, da 0.87, de 0.88, fr 0.91. The issue's target is 0.90 per
-# language; these floors guard against regressions, they do not claim the target.
-FLOOR = {"en": 0.88, "nl": 0.85, "da": 0.84, "de": 0.80, "fr": 0.80}
+# Positive vs negative on the test split, read clause by clause with the shipped head (bench/RESULTS.md,
+# `python bench/voice_accuracy.py`). The issue's target is 0.90 per language; these floors guard against
+# regressions (about two texts below the measured figure), they do not claim the target.
+DIRECT_FLOOR = {"en": 0.84, "nl": 0.84, "da": 0.84, "de": 0.79, "fr": 0.79}
+STORY_FLOOR = {"en": 0.88, "nl": 0.79, "da": 0.74, "de": 0.76, "fr": 0.76}
 
 
 @pytest.fixture(scope="module")
-def labelled() -> tuple[pd.DataFrame, np.ndarray]:
-    d = labelled_reviews()
-    return d, get_embedder().embed([clean_text(t) for t in d["text"]])
+def labelled() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The labelled texts with stories, their whole-text vectors and their clause-by-clause probabilities."""
+    d = labelled_reviews(stories=True)
+    texts = [clean_text(t) for t in d["text"]]
+    embedder = get_embedder()
+    head = shipped_anchor_head(embedder.name)
+    assert head is not None, "anchors changed: run python -m cxlab.voice.anchor_head"
+    reading = read(texts, split(texts, d["language"].tolist()), embedder.embed, head.predict_proba)
+    assert reading.vectors is not None
+    return d, reading.vectors, reading.proba
 
 
-def test_labelled_set_is_what_its_readme_says(labelled: tuple[pd.DataFrame, np.ndarray]) -> None:
-    d, _ = labelled
-    counts = d[d["split"] == "test"].groupby("language").size()
-    assert all(counts[lang] >= 100 for lang in ("nl", "da", "en"))
+def test_labelled_set_is_what_its_readme_says(labelled: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
+    d, _, _ = labelled
     assert d["id"].is_unique and d["text"].is_unique
     assert set(d["label"]) == set(LABELS)
+    test = d[d["split"] == "test"]
+    direct = test[~test["kind"].isin([*STORY_KINDS, "balanced"])].groupby("language").size()
+    assert all(direct[lang] >= 100 for lang in ("nl", "da", "en"))
+    stories = test[test["kind"].isin(STORY_KINDS)].groupby("language").size()
+    assert all(stories[lang] >= 80 for lang in ("nl", "da", "en", "de", "fr")), stories
 
 
-def test_zero_shot_accuracy_per_language(labelled: tuple[pd.DataFrame, np.ndarray]) -> None:
-    d, X = labelled
+def _accuracy(d: pd.DataFrame, proba: np.ndarray, stories: bool) -> dict[str, float]:
+    m = ((d["split"] == "test") & (d["kind"].isin(STORY_KINDS) == stories)).to_numpy()
+    return polar_accuracy(d[m].reset_index(drop=True), proba[m])
+
+
+def test_accuracy_per_language_on_direct_texts_and_stories(
+    labelled: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    d, _, proba = labelled
+    direct, stories = _accuracy(d, proba, False), _accuracy(d, proba, True)
+    for lang, floor in DIRECT_FLOOR.items():
+        assert direct[lang] >= floor, (lang, direct)
+    for lang, floor in STORY_FLOOR.items():
+        assert stories[lang] >= floor, (lang, stories)
+
+
+def test_reading_clause_by_clause_beats_the_whole_text_on_stories(
+    labelled: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    d, X, proba = labelled
     head = shipped_anchor_head(get_embedder().name)
     assert head is not None
+    whole = head.predict_proba(X)
+    polar = (d["label"] != "neutral").to_numpy()
     test = (d["split"] == "test").to_numpy()
-    acc = polar_accuracy(d[test].reset_index(drop=True), head.predict_proba(X[test]))
-    for lang, floor in FLOOR.items():
-        assert acc[lang] >= floor, (lang, acc)
+
+    def hits(p: np.ndarray, m: np.ndarray) -> int:
+        pred = np.where(p[:, 2] > p[:, 0], "positive", "negative")
+        return int((pred[m & polar & test] == d["label"].to_numpy()[m & polar & test]).sum())
+
+    story = d["kind"].isin(STORY_KINDS).to_numpy()
+    # measured: 388 against 359 of 480 stories; on the 326 direct texts 283 against 287
+    assert hits(proba, story) >= hits(whole, story) + 15
+    assert hits(proba, ~story) >= hits(whole, ~story) - 6
 
 
-def test_shipped_head_is_a_fresh_fit_of_the_anchors(labelled: tuple[pd.DataFrame, np.ndarray]) -> None:
-    _, X = labelled
+def test_probabilities_are_calibrated_on_held_out_texts(
+    labelled: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    # temperature scaling: mean confidence should be near accuracy (within 10 points) on unseen texts
+    d, _, p = labelled
+    test = (d["split"] == "test").to_numpy()
+    acc = (np.asarray(LABELS)[p[test].argmax(1)] == d.loc[test, "label"].to_numpy()).mean()
+    assert abs(p[test].max(1).mean() - acc) < 0.10
+
+
+def test_supervised_head_learns_from_the_shops_ratings(
+    labelled: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    d, X, prior = labelled
+    original = (~d["kind"].isin([*STORY_KINDS, "balanced"])).to_numpy()
+    dev = original & (d["split"] == "dev").to_numpy()
+    stars = d.loc[dev, "label"].map(STARS).to_numpy()
+    texts = [clean_text(t) for t in d["text"]]
+    assert not ShopSentiment().enough(stars)  # 150 reviews are below the default 300
+    fitted = ShopSentiment(min_reviews=100).fit(
+        X[dev],
+        [t for t, m in zip(texts, dev, strict=True) if m],
+        stars,
+        d.loc[dev, "language"].tolist(),
+        prior[dev],
+    )
+    q = fitted.quality_
+    assert set(q["accuracy"]) == {"nl", "da", "en", "all"}
+    assert q["n"] == {"nl": 50, "da": 50, "en": 50}
+    assert set(q["candidates"]) == {"embedding", "tfidf", "stacked"} and q["baseline"] == "tfidf"
+    # the chosen head is the best of the three in cross-validation, the baseline included
+    best = max(c["polar_accuracy"]["all"] for c in q["candidates"].values())
+    assert q["polar_accuracy"]["all"] == best
+    test = original & (d["split"] == "test").to_numpy()
+    test_texts = [t for t, m in zip(texts, test, strict=True) if m]
+    head = fitted.head_
+    p = head.predict_proba(X[test], test_texts, d.loc[test, "language"].tolist(), prior[test])
+    acc = polar_accuracy(d[test].reset_index(drop=True), p)
+    assert min(acc.values()) >= 0.75, acc
+    again = ShopHead.from_json(head.to_json())
+    args = (X[test][:5], test_texts[:5], d.loc[test, "language"].tolist()[:5], prior[test][:5])
+    assert np.allclose(again.predict_proba(*args), head.predict_proba(*args))
+
+
+def test_shipped_head_is_a_fresh_fit_of_the_anchors(
+    labelled: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> None:
+    _, X, _ = labelled
     shipped = shipped_anchor_head(get_embedder().name)
     assert shipped is not None, "anchors.toml changed: run python -m cxlab.voice.anchor_head"
     fresh = fit_anchor_head(get_embedder())
@@ -57,41 +143,6 @@ def test_shipped_head_is_a_fresh_fit_of_the_anchors(labelled: tuple[pd.DataFrame
     agree = (fresh.predict_proba(X).argmax(1) == shipped.predict_proba(X).argmax(1)).mean()
     assert agree >= 0.99
     assert np.abs(fresh.predict_proba(X) - shipped.predict_proba(X)).max() < 0.02
-
-
-def test_probabilities_are_calibrated_on_held_out_texts(labelled: tuple[pd.DataFrame, np.ndarray]) -> None:
-    # temperature scaling: mean confidence should be near accuracy (within 10 points) on unseen texts
-    d, X = labelled
-    head = shipped_anchor_head(get_embedder().name)
-    assert head is not None
-    p = head.predict_proba(X)
-    acc = (np.asarray(LABELS)[p.argmax(1)] == d["label"].to_numpy()).mean()
-    assert abs(p.max(1).mean() - acc) < 0.10
-
-
-def test_supervised_head_learns_from_the_shops_ratings(labelled: tuple[pd.DataFrame, np.ndarray]) -> None:
-    d, X = labelled
-    dev = (d["split"] == "dev").to_numpy()
-    stars = d.loc[dev, "label"].map(STARS).to_numpy()
-    trainer = ReviewSentiment(min_reviews=100)
-    assert not ReviewSentiment().enough(stars)  # 150 reviews are below the default 300
-    head = trainer.fit(X[dev], stars, d.loc[dev, "language"].tolist()).head_
-    q = head.quality
-    assert q is not None and set(q["accuracy"]) == {"nl", "da", "en", "all"}
-    assert q["n"] == {"nl": 50, "da": 50, "en": 50}
-    # cross-validated on 50 reviews per language (measured: da .76, en .86, nl .71, all .78); a head that
-    # ignores the ratings scores about 0.5 in each language
-    assert all(0.65 <= v <= 1.0 for v in q["polar_accuracy"].values()), q["polar_accuracy"]
-    test = ~dev
-    acc = polar_accuracy(d[test].reset_index(drop=True), head.predict_proba(X[test]))
-    assert min(acc.values()) >= 0.75, acc
-    again = LinearHead.from_json(head.to_json())
-    assert np.allclose(again.predict_proba(X[:5]), head.predict_proba(X[:5]))
-
-
-def test_too_few_ratings_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="too few star-rated reviews"):
-        ReviewSentiment().fit(np.zeros((10, 384), np.float32), np.full(10, 5.0), ["en"] * 10)
 
 
 def test_cli_text_contract(tmp_path: Path) -> None:

@@ -48,9 +48,20 @@ def load(store: Store, frame: pd.DataFrame) -> None:
     store.ingest("feedback", frame, name="test feedback")
 
 
-def labelled_reviews() -> pd.DataFrame:
-    """The hand-labelled review set (``data/README.md``): id, language, split, label, kind, text."""
-    return pd.read_csv(LABELLED_REVIEWS, keep_default_na=False)
+STORIES = Path(__file__).parent / "data" / "stories"
+STORY_KINDS = ("recovery", "litotes", "rhetorical")
+"""The shapes of ``data/stories``: a problem solved or not, understatement, a rhetorical question."""
+
+
+def labelled_reviews(stories: bool = False) -> pd.DataFrame:
+    """The hand-labelled review set (``data/README.md``): id, language, split, label, kind, text; with
+    ``stories``, also the texts of ``data/stories/<language>.csv`` (kinds recovery, litotes, rhetorical,
+    balanced)."""
+    d = pd.read_csv(LABELLED_REVIEWS, keep_default_na=False)
+    if not stories:
+        return d
+    more = [pd.read_csv(f, keep_default_na=False) for f in sorted(STORIES.glob("*.csv"))]
+    return pd.concat([d, *more], ignore_index=True)
 
 
 def polar_accuracy(d: pd.DataFrame, proba: np.ndarray) -> dict[str, float]:

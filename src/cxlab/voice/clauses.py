@@ -65,12 +65,12 @@ def _alternation(words: Sequence[str]) -> str:
 
 @lru_cache(maxsize=16)
 def markers(language: str | None) -> Markers:
-    """The markers of ``language``; for an unknown language, those of every language (clauses are still cut
-    at "but" whatever the language is)."""
+    """The markers of ``language``; for an unknown language, the English ones (clauses are still cut at "but";
+    every language's markers together would cut English "the men" at Danish "men")."""
     table = tomllib.loads(
         resources.files("cxlab.voice").joinpath("discourse.toml").read_text(encoding="utf-8")
     )
-    chosen = [table[language]] if language in table else list(table.values())
+    chosen = [table[language if language in table else "en"]]
 
     def words(key: str) -> list[str]:
         return sorted({w for lang in chosen for w in lang.get(key, [])})
@@ -106,6 +106,8 @@ def window(parts: Sequence[str], head: int = HEAD_CHARS, tail: int = TAIL_CHARS)
     short); a single sentence longer than a budget is cut at a word boundary."""
     if sum(len(p) for p in parts) <= head + tail:
         return list(parts)
+    if len(parts) == 1:  # one run-on sentence: its start and its end
+        return [_cut(parts[0], head, from_end=False), _cut(parts[0], tail, from_end=True)]
     first: list[str] = []
     used = 0
     for p in parts:
@@ -163,13 +165,14 @@ def clauses(text: str, language: str | None) -> list[Clause]:
         for part in _split(sentence, m.split_anywhere):
             for sub in _split(part, m.split_after_boundary):
                 pieces += _concessions(sub, m.concession)
+        pieces = _merge_bare_markers(pieces, m.turn)
         roles: list[Role] = [r for _, r in pieces]
         for i in range(1, len(pieces)):  # a clause that opens with a contrast marker turns the one before it
             if _opens_with(pieces[i][0], m.turn) and roles[i] != "concession":
                 roles[i] = "after_turn"
                 if roles[i - 1] == "plain":
                     roles[i - 1] = "before_turn"
-        if len(pieces) == 1 and si > 0 and _opens_with(pieces[0][0], m.turn):
+        if pieces and out and _opens_with(pieces[0][0], m.turn) and roles[0] != "concession":
             roles[0] = "after_turn"  # "The parcel was late. But support made up for it."
             prev = out[-1]
             if prev.role == "plain":
@@ -195,6 +198,21 @@ def _concessions(part: str, pattern: re.Pattern[str] | None) -> list[tuple[str, 
             if comma and _WORD.search(rest)
             else [(piece, "concession")]
         )
+    return out
+
+
+def _merge_bare_markers(
+    pieces: list[tuple[str, Role]], turn: re.Pattern[str] | None
+) -> list[tuple[str, Role]]:
+    """A piece that is only a marker ("The price is high, though.") goes back onto the piece before it: it
+    says nothing alone and turns nothing."""
+    out: list[tuple[str, Role]] = []
+    for piece, role in pieces:
+        bare = out and turn is not None and not _WORD.search(turn.sub("", piece.strip(), count=1))
+        if bare and _opens_with(piece, turn):
+            out[-1] = (f"{out[-1][0]}, {piece.strip()}", out[-1][1])
+        else:
+            out.append((piece, role))
     return out
 
 

@@ -66,6 +66,7 @@ def classify_texts(
         split(texts_, languages),
         lambda units: embed_all(embedder, units, progress, "reading texts"),
         anchors.predict_proba,
+        whole=shop is not None,
     )
     proba = reading.proba
     if shop is not None:

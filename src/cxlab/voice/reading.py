@@ -8,8 +8,9 @@ while the weighted verdict stays close is **mixed**, reported apart from neutral
 
 The text's own vector (themes, the shop-trained head) is the embedding of the whole (windowed) text: a mean of
 clause vectors loses what ties the clauses together and clusters worse (adjusted Rand index 0.53 against 0.64 on
-``tests/voice/data/themes_multilingual.csv``). So a text of several clauses costs two passes of the engine, one
-over the text and one over its clauses; a text of one clause costs one.
+``tests/voice/data/themes_multilingual.csv``). So where text vectors are needed (``voice analyze``: themes and the
+shop's own head) a text of several clauses costs two passes of the engine, one over the text and one over its
+clauses; sentiment alone costs one.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Reading:
     proba: FloatArray
     extremes: FloatArray
     """(n, 2): the largest P(positive) and the largest P(negative) among the text's clauses."""
-    vectors: Vectors
+    vectors: Vectors | None
+    """(n, d): each text's own vector; None when read without ``whole``."""
 
     def mixed(self, proba: FloatArray | None = None) -> NDArray[np.bool_]:
         """Which texts are mixed: a clearly positive and a clearly negative clause, and a verdict (``proba``,
@@ -82,12 +84,13 @@ def split(texts: Sequence[str], languages: Sequence[str | None]) -> list[list[Cl
     return [clauses(t, lang) for t, lang in zip(texts, languages, strict=True)]
 
 
-def units(texts: Sequence[str], parts: Sequence[Sequence[Clause]]) -> list[str]:
-    """The distinct strings to embed, in first-seen order: each text (windowed when long) and, for a text of
-    several clauses, its clauses."""
+def units(texts: Sequence[str], parts: Sequence[Sequence[Clause]], whole: bool = True) -> list[str]:
+    """The distinct strings to embed, in first-seen order: each text of one clause (windowed when long); for a
+    text of several clauses, its clauses and, with ``whole``, the text itself."""
     out: dict[str, None] = {}
     for t, ps in zip(texts, parts, strict=True):
-        out[windowed(t)] = None
+        if len(ps) == 1 or whole:
+            out[windowed(t)] = None
         if len(ps) > 1:
             out.update(dict.fromkeys(c.text for c in ps))
     return list(out)
@@ -98,23 +101,25 @@ def read(
     parts: Sequence[Sequence[Clause]],
     vectors: Callable[[list[str]], Vectors],
     proba: Proba,
+    whole: bool = True,
 ) -> Reading:
     """Read ``texts`` split into ``parts``: ``vectors`` embeds strings (e.g. through the store's cache),
-    ``proba`` is the head that labels each clause."""
-    unit_list = units(texts, parts)
+    ``proba`` is the head that labels each clause. Without ``whole`` the texts of several clauses are not
+    embedded as a whole (sentiment alone doesn't need it) and the reading has no ``vectors``."""
+    unit_list = units(texts, parts, whole)
+    n = len(parts)
     if not unit_list:
-        return Reading(np.empty((0, 3)), np.zeros((0, 2)), np.empty((0, 0), np.float32))
+        return Reading(np.empty((n, 3)), np.zeros((n, 2)), np.empty((n, 0), np.float32) if whole else None)
     index = {u: i for i, u in enumerate(unit_list)}
     V = vectors(unit_list)
     P = proba(V)
-    out = np.empty((len(parts), P.shape[1]))
-    extremes = np.zeros((len(parts), 2))
-    text_rows = [index[windowed(t)] for t in texts]
-    for i, ps in enumerate(parts):
+    out = np.empty((n, P.shape[1]))
+    extremes = np.zeros((n, 2))
+    for i, (t, ps) in enumerate(zip(texts, parts, strict=True)):
         if len(ps) == 1:
-            out[i] = P[text_rows[i]]
+            out[i] = P[index[windowed(t)]]
             continue
         rows = [index[c.text] for c in ps]
         out[i] = combine(P[rows], clause_weights(ps))
         extremes[i] = (P[rows, 2].max(), P[rows, 0].max())
-    return Reading(out, extremes, V[text_rows])
+    return Reading(out, extremes, V[[index[windowed(t)] for t in texts]] if whole else None)

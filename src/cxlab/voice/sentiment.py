@@ -1,17 +1,15 @@
 """Sentiment per text: negative / neutral / positive, each with a probability.
 
-Two heads over the same embeddings, each a multinomial logistic regression (scikit-learn) whose logits are
-temperature-scaled (Guo et al., 2017) so its probabilities are calibrated; a fitted head is a few arrays
-(:class:`LinearHead`), stored in the project's database as JSON, so a rerun need not refit it:
+:class:`AnchorSentiment` (zero-shot, always available) is a multinomial logistic regression (scikit-learn) over
+the embeddings whose logits are temperature-scaled (Guo et al., 2017) so its probabilities are calibrated; the
+fitted head is a few arrays (:class:`LinearHead`, shipped as JSON). It is trained on the shipped anchor
+sentences (``anchors.toml``: plain statements, idioms, negations, sarcasm; ``anchors_stories.toml`` and
+``anchors_clauses.toml``: problems solved or not, understatement, rhetorical questions; per language). Because
+the embedding model is multilingual, anchors of every language teach every language. Texts are read clause by
+clause with it (:mod:`cxlab.voice.reading`).
 
-* :class:`AnchorSentiment` (zero-shot, always available): trained on the shipped anchor sentences
-  (``anchors.toml``: plain statements, idioms, negations, sarcasm; ``anchors_stories.toml``: problems solved or
-  not, understatement, rhetorical questions; per language). Because the embedding model
-  is multilingual, anchors of every language teach every language.
-* :class:`ReviewSentiment` (supervised, when the shop has enough star-rated reviews with text): trained on the
-  shop's own reviews (1–2 stars negative, 3 neutral, 4–5 positive); the temperature is fitted on out-of-fold
-  logits, and the same cross-validation gives its accuracy per language. It labels the texts that have no
-  rating (surveys, tickets) in the shop's own words.
+The shop's own head, trained on its star-rated reviews when it has enough, is
+:class:`cxlab.voice.shop_head.ShopSentiment`: the embedding stacked with TF-IDF word and character n-gram models.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
@@ -43,9 +40,9 @@ Anchors = Mapping[str, Mapping[str, Sequence[str]]]
 FloatArray = NDArray[np.float64]
 
 
-ANCHOR_FILES = ("anchors.toml", "anchors_stories.toml")
-"""Plain statements, idioms, negations and sarcasm; then stories of problems solved or not, understatement
-and rhetorical questions (the clauses a story is read in)."""
+ANCHOR_FILES = ("anchors.toml", "anchors_stories.toml", "anchors_clauses.toml")
+"""Plain statements, idioms, negations and sarcasm; stories of problems solved or not, understatement and
+rhetorical questions; single clauses of those shapes (a refund that came, a question with its short answer)."""
 
 
 def default_anchors() -> dict[str, dict[str, list[str]]]:
@@ -182,51 +179,6 @@ class AnchorSentiment:
         """Fit on the anchors' embeddings ``X`` and labels ``y``; temperature from out-of-fold logits."""
         model, temperature, _ = _calibrated(X, y, self.C, self.folds, balanced=False)
         self.head_ = _head("anchors", model, temperature, len(y), None, meta)
-        return self
-
-    def predict_proba(self, X: Vectors) -> FloatArray:
-        return self.head_.predict_proba(X)
-
-
-class ReviewSentiment:
-    """Supervised, calibrated head trained on the shop's star-rated reviews."""
-
-    def __init__(
-        self, C: float = 1.0, folds: int = 5, min_reviews: int = 300, min_per_label: int = 20
-    ) -> None:
-        self.C = C
-        self.folds = folds
-        self.min_reviews = min_reviews
-        self.min_per_label = min_per_label
-
-    def enough(self, stars: NDArray[Any]) -> bool:
-        """Whether these ratings can train the head (enough reviews, and of every label)."""
-        y = stars_to_label(stars)
-        counts = np.bincount(y, minlength=len(LABELS))
-        return len(y) >= self.min_reviews and bool((counts >= self.min_per_label).all())
-
-    def fit(self, X: Vectors, stars: NDArray[Any], languages: Sequence[str | None]) -> ReviewSentiment:
-        y = stars_to_label(stars)
-        if not self.enough(stars):
-            raise ValueError(
-                f"too few star-rated reviews to train a sentiment head: {len(y)} "
-                f"(need {self.min_reviews}, at least {self.min_per_label} of each of {', '.join(LABELS)})"
-            )
-        model, temperature, oof = _calibrated(X, y, self.C, self.folds, balanced=True)
-        ok = pd.Series(np.argmax(oof, axis=1) == y)
-        lang = pd.Series([x or "(unknown)" for x in languages])
-        polar = pd.Series(y != 1)
-
-        def by_lang(hit: pd.Series, lg: pd.Series) -> dict[str, float]:
-            return {str(k): float(v) for k, v in hit.groupby(lg).mean().items()} | {"all": float(hit.mean())}
-
-        quality = {
-            "method": f"{self.folds}-fold cross-validation on the shop's star-rated reviews",
-            "accuracy": by_lang(ok, lang),
-            "polar_accuracy": by_lang(ok[polar], lang[polar]),
-            "n": {str(k): int(v) for k, v in lang.value_counts().items()},
-        }
-        self.head_ = _head("reviews", model, temperature, len(y), quality)
         return self
 
     def predict_proba(self, X: Vectors) -> FloatArray:

@@ -1,5 +1,6 @@
 """What every text goes through before a model sees it: control characters out, whitespace folded, length
-capped (a 1 MB paste costs no more than a long review; the embedding model reads 512 tokens anyway), and a
+capped (a 1 MB paste costs no more than a long review; what the models read is windowed further to the first
+and last sentences, :func:`cxlab.voice.clauses.window`, so the cap only has to keep a long review's ending), and a
 stable hash that keys the stored embedding, so a text is embedded once however often it recurs."""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ import hashlib
 import re
 import unicodedata
 
-#: Characters kept per text: about 512 tokens of the embedding model.
-MAX_CHARS = 2000
+#: Characters kept per text: the longest real reviews (several thousand characters) whole.
+MAX_CHARS = 20_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 _SPACE = re.compile(r"\s+")
 
