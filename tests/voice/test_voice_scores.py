@@ -11,6 +11,7 @@ from voice_helpers import feedback_frame, load
 
 from cxlab.store import Store
 from cxlab.voice.scores import compare_periods, nps_interval, score, score_range, score_sentence, score_table
+from cxlab.voice.tables import ensure_tables
 
 
 def _nps_coded(s: np.ndarray) -> np.ndarray:
@@ -140,3 +141,39 @@ def test_unknown_breakdown_and_period(store: Store) -> None:
         score(store.ibis(), "nps", by="planet")
     with pytest.raises(ValueError, match="unknown period"):
         score(store.ibis(), "nps", period="fortnight")
+
+
+def test_mixed_comments_are_counted_apart_per_group(store: Store) -> None:
+    scores = [9, 7, 7, 3, 8, 10]
+    texts = [
+        "Top service, snel geleverd.",
+        "Mooie jas, maar de rits ging na een week stuk en retour kost geld.",
+        "Fast delivery, but the colour is nothing like the photo.",
+        "Nooit meer.",
+        None,
+        "Prima.",
+    ]
+    tps = ["delivery", "product", "product", "delivery", "product", "delivery"]
+    load(store, feedback_frame("nps", scores, texts=texts, touchpoints=tps))
+    ensure_tables(store.con)
+    labels = [
+        "positive",
+        "mixed",
+        "mixed",
+        "negative",
+        None,
+        "positive",
+    ]  # as `cxlab voice analyze` stores them
+    for i, label in enumerate(labels):
+        if texts[i] is not None:
+            store.con.execute(
+                "INSERT INTO voice_texts (feedback_id, label) VALUES (?, ?)", [f"F{i:06d}", label]
+            )
+    res = score(store.ibis(), "nps", by="touchpoint")
+    t = res.table.set_index("group")
+    assert t.loc["product", "comments"] == 2 and t.loc["product", "mixed_comments"] == 2
+    assert t.loc["delivery", "comments"] == 3 and t.loc["delivery", "mixed_comments"] == 0
+    assert t["n"].sum() == 6  # the join with the comments loses and doubles no answer
+    assert "2 of them are mixed" in res.details
+    before = score(store.ibis(), "csat")
+    assert before.table.empty

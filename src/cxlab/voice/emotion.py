@@ -19,6 +19,7 @@ from ibis.backends import BaseBackend
 
 from cxlab.display import count, pct
 from cxlab.stats.proportions import wilson_interval
+from cxlab.voice.sentiment import MIXED
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,17 @@ class TouchpointSentiment:
         if t.empty:
             return "No feedback texts with a touchpoint."
         worst = t.sort_values("negative_share", ascending=False).iloc[0]
+        mixed = int(t["mixed"].sum()) if "mixed" in t else 0
         return (
             f"{int(t['texts'].sum()):,} feedback texts over {len(t)} touchpoints; most negative: "
             f"{worst['touchpoint']} ({pct(worst['negative_share'], 0)} negative, 95% CI "
             f"{pct(worst['ci_low'], 0)}–{pct(worst['ci_high'], 0)}, n={count(worst['texts'])})."
+            + (
+                f" {count(mixed)} texts are mixed (clear praise and a clear complaint): counted apart, "
+                "neither negative nor positive."
+                if mixed
+                else ""
+            )
         )
 
     def figure(self) -> go.Figure:
@@ -86,6 +94,7 @@ def touchpoint_sentiment(con: BaseBackend, level: float = 0.95) -> TouchpointSen
             texts=t.count(),
             negative=(t.label == "negative").cast("int64").sum(),
             positive=(t.label == "positive").cast("int64").sum(),
+            mixed=(t.label == MIXED).cast("int64").sum(),
             net_sentiment=(t.p_positive - t.p_negative).mean(),
         )
         .order_by("touchpoint")

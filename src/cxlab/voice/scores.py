@@ -40,6 +40,7 @@ from cxlab.config import Config
 from cxlab.display import DASH, count, day, missing, month, pct, whole
 from cxlab.journey.data import journey_events, person_attribute
 from cxlab.stats.proportions import wilson_interval
+from cxlab.voice.sentiment import MIXED
 
 Kind = Literal["nps", "csat", "ces"]
 Merge = Literal["all", "latest"]
@@ -96,7 +97,19 @@ class ScoreResult:
         head = f"{self.kind.upper()}: {self.method}; {int(self.level * 100)}% ranges; n = {count(n)} answers"
         if self.merge == "latest":
             head += " (one per customer: the latest)"
-        return head + f"; no range below {MIN_ANSWERS} answers."
+        return head + f"; no range below {MIN_ANSWERS} answers." + self._comments()
+
+    def _comments(self) -> str:
+        """How many answers came with a comment, and how many of those were mixed (counted apart)."""
+        comments = int(self.table["comments"].sum()) if "comments" in self.table else 0
+        if not comments:
+            return ""
+        mixed = int(self.table["mixed_comments"].sum())
+        return (
+            f" {count(comments)} answers have a comment read by `cxlab voice analyze`; {count(mixed)} of them "
+            "are mixed (clear praise and a clear complaint, neither outweighing the other) and are counted "
+            "apart from the positive and negative ones."
+        )
 
     def summary(self) -> str:
         """The score in plain words: the overall one with its range, or how many groups or periods."""
@@ -215,12 +228,19 @@ def score(
             period=t.ts.truncate({"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}[period])
         )
         keys.append("period")
+    if "voice_texts" in con.list_tables():  # comments read by `cxlab voice analyze`: mixed ones counted apart
+        v = con.table("voice_texts").select("feedback_id", comment="label")
+        t = t.left_join(v, "feedback_id").drop("feedback_id_right")
+    else:
+        t = t.mutate(comment=ibis.null("string"))
     agg = dict(
         n=t.count(),
         good=(t.score >= _GOOD[kind]).cast("int64").sum(),
         bad=(t.score <= _BAD.get(kind, -1)).cast("int64").sum(),
         total=t.score.sum(),
         total_sq=(t.score * t.score).sum(),
+        comments=t.comment.notnull().cast("int64").sum(),
+        mixed_comments=(t.comment == MIXED).fill_null(False).cast("int64").sum(),
     )
     q = t.group_by(keys).aggregate(**agg) if keys else t.aggregate(**agg)
     counts = q.execute()
@@ -256,6 +276,8 @@ def score_table(kind: Kind, counts: pd.DataFrame, level: float = 0.95) -> pd.Dat
     c["mean_score"], c["mean_ci_low"], c["mean_ci_high"] = mean, mean - half_t, mean + half_t
     c.loc[c["n"] < MIN_ANSWERS, ["ci_low", "ci_high", "mean_ci_low", "mean_ci_high"]] = np.nan
     c["n"] = c["n"].astype(int)
+    for col in ("comments", "mixed_comments"):
+        c[col] = c[col].fillna(0).astype(int) if col in c else 0
     return c.drop(columns=["good", "bad", "total", "total_sq"]).reset_index(drop=True)
 
 

@@ -47,6 +47,7 @@ from cxlab.stats.multitest import adjust_pvalues
 from cxlab.stats.silhouette import choose_k
 from cxlab.store import Store
 from cxlab.voice.embeddings import Vectors, get_embedder
+from cxlab.voice.sentiment import MIXED
 from cxlab.voice.settings import Topic, VoiceSettings, voice_settings
 from cxlab.voice.tables import has_table, load_embeddings
 from cxlab.voice.text import clean_text
@@ -174,8 +175,9 @@ def text_classes(
     labels: Sequence[str], sources: Sequence[str], scores: Sequence[float]
 ) -> NDArray[np.object_]:
     """Each text's sentiment class: what the customer's score says where it is clearly good or bad
-    (:data:`RATED`), else the model's ``label``."""
-    out = np.asarray(labels, dtype=object).copy()
+    (:data:`RATED`), else the model's ``label`` (a mixed text is clustered with the neutral ones: its themes
+    read as "mixed" feelings)."""
+    out = np.asarray(["neutral" if x == MIXED else x for x in labels], dtype=object)
     for i, (src, s) in enumerate(zip(sources, scores, strict=True)):
         if src in RATED and s is not None and np.isfinite(s):
             bad, good = RATED[src]
