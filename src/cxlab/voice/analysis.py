@@ -30,7 +30,6 @@ from cxlab.voice.settings import voice_settings
 from cxlab.voice.shop_head import ShopHead, ShopSentiment
 from cxlab.voice.tables import (
     ensure_tables,
-    load_embeddings,
     missing_hashes,
     put_vectors,
     registered,
@@ -41,8 +40,9 @@ from cxlab.voice.text import clean_text, has_words, text_hash
 
 #: Refit the review head when the number of rated reviews moved by more than this share.
 REFIT_GROWTH = 0.05
-READING = "reading feedback texts"
-"""What ``analyze_feedback`` reports to its progress callback: distinct new texts embedded of all to embed."""
+READING = "reading feedback texts and their clauses"
+"""What ``analyze_feedback`` reports to its progress callback: distinct new strings embedded (texts, and the
+clauses of texts of several clauses) of all to embed."""
 
 
 @dataclass
@@ -174,9 +174,12 @@ def _review_head(
         return old, False
     rated["text"] = [clean_text(t) for t in rated["text"]]
     prior = read_rows(store, embedder, rated, anchors)
-    X = load_embeddings(store.con, embedder.name, rated["text_hash"].tolist(), embedder.dim)
     head = trainer.fit(
-        X, rated["text"].tolist(), rated["score"].to_numpy(), rated["language"].tolist(), prior.proba
+        prior.vectors,
+        rated["text"].tolist(),
+        rated["score"].to_numpy(),
+        rated["language"].tolist(),
+        prior.proba,
     ).head_
     store.con.execute(
         "INSERT INTO voice_heads VALUES (?, 'reviews', now(), ?, ?)",
@@ -192,7 +195,7 @@ it, and two runs would insert the same new texts."""
 
 def analyze_feedback(store: Store, *, refit: bool = False, progress: Progress | None = None) -> VoiceRun:
     """Update ``voice_texts`` (and the embeddings it needs) for feedback added since the last run; ``progress``
-    is told ``("reading feedback texts", done, total)``: distinct new texts embedded (the slow part) of all."""
+    is told ``(READING, done, total)``: distinct new strings embedded (the slow part) of all to embed."""
     with _RUNNING:
         return _analyze(store, refit, progress)
 
@@ -237,8 +240,7 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     with registered(store.con, "_voice_new", pa.Table.from_pandas(rows, preserve_index=False)):
         store.con.execute("INSERT INTO voice_texts SELECT * FROM _voice_new")
     shop, refitted = _review_head(store, embedder, anchors, settings.min_reviews, refit)
-    where = "" if refitted else "WHERE label IS NULL AND text_hash IS NOT NULL"
-    _label(store, embedder, anchors, shop, where)
+    _label(store, embedder, anchors, shop, every=refitted)
     clock["sentiment"] = time.perf_counter() - t0
     ((total,),) = store.con.execute("SELECT count(*) FROM voice_texts").fetchall()
     head: LinearHead | ShopHead = shop or anchors
@@ -247,15 +249,14 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     )
 
 
-def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead | None, where: str) -> None:
-    """(Re)label the ``voice_texts`` rows selected by ``where``: read clause by clause with the zero-shot
-    ``anchors`` head, then, when the shop has its own head, by that head with the reading as its prior; a
-    text whose clauses pull both ways while the verdict stays close is ``mixed``."""
+def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead | None, every: bool) -> None:
+    """(Re)label the ``voice_texts`` rows not labelled yet (``every``: all of them): read clause by clause with
+    the zero-shot ``anchors`` head, then, when the shop has its own head, by that head with the reading as its
+    prior; a text whose clauses pull both ways while the verdict stays close is ``mixed``."""
     todo = store.con.execute(
-        f"SELECT v.feedback_id, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id) "
-        f"{where.replace('label', 'v.label').replace('text_hash', 'v.text_hash')}"
+        "SELECT v.feedback_id, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id) "
+        "WHERE v.text_hash IS NOT NULL" + ("" if every else " AND v.label IS NULL")
     ).df()
-    todo = todo[todo["text"].notna()].reset_index(drop=True)
     todo["text"] = [clean_text(t) for t in todo["text"]]
     todo = todo[[has_words(t) for t in todo["text"]]].reset_index(drop=True)
     if todo.empty:
@@ -263,8 +264,7 @@ def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead
     reading = read_rows(store, embedder, todo, anchors)
     proba = reading.proba
     if shop is not None:
-        X = load_embeddings(store.con, embedder.name, [text_hash(t) for t in todo["text"]], embedder.dim)
-        proba = shop.predict_proba(X, todo["text"].tolist(), todo["language"].tolist(), reading.proba)
+        proba = shop.predict_proba(reading.vectors, todo["text"].tolist(), todo["language"].tolist(), proba)
     labels = np.asarray([LABELS[i] for i in proba.argmax(axis=1)], dtype=object)
     labels[reading.mixed(proba)] = MIXED
     out = pa.table(

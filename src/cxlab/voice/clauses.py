@@ -29,8 +29,8 @@ from typing import Literal
 Role = Literal["plain", "before_turn", "after_turn", "outcome", "concession"]
 
 #: Characters kept from the start and from the end of a long text (the middle sentences are left out).
-HEAD_CHARS = 600
-TAIL_CHARS = 400
+HEAD_CHARS = 400
+TAIL_CHARS = 300
 #: An answer of at most this many words stays with the question before it.
 SHORT_ANSWER_WORDS = 4
 
