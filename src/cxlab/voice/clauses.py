@@ -181,7 +181,20 @@ def clauses(text: str, language: str | None) -> list[Clause]:
             if m.resolution is not None and m.resolution.search(piece) and role != "concession":
                 role = "outcome"
             out.append(Clause(piece.strip(" ,;:–—-"), role, last))
-    return [c for c in out if c.text] or [Clause(text, "plain", True)]
+    return _merge_runs([c for c in out if c.text]) or [Clause(text, "plain", True)]
+
+
+def _merge_runs(parts: list[Clause]) -> list[Clause]:
+    """Neighbouring clauses of the same role and place (a run of plain sentences of a story) as one clause:
+    they weigh alike anyway, and every clause costs the engine a pass of its own (prefix and markers
+    included)."""
+    out: list[Clause] = []
+    for c in parts:
+        if out and out[-1].role == c.role and out[-1].last == c.last:
+            out[-1] = Clause(f"{out[-1].text} {c.text}", c.role, c.last)
+        else:
+            out.append(c)
+    return out
 
 
 def _concessions(part: str, pattern: re.Pattern[str] | None) -> list[tuple[str, Role]]:

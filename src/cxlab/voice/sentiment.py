@@ -3,8 +3,9 @@
 :class:`AnchorSentiment` (zero-shot, always available) is a multinomial logistic regression (scikit-learn) over
 the embeddings whose logits are temperature-scaled (Guo et al., 2017) so its probabilities are calibrated; the
 fitted head is a few arrays (:class:`LinearHead`, shipped as JSON). It is trained on the shipped anchor
-sentences (``anchors.toml``: plain statements, idioms, negations, sarcasm; ``anchors_stories.toml`` and
-``anchors_clauses.toml``: problems solved or not, understatement, rhetorical questions; per language). Because
+sentences (``anchors.toml``: plain statements, idioms, negations, sarcasm; ``anchors_stories.toml``: stories of
+problems solved or not and their clauses, understatement, rhetorical questions; ``anchors_clauses.toml``: single
+clauses of the shapes still misread on the dev split; per language). Because
 the embedding model is multilingual, anchors of every language teach every language. Texts are read clause by
 clause with it (:mod:`cxlab.voice.reading`).
 
@@ -41,8 +42,9 @@ FloatArray = NDArray[np.float64]
 
 
 ANCHOR_FILES = ("anchors.toml", "anchors_stories.toml", "anchors_clauses.toml")
-"""Plain statements, idioms, negations and sarcasm; stories of problems solved or not, understatement and
-rhetorical questions; single clauses of those shapes (a refund that came, a question with its short answer)."""
+"""Plain statements, idioms, negations and sarcasm; stories of problems solved or not and their clauses,
+understatement and rhetorical questions; single clauses of the shapes the model still misread on the dev split
+(verdicts without a positive word, questions answered by a fact, understatement, slang)."""
 
 
 def default_anchors() -> dict[str, dict[str, list[str]]]:
