@@ -643,12 +643,12 @@ STORIES: list[tuple[str, str, list[str], list[str], str]] = [
     ("de", "Obwohl die Lieferung spät war, ist die Qualität super.", ["spät"], ["super"], "positive"),
     ("de", "Super Qualität, obwohl spät", ["spät"], ["super"], "positive"),
     ("fr", "Le produit est super, même si la livraison est lente.", ["lente"], ["super"], "positive"),
-    # one word of thanks at the end doesn't drown a paragraph
+    # one word of praise at the end doesn't drown a paragraph (a bare "Thanks." is a sign-off: not read at all)
     (
         "en",
-        "The parcel was three weeks late and nobody ever answered my emails about it. Thanks.",
+        "The parcel was three weeks late and nobody ever answered my emails about it. Lovely.",
         ["late"],
-        ["thanks"],
+        ["lovely"],
         "negative",
     ),
 ]
@@ -873,22 +873,22 @@ def test_every_clause_has_a_word() -> None:
     [
         (
             "en",
-            "Ordered a lamp. It came with DHL. The shade was dented. But they sent a new one the next day. Thanks!",
+            "Ordered a lamp. It came with DHL. The shade was dented. But they sent a new one the next day. Top!",
             [
                 ("Ordered a lamp. It came with DHL.", "plain"),
                 ("The shade was dented.", "before_turn"),
                 ("But they sent a new one the next day.", "after_turn"),
-                ("Thanks!", "plain"),
+                ("Top!", "plain"),
             ],
         ),
         (
             "da",
-            "Bestilte en lampe. Den kom med GLS. Skærmen var bulet. Men de sendte en ny dagen efter. Tak!",
+            "Bestilte en lampe. Den kom med GLS. Skærmen var bulet. Men de sendte en ny dagen efter. Super!",
             [
                 ("Bestilte en lampe. Den kom med GLS.", "plain"),
                 ("Skærmen var bulet.", "before_turn"),
                 ("Men de sendte en ny dagen efter.", "after_turn"),
-                ("Tak!", "plain"),
+                ("Super!", "plain"),
             ],
         ),
     ],
@@ -899,3 +899,40 @@ def test_a_run_of_plain_sentences_is_read_as_one_clause(
     got = clauses(text, language)
     assert [(c.text, c.role) for c in got] == expected
     assert [c.last for c in got] == [False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "kept"),
+    [
+        ("en", "Dear customer service, my parcel never came. I want a refund. Kind regards, Maria", 2),
+        (
+            "nl",
+            "Ik heb de trui kapot ontvangen. Ik wil mijn geld terug. Met vriendelijke groet, Jan de Vries",
+            2,
+        ),
+        ("da", "Jeg har modtaget uret i stykker. Jeg vil have pengene tilbage. Venlig hilsen.", 2),
+        ("de", "Die Uhr kam kaputt an. Ich möchte mein Geld zurück. Vielen Dank im Voraus!", 2),
+        ("fr", "Le colis est arrivé abîmé. Je voudrais un remboursement. Cordialement.", 2),
+    ],
+)
+def test_a_sign_off_is_not_read_and_the_sentence_before_it_is_the_last(
+    language: str, text: str, kept: int
+) -> None:
+    got = clauses(text, language)
+    assert len(sentences_of(got)) == kept
+    assert got[-1].last  # the request before the sign-off is the verdict
+    assert not any(
+        w in got[-1].text.lower() for w in ("regards", "groet", "hilsen", "voraus", "cordialement")
+    )
+
+
+def test_a_greeting_with_content_is_kept_and_a_bare_sign_off_alone_is_kept() -> None:
+    assert [c.text for c in clauses("Hi Anna, the dress is lovely!", "en")] == [
+        "Hi Anna, the dress is lovely!"
+    ]
+    assert [c.text for c in clauses("Cordialement.", "fr")] == ["Cordialement."]  # nothing else to read
+
+
+def sentences_of(parts: list[Clause]) -> list[str]:
+    """The sentences a list of clauses covers (clauses of one sentence share its text's end)."""
+    return [s for c in parts for s in sentences(c.text)]

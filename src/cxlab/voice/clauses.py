@@ -57,6 +57,8 @@ class Markers:
     """A clause that opens with a contrast or turn marker."""
     concession: re.Pattern[str] | None
     resolution: re.Pattern[str] | None
+    formula: re.Pattern[str] | None
+    """A sentence that is only a greeting or a sign-off (and at most three more words: a name)."""
 
 
 def _alternation(words: Sequence[str]) -> str:
@@ -85,13 +87,17 @@ def markers(language: str | None) -> Markers:
         re.compile(rf"^\W*(?:{_alternation(words('contrast') + words('turn'))})\b", re.IGNORECASE),
         pattern(r"(?:^|[,;:–—-]\s*|\s+)(?=(?:{})\b)", "concession"),
         pattern(r"(?<!\w)(?:{})(?!\w)", "resolution"),
+        pattern(r"^\W*(?:{})(?!\w)\W*(?:\w+\W*){{0,3}}$", "formula"),
     )
 
 
-def sentences(text: str) -> list[str]:
+def sentences(text: str, formula: re.Pattern[str] | None = None) -> list[str]:
     """The sentences of ``text`` (split after . ! ? … and at line breaks); a question and a short answer
-    after it are one sentence."""
+    after it are one sentence. Sentences that are only a greeting or sign-off (``formula``) are left out, unless
+    nothing else is left."""
     parts = [p for p in _SENTENCE_END.split(text) if p and p.strip()]
+    if formula is not None:
+        parts = [p for p in parts if not formula.match(p)] or parts
     out: list[str] = []
     for p in parts:
         if out and out[-1].rstrip().endswith("?") and len(_WORD.findall(p)) <= SHORT_ANSWER_WORDS:
@@ -157,7 +163,7 @@ def _split(sentence: str, pattern: re.Pattern[str] | None) -> list[str]:
 def clauses(text: str, language: str | None) -> list[Clause]:
     """The clauses of ``text`` (windowed when long) in order, with their roles (see the module docstring)."""
     m = markers(language)
-    sents = window(sentences(text))
+    sents = window(sentences(text, m.formula))  # "Kind regards, Maria." says nothing of the matter
     out: list[Clause] = []
     for si, sentence in enumerate(sents):
         last = si == len(sents) - 1

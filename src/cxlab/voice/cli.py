@@ -156,7 +156,8 @@ def sentiment_cmd(
         config = Config.for_store(db) if db.exists() else Config.default()
         if text is not None or file is not None:
             texts = [text] if text is not None else _read_column(file, column)  # type: ignore[arg-type]
-            results = classify_texts(texts, config, db if db.exists() else None)
+            with progress(not json_ and file is not None) as bar:
+                results = classify_texts(texts, config, db if db.exists() else None, bar)
             docs = [_text_result(r) for r in results]
             if json_:
                 emit_json(docs[0] if text is not None else docs)
