@@ -461,24 +461,28 @@ def test_mid_clause_concession_keeps_its_subject(language: str, text: str) -> No
 SLACK = 20  # the spaces that join the kept sentences
 
 
+STORY_WORDS = [
+    "the",
+    "parcel",
+    "arrived",
+    "late",
+    "and",
+    "support",
+    "answered",
+    "quickly",
+    "after",
+    "three",
+    "days",
+    "of",
+    "waiting",
+]
+"""Words that make up the made-up long texts below."""
+
+
 def many_sentences(n: int = 80) -> tuple[str, list[str]]:
     """A text of ``n`` numbered sentences (about 5,000 characters) and the sentences."""
     rng = np.random.default_rng(1)
-    words = [
-        "the",
-        "parcel",
-        "arrived",
-        "late",
-        "and",
-        "support",
-        "answered",
-        "quickly",
-        "after",
-        "three",
-        "days",
-        "of",
-        "waiting",
-    ]
+    words = STORY_WORDS
     sents = [f"S{i} " + " ".join(rng.choice(words, size=int(rng.integers(6, 14)))) + "." for i in range(n)]
     return " ".join(sents), sents
 
@@ -533,19 +537,7 @@ def test_a_short_text_is_unchanged(text: str) -> None:
 
 def test_a_run_on_text_keeps_its_end() -> None:
     rng = np.random.default_rng(3)
-    words = [
-        "the",
-        "parcel",
-        "arrived",
-        "late",
-        "and",
-        "support",
-        "answered",
-        "quickly",
-        "after",
-        "three",
-        "days",
-    ]
+    words = STORY_WORDS[:11]
     text = "START " + " ".join(rng.choice(words, size=900)) + " never again END"
     assert len(sentences(text)) == 1 and len(text) > 4000
     assert windowed(text).endswith("never again END")

@@ -114,25 +114,23 @@ def window(parts: Sequence[str], head: int = HEAD_CHARS, tail: int = TAIL_CHARS)
         return list(parts)
     if len(parts) == 1:  # one run-on sentence: its start and its end
         return [_cut(parts[0], head, from_end=False), _cut(parts[0], tail, from_end=True)]
-    first: list[str] = []
+    first = _take(parts, head, from_end=False)
+    return first + _take(parts[len(first) :], tail, from_end=True)
+
+
+def _take(parts: Sequence[str], budget: int, from_end: bool) -> list[str]:
+    """Whole sentences from the start (or the end) of ``parts`` up to ``budget`` characters, in text order; the
+    first one cut at a word boundary when it alone is longer."""
+    out: list[str] = []
     used = 0
-    for p in parts:
-        if used + len(p) > head:
-            if not first:
-                first.append(_cut(p, head, from_end=False))
+    for p in reversed(parts) if from_end else parts:
+        if used + len(p) > budget:
+            if not out:
+                out.append(_cut(p, budget, from_end))
             break
-        first.append(p)
+        out.append(p)
         used += len(p)
-    last: list[str] = []
-    used = 0
-    for p in reversed(parts[len(first) :]):
-        if used + len(p) > tail:
-            if not last:
-                last.append(_cut(p, tail, from_end=True))
-            break
-        last.append(p)
-        used += len(p)
-    return first + last[::-1]
+    return out[::-1] if from_end else out
 
 
 def windowed(text: str) -> str:

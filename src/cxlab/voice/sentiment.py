@@ -114,27 +114,12 @@ class LinearHead:
         )  # fmt: skip
 
 
-def _logistic(C: float, balanced: bool = False) -> LogisticRegression:
-    return LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
-
-
-def _head(
-    kind: str, model: LogisticRegression, temperature: float, n: int, quality: Any = None, meta: Any = None
-) -> LinearHead:
-    coef, intercept = np.asarray(model.coef_, float), np.asarray(model.intercept_, float)
-    return LinearHead(kind, coef, intercept, temperature, n, quality, meta)
-
-
-def _calibrated(
-    X: Vectors, y: NDArray[np.int64], C: float, folds: int, balanced: bool
-) -> tuple[LogisticRegression, float, FloatArray]:
-    """A logistic regression on all of ``X``, the temperature fitted on its out-of-fold logits, and those
-    logits (for the cross-validated accuracy)."""
+def _calibrated(X: Vectors, y: NDArray[np.int64], C: float, folds: int) -> tuple[LogisticRegression, float]:
+    """A logistic regression on all of ``X`` and the temperature fitted on its out-of-fold logits."""
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)
-    oof = np.asarray(
-        cross_val_predict(_logistic(C, balanced), X, y, cv=cv, method="decision_function"), float
-    )
-    return _logistic(C, balanced).fit(X, y), fit_temperature(oof, y), oof
+    model = LogisticRegression(C=C, max_iter=3000)
+    oof = np.asarray(cross_val_predict(model, X, y, cv=cv, method="decision_function"), float)
+    return model.fit(X, y), fit_temperature(oof, y)
 
 
 def anchors_digest(anchors: Anchors) -> str:
@@ -179,8 +164,9 @@ class AnchorSentiment:
 
     def fit(self, X: Vectors, y: NDArray[np.int64], meta: Mapping[str, Any] | None = None) -> AnchorSentiment:
         """Fit on the anchors' embeddings ``X`` and labels ``y``; temperature from out-of-fold logits."""
-        model, temperature, _ = _calibrated(X, y, self.C, self.folds, balanced=False)
-        self.head_ = _head("anchors", model, temperature, len(y), None, meta)
+        model, temperature = _calibrated(X, y, self.C, self.folds)
+        coef, intercept = np.asarray(model.coef_, float), np.asarray(model.intercept_, float)
+        self.head_ = LinearHead("anchors", coef, intercept, temperature, len(y), None, meta)
         return self
 
     def predict_proba(self, X: Vectors) -> FloatArray:
