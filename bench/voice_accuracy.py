@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.voice.embeddings import get_embedder
-from cxlab.voice.reading import read, split
+from cxlab.voice.reading import labeller, read, split
 from cxlab.voice.sentiment import LABELS, shipped_anchor_head
 from cxlab.voice.text import clean_text
 
@@ -62,7 +62,8 @@ def main() -> None:
         raise SystemExit("anchor_head.json is stale: run python -m cxlab.voice.anchor_head")
     d = labelled_reviews(stories=True)
     texts = [clean_text(t) for t in d["text"]]
-    reading = read(texts, split(texts, d["language"].tolist()), embedder.embed, head.predict_proba)
+    languages = d["language"].tolist()
+    reading = read(texts, split(texts, languages), embedder.embed, labeller(head), languages=languages)
     assert reading.vectors is not None
     whole = head.predict_proba(reading.vectors)
     pd.set_option("display.width", 140)

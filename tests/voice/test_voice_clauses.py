@@ -719,7 +719,7 @@ class FakeEngine:
             return np.array([0.6, 0.3, 0.1])
         return NEG if neg else POS if pos else NEU
 
-    def proba(self, V: Vectors) -> FloatArray:
+    def proba(self, V: Vectors, strings: object = None, languages: object = None) -> FloatArray:
         self.head_calls += 1
         return np.array([self.label(self.known[v.tobytes()]) for v in V]).reshape(len(V), 3)
 

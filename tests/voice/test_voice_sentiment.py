@@ -15,7 +15,7 @@ from voice_helpers import STORY_KINDS, labelled_reviews, polar_accuracy
 from cxlab.cli import app
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import get_embedder
-from cxlab.voice.reading import read, split
+from cxlab.voice.reading import labeller, read, split
 from cxlab.voice.sentiment import LABELS, shipped_anchor_head
 from cxlab.voice.shop_head import ShopHead, ShopSentiment
 from cxlab.voice.text import clean_text
@@ -36,7 +36,8 @@ def labelled() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     embedder = get_embedder()
     head = shipped_anchor_head(embedder.name)
     assert head is not None, "anchors changed: run python -m cxlab.voice.anchor_head"
-    reading = read(texts, split(texts, d["language"].tolist()), embedder.embed, head.predict_proba)
+    languages = d["language"].tolist()
+    reading = read(texts, split(texts, languages), embedder.embed, labeller(head), languages=languages)
     assert reading.vectors is not None
     return d, reading.vectors, reading.proba
 
@@ -191,7 +192,7 @@ def test_cli_file_contract_keeps_input_order(tmp_path: Path) -> None:
     docs = json.loads(r.stdout)
     assert [d["language"] for d in docs[:2]] == ["da", "en"]
     assert docs[0]["label"] == "negative" and docs[1]["label"] == "positive"
-    assert len(docs) == 3
+    assert len(docs) == 3 and [d["row"] for d in docs] == [1, 2, 3]
 
 
 def test_cli_bad_file_names_the_column(tmp_path: Path) -> None:
@@ -202,6 +203,14 @@ def test_cli_bad_file_names_the_column(tmp_path: Path) -> None:
     )
     assert r.exit_code == 2
     assert "no column 'text'" in r.output and "texts.csv" in r.output
-    f.write_text("id,text\n1,hello\n2,\n", encoding="utf-8")
+    # an empty comment is a row without words, not a broken file
+    f.write_text("id,text\n1,Great shop\n2,\n", encoding="utf-8")
+    r = CliRunner().invoke(
+        app, ["voice", "sentiment", "--file", str(f), "--db", str(tmp_path / "x.duckdb"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    docs = json.loads(r.stdout)
+    assert [d["row"] for d in docs] == [1, 2] and docs[1]["label"] is None and docs[0]["label"] is not None
+    f.write_text("id,text\n", encoding="utf-8")
     r = CliRunner().invoke(app, ["voice", "sentiment", "--file", str(f), "--db", str(tmp_path / "x.duckdb")])
-    assert r.exit_code == 2 and "texts.csv:3: text: missing required value" in r.output
+    assert r.exit_code != 0 and "no rows to classify" in r.output and "Traceback" not in r.output

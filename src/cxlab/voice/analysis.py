@@ -24,7 +24,7 @@ from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import Embedder, get_embedder
 from cxlab.voice.language import detect_languages
-from cxlab.voice.reading import Reading, read, split
+from cxlab.voice.reading import Labeller, Reading, labeller, read, split
 from cxlab.voice.sentiment import LABELS, MIXED, LinearHead, shipped_anchor_head
 from cxlab.voice.settings import voice_settings
 from cxlab.voice.shop_head import ShopHead, ShopSentiment
@@ -97,7 +97,10 @@ class VoiceRun:
         right = {name: c["polar_accuracy"]["all"] for name, c in candidates.items()}
         chosen = q["chosen"]
         langs = ", ".join(f"{k} {pct(v)}" for k, v in q["polar_accuracy"].items() if k != "all")
+        n = sum(int(v) for v in q.get("n", {}).values())
         return (
+            f" Trained on {n:,} star-rated reviews (1–2 stars bad, 4–5 good); it reads each clause as the "
+            "zero-shot head does, with the shop's own words on top."
             f" In {q['folds']}-fold cross-validation it reads {pct(right[chosen])} of clearly good or bad reviews "
             f"right ({HEAD_NAMES[chosen]}; {langs}); a plain TF-IDF + logistic regression on the same reviews: "
             f"{pct(right['tfidf'])}; the embedding alone: {pct(right['embedding'])}."
@@ -133,17 +136,18 @@ def read_rows(
     store: Store,
     embedder: Embedder,
     rows: pd.DataFrame,
-    head: LinearHead,
+    label: Labeller,
     progress: Progress | None = None,
 ) -> Reading:
-    """Read ``rows`` (columns ``text``: cleaned, ``language``) clause by clause with the zero-shot ``head``;
-    clauses not embedded yet are embedded and stored, and each text's vector is stored under its hash."""
-    texts = rows["text"].tolist()
+    """Read ``rows`` (columns ``text``: cleaned, ``language``) clause by clause with ``label``; strings not
+    embedded yet are embedded and stored, and each text's vector is stored under its hash."""
+    texts, languages = rows["text"].tolist(), rows["language"].tolist()
     reading = read(
         texts,
-        split(texts, rows["language"].tolist()),
+        split(texts, languages),
         lambda units: stored_vectors(store.con, embedder, units, progress, READING),
-        head.predict_proba,
+        label,
+        languages=languages,
     )
     hashes = [text_hash(t) for t in texts]
     new = missing_hashes(store.con, embedder.name, hashes)
@@ -173,7 +177,7 @@ def _review_head(
     if old is not None and not refit and abs(len(rated) - old.n_train) <= REFIT_GROWTH * old.n_train:
         return old, False
     rated["text"] = [clean_text(t) for t in rated["text"]]
-    prior = read_rows(store, embedder, rated, anchors)
+    prior = read_rows(store, embedder, rated, labeller(anchors))
     head = trainer.fit(
         prior.vectors,
         rated["text"].tolist(),
@@ -229,7 +233,7 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
         np.array([h is not None for h in hashes], bool)
     ]
     embedded = len(missing_hashes(store.con, embedder.name, [h for h in hashes if h is not None]))
-    read_rows(store, embedder, readable.drop_duplicates("text"), anchors, progress)
+    read_rows(store, embedder, readable.drop_duplicates("text"), labeller(anchors), progress)
     clock["embedding"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -250,9 +254,9 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
 
 
 def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead | None, every: bool) -> None:
-    """(Re)label the ``voice_texts`` rows not labelled yet (``every``: all of them): read clause by clause with
-    the zero-shot ``anchors`` head, then, when the shop has its own head, by that head with the reading as its
-    prior; a text whose clauses pull both ways while the verdict stays close is ``mixed``."""
+    """(Re)label the ``voice_texts`` rows not labelled yet (``every``: all of them), clause by clause, with the
+    shop's own head when it has one (the zero-shot head's probabilities as its prior), else the zero-shot head;
+    a text whose clauses pull both ways while the verdict stays close is ``mixed``."""
     todo = store.con.execute(
         "SELECT v.feedback_id, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id) "
         "WHERE v.text_hash IS NOT NULL" + ("" if every else " AND v.label IS NULL")
@@ -261,12 +265,10 @@ def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead
     todo = todo[[has_words(t) for t in todo["text"]]].reset_index(drop=True)
     if todo.empty:
         return
-    reading = read_rows(store, embedder, todo, anchors)
+    reading = read_rows(store, embedder, todo, labeller(anchors, shop))
     proba = reading.proba
-    if shop is not None:
-        proba = shop.predict_proba(reading.vectors, todo["text"].tolist(), todo["language"].tolist(), proba)
     labels = np.asarray([LABELS[i] for i in proba.argmax(axis=1)], dtype=object)
-    labels[reading.mixed(proba)] = MIXED
+    labels[reading.mixed()] = MIXED
     out = pa.table(
         {
             "feedback_id": pa.array(todo["feedback_id"], pa.string()),

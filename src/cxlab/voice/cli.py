@@ -88,6 +88,7 @@ def _score_command(kind: Kind) -> Any:
         frame = t[cols].assign(
             **{"95% range": [score_range(r, shown) for r in t.to_dict(orient="records")]},
             **({"mean answer": t["mean_score"]} if "mean_score" in t else {}),
+            **({"mixed comments": t["mixed_comments"]} if t["mixed_comments"].sum() else {}),
         )
         show_frame(
             frame,
@@ -149,16 +150,21 @@ def sentiment_cmd(
     from cxlab.voice.analysis import analyze_feedback
     from cxlab.voice.emotion import touchpoint_sentiment
     from cxlab.voice.predict import classify_texts
+    from cxlab.voice.text import clean_text
 
     if text is not None and file is not None:
         fail("give --text or --file, not both")
     with errors_as_exit():
         config = Config.for_store(db) if db.exists() else Config.default()
         if text is not None or file is not None:
+            if text is not None and not clean_text(text):
+                fail("--text is empty (nothing left after removing control characters)")
             texts = [text] if text is not None else _read_column(file, column)  # type: ignore[arg-type]
             with progress(not json_ and file is not None) as bar:
                 results = classify_texts(texts, config, db if db.exists() else None, bar)
             docs = [_text_result(r) for r in results]
+            if file is not None:  # the row of the file each result is for (1 = the first after the header)
+                docs = [{"row": i + 1, **d} for i, d in enumerate(docs)]
             if json_:
                 emit_json(docs[0] if text is not None else docs)
                 return
@@ -195,7 +201,9 @@ def sentiment_cmd(
 def _read_column(path: Path, column: str) -> list[str]:
     from cxlab.voice.tone import read_messages
 
-    frame = read_messages(path, text=column, channel=None)
+    frame = read_messages(path, text=column, channel=None, allow_empty=True)
+    if frame.empty:
+        raise ValueError(f"{path}: no rows to classify")
     return [str(t) for t in frame["text"]]
 
 

@@ -16,7 +16,7 @@ from cxlab.store import Store
 from cxlab.voice.anchor_head import fit_anchor_head
 from cxlab.voice.embeddings import Embedder, embed_all, get_embedder
 from cxlab.voice.language import detect_languages
-from cxlab.voice.reading import read, split
+from cxlab.voice.reading import labeller, read, split
 from cxlab.voice.sentiment import LABELS, MIXED, shipped_anchor_head
 from cxlab.voice.settings import voice_settings
 from cxlab.voice.shop_head import ShopHead
@@ -45,14 +45,12 @@ def _shop_head(embedder: Embedder, db: Path | None) -> ShopHead | None:
 def classify_texts(
     texts: Sequence[str], config: Config, db: Path | None = None, progress: Progress | None = None
 ) -> list[TextSentiment]:
-    """Language, sentiment label and probabilities of each text, in input order; ``progress`` is told
+    """Language, sentiment label and probabilities of each text, in input order (an empty or wordless text gets
+    none: label None); ``progress`` is told
     ``("reading texts", clauses embedded, clauses)``."""
     clean = [clean_text(t) for t in texts]
-    for i, t in enumerate(clean):
-        if not t:
-            raise ValueError(f"text {i + 1}: empty (nothing left after removing control characters)")
     readable = [i for i, t in enumerate(clean) if has_words(t)]
-    out = [TextSentiment(None, None, {}, "none") for _ in clean]  # "....", "???": nothing to read
+    out = [TextSentiment(None, None, {}, "none") for _ in clean]  # "", "....", "???": nothing to read
     if not readable:
         return out
     settings = voice_settings(config)
@@ -65,13 +63,11 @@ def classify_texts(
         texts_,
         split(texts_, languages),
         lambda units: embed_all(embedder, units, progress, "reading texts"),
-        anchors.predict_proba,
-        whole=shop is not None,
+        labeller(anchors, shop),
+        whole=False,
+        languages=languages,
     )
-    proba = reading.proba
-    if shop is not None:
-        proba = shop.predict_proba(reading.vectors, texts_, languages, reading.proba)
-    mixed = reading.mixed(proba)
+    proba, mixed = reading.proba, reading.mixed()
     for j, (i, lang, p) in enumerate(zip(readable, languages, proba, strict=True)):
         out[i] = TextSentiment(
             lang,

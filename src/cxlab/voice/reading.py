@@ -23,6 +23,8 @@ from numpy.typing import NDArray
 
 from cxlab.voice.clauses import Clause, Role, clauses, windowed
 from cxlab.voice.embeddings import Vectors
+from cxlab.voice.sentiment import LinearHead
+from cxlab.voice.shop_head import ShopHead
 
 #: Weight of a clause by its discourse role. These and LAST_SENTENCE were chosen on the ``dev`` split of the
 #: hand-labelled texts (``tests/voice/data``), by grid search; the ``test`` split measures them.
@@ -41,7 +43,19 @@ MIXED_CLAUSE = 0.6
 MIXED_MARGIN = 0.4
 
 FloatArray = NDArray[np.float64]
-Proba = Callable[[Vectors], FloatArray]
+Labeller = Callable[[Vectors, list[str], list[str | None]], FloatArray]
+"""Labels strings (clauses or texts) from their vectors, the strings themselves and their languages."""
+
+
+def labeller(anchors: LinearHead, shop: ShopHead | None = None) -> Labeller:
+    """The zero-shot ``anchors`` head, or the shop's own head with the zero-shot probabilities as its prior:
+    either way a clause is labelled on its own, so a shop's head reads stories clause by clause too."""
+
+    def label(V: Vectors, strings: list[str], languages: list[str | None]) -> FloatArray:
+        prior = anchors.predict_proba(V)
+        return prior if shop is None else shop.predict_proba(V, strings, languages, prior)
+
+    return label
 
 
 @dataclass(frozen=True)
@@ -100,19 +114,25 @@ def read(
     texts: Sequence[str],
     parts: Sequence[Sequence[Clause]],
     vectors: Callable[[list[str]], Vectors],
-    proba: Proba,
+    label: Labeller,
     whole: bool = True,
+    languages: Sequence[str | None] | None = None,
 ) -> Reading:
     """Read ``texts`` split into ``parts``: ``vectors`` embeds strings (e.g. through the store's cache),
-    ``proba`` is the head that labels each clause. Without ``whole`` the texts of several clauses are not
-    embedded as a whole (sentiment alone doesn't need it) and the reading has no ``vectors``."""
+    ``label`` labels each string in the language (``languages``, per text) of the first text it comes from.
+    Without ``whole`` the texts of several clauses are not embedded as a whole (sentiment alone doesn't need
+    it) and the reading has no ``vectors``."""
     unit_list = units(texts, parts, whole)
     n = len(parts)
     if not unit_list:
         return Reading(np.empty((n, 3)), np.zeros((n, 2)), np.empty((n, 0), np.float32) if whole else None)
     index = {u: i for i, u in enumerate(unit_list)}
+    unit_language: dict[str, str | None] = {}
+    for t, ps, lang in zip(texts, parts, languages or [None] * len(texts), strict=True):
+        for u in [windowed(t), *(c.text for c in ps)]:
+            unit_language.setdefault(u, lang)
     V = vectors(unit_list)
-    P = proba(V)
+    P = label(V, unit_list, [unit_language[u] for u in unit_list])
     out = np.empty((n, P.shape[1]))
     extremes = np.zeros((n, 2))
     for i, (t, ps) in enumerate(zip(texts, parts, strict=True)):

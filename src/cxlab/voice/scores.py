@@ -107,8 +107,8 @@ class ScoreResult:
         mixed = int(self.table["mixed_comments"].sum())
         return (
             f" {count(comments)} answers have a comment read by `cxlab voice analyze`; {count(mixed)} of them "
-            "are mixed (clear praise and a clear complaint, neither outweighing the other) and are counted "
-            "apart from the positive and negative ones."
+            "are mixed (clear praise and a clear complaint, neither outweighing the other): counted per group "
+            "as mixed comments, not as positive or negative ones in the sentiment views."
         )
 
     def summary(self) -> str:

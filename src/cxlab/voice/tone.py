@@ -112,9 +112,12 @@ def modified_z(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.zeros_like(x) if mad == 0 else 0.6745 * (x - np.median(x)) / mad
 
 
-def read_messages(path: Path, text: str = "text", channel: str | None = "channel") -> pd.DataFrame:
+def read_messages(
+    path: Path, text: str = "text", channel: str | None = "channel", allow_empty: bool = False
+) -> pd.DataFrame:
     """Texts from a CSV, JSON Lines or Parquet file (optionally gzipped) with a text column (and a channel
-    column, unless None); read by the ingest's reader, so bad rows are named by file, row and field."""
+    column, unless None); read by the ingest's reader, so bad rows are named by file, row and field. An empty
+    text is an error unless ``allow_empty`` (then it is ``""``: customers leave comment boxes empty)."""
     with duckdb.connect() as con, open_source(con, path) as src:
         df = con.execute(f"SELECT * FROM {src.sql}").df()
         src.scanned()
@@ -126,8 +129,11 @@ def read_messages(path: Path, text: str = "text", channel: str | None = "channel
                 raise SourceError(
                     f"{src.name}: no column {col!r} (columns: {', '.join(map(str, df.columns))})"
                 )
-        empty = np.flatnonzero((df[text].isna() | (df[text].astype(str).str.strip() == "")).to_numpy())
-        if len(empty):
+        blank = df[text].isna() | (df[text].astype(str).str.strip() == "")
+        empty = np.flatnonzero(blank.to_numpy())
+        if allow_empty:
+            df[text] = df[text].where(~blank, "")
+        elif len(empty):
             raise SourceError(f"{src.name}:{src.row_number(int(empty[0]))}: {text}: missing required value")
     if channel is None:
         return df.rename(columns={text: "text"})
