@@ -72,10 +72,10 @@ def markers(language: str | None) -> Markers:
     table = tomllib.loads(
         resources.files("cxlab.voice").joinpath("discourse.toml").read_text(encoding="utf-8")
     )
-    chosen = [table[language if language in table else "en"]]
+    own = table[language if language in table else "en"]
 
     def words(key: str) -> list[str]:
-        return sorted({w for lang in chosen for w in lang.get(key, [])})
+        return list(own.get(key, []))
 
     def pattern(template: str, key: str) -> re.Pattern[str] | None:
         ws = words(key)

@@ -46,8 +46,7 @@ def classify_texts(
     texts: Sequence[str], config: Config, db: Path | None = None, progress: Progress | None = None
 ) -> list[TextSentiment]:
     """Language, sentiment label and probabilities of each text, in input order (an empty or wordless text gets
-    none: label None); ``progress`` is told
-    ``("reading texts", clauses embedded, clauses)``."""
+    none: label None); ``progress`` is told ``("reading texts", strings embedded, strings to embed)``."""
     clean = [clean_text(t) for t in texts]
     readable = [i for i, t in enumerate(clean) if has_words(t)]
     out = [TextSentiment(None, None, {}, "none") for _ in clean]  # "", "....", "???": nothing to read
