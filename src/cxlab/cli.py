@@ -106,6 +106,11 @@ LAZY: dict[str, Lazy] = {
         "app",
         "Automated flows: plan, run and measure them (holdouts, consent, caps, exactly-once).",
     ),
+    "assist": Lazy(
+        "cxlab.assist.cli",
+        "app",
+        "Self-service assistant: answers from the FAQ and order data, hands over the rest; its report.",
+    ),
     "privacy": Lazy(
         "cxlab.privacy.cli", "app", "Privacy: erase/export a customer, consent, retention, audit log."
     ),

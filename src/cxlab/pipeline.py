@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxlab.demo import DEFAULT_CUSTOMERS, generate
+from cxlab.demo.assist import simulate_assistant
 from cxlab.demo.flows import write_flow_files
 from cxlab.display import count
 from cxlab.privacy.keys import load_secret
@@ -128,6 +129,7 @@ def run_demo(
     with Store(db) as store:
         for table, files in demo.files.items():
             _ingest(store, table, files, demo.counts[table], progress)
+        simulate_assistant(store, seed, progress=progress)
         analyze_feedback(store, progress=progress)
         built = build_report(
             store,

@@ -108,13 +108,15 @@ def fulfil(
     ship = np.where(late_ship, ship + P.DAY, ship)
     ship_day = np.where(late_ship, ship_day + 1, ship_day)
     carrier = names(P.CARRIERS, country)
+    promised = P.PROMISED_DAYS[country]
+    promised_by = pa.array(ship_day + promised, pa.int32()).cast(pa.date32()).cast(pa.string())
     out.append(
         block(
             person,
             ship,
             "shipment_sent",
             touchpoint="delivery",
-            properties=json_obj(n, order_id=order_ids, carrier=carrier),
+            properties=json_obj(n, order_id=order_ids, carrier=carrier, promised_by=promised_by),
         )
     )
 
@@ -150,7 +152,6 @@ def fulfil(
     )
     out.append(select(sms_b, sms))
 
-    promised = P.PROMISED_DAYS[country]
     late = rng.random(n) < P.LATE_P[country]
     damaged = rng.random(n) < P.DAMAGED_P[country]
     on_time_days = 1 + (rng.random(n) * promised).astype(np.int64)

@@ -62,6 +62,8 @@ LEFT_OUT: frozenset[tuple[str, ...]] = frozenset(
         ("customers", "clv", "fit"),  # its only input is a file
         ("recommend", "fit"),  # writes the precomputed recommendations
         ("flows", "run"),  # plans, writes the outbox and sends messages
+        ("assist", "index"),  # writes the assistant's index
+        ("assist", "ask"),  # records the exchange: customers ask through POST /v1/assist
     }
 )
 """Command paths (or path prefixes) that are no read analyses; everything else under a group is served."""

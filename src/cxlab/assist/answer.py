@@ -1,0 +1,290 @@
+"""Answering one message: language, intent, the shop's answer filled with the customer's data, or a hand-over.
+
+:class:`Assistant` holds the loaded index, the shop's templates and settings and (for order data) the store's
+connection; :meth:`Assistant.ask` is pure apart from reading the store. It hands over when the calibrated
+confidence is below ``min_confidence``, when the message is angry (the voice sentiment's P(negative) with
+shouting or repeated exclamation marks), when an order question comes from someone it can't identify, and
+when an order is late; the hand-over carries a summary for the colleague who takes it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from cxlab.assist.index import DEFAULT_MIN_CONFIDENCE, AssistIndex
+from cxlab.assist.knowledge import BUILTIN, Entry
+from cxlab.assist.orders import OrderFacts, customer_known, horizon, orders_of, pick
+from cxlab.assist.settings import AssistSettings
+from cxlab.assist.templates import Templates
+from cxlab.voice.embeddings import Embedder
+from cxlab.voice.language import detect_languages
+from cxlab.voice.sentiment import LABELS, LinearHead
+from cxlab.voice.text import clean_text, has_words
+
+MAX_CHARS = 1000
+"""Characters of a message read (a question is short; a pasted e-mail is cut)."""
+NEGATIVE = LABELS.index("negative")
+SHOUT = re.compile(r"!{2,}|\?!|!\?")
+
+
+def shouting(text: str) -> bool:
+    """Capitals (most letters of a message with a few words) or repeated exclamation marks."""
+    letters = [c for c in text if c.isalpha()]
+    caps = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.6
+    return caps or bool(SHOUT.search(text))
+
+
+@dataclass
+class Reply:
+    """The assistant's reply to one message; ``to_dict`` is the JSON contract of ``cxlab assist ask``."""
+
+    language: str
+    intent: str | None
+    """The intent answered (or the one a hand-over is about); None when unsure what was asked."""
+    answer: str | None
+    handoff: bool
+    confidence: float
+    reason: str | None = None
+    """Why it was handed over: low_confidence, angry, unknown_customer, no_orders, late, empty."""
+    guess: str | None = None
+    """The closest intent, also when unsure."""
+    touchpoint: str | None = None
+    order_id: str | None = None
+    summary: str | None = None
+    """For the colleague who takes over: who asked what, what the assistant knows."""
+    negative: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "intent": self.intent,
+            "answer": self.answer,
+            "handoff": self.handoff,
+            "confidence": round(self.confidence, 4),
+            "reason": self.reason,
+            "touchpoint": self.touchpoint,
+            "order_id": self.order_id,
+            "summary": self.summary,
+        }
+
+
+class Assistant:
+    """Answers messages from an :class:`AssistIndex`, the shop's templates and its store."""
+
+    def __init__(
+        self,
+        index: AssistIndex,
+        embedder: Embedder,
+        sentiment: LinearHead,
+        settings: AssistSettings,
+        templates: Templates,
+        languages: Sequence[str],
+        con: duckdb.DuckDBPyConnection | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.sentiment = sentiment
+        self.settings = settings
+        self.templates = templates
+        self.con = con
+        self.now = now
+        self.min_confidence = settings.min_confidence or DEFAULT_MIN_CONFIDENCE
+        self._entries: dict[tuple[str, str], Entry] = {(e.id, e.language): e for e in index.entries}
+        faq_langs = {e.language for e in index.entries if e.answer is not None}
+        self.languages = tuple(dict.fromkeys([*languages, *sorted(faq_langs)]))
+
+    def with_connection(self, con: duckdb.DuckDBPyConnection) -> Assistant:
+        """The same assistant reading the store through ``con`` (a server request's own cursor)."""
+        other = copy.copy(self)
+        other.con = con
+        return other
+
+    # ------------------------------------------------------------------ language and text
+
+    def _language(self, text: str, nearest: str, customer_language: str | None) -> str:
+        detected = detect_languages([text], self.languages, [customer_language or nearest])[0]
+        return detected or nearest
+
+    def _reply_language(self, language: str, intent: str) -> str:
+        """``language`` if the shop has this answer in it, else the fallback (or any language that has it)."""
+        has = {lang for (i, lang) in self._entries if i == intent}
+        if intent in BUILTIN:
+            has = set(self.templates.languages)
+        if language in has:
+            return language
+        if self.settings.fallback_language in has:
+            return self.settings.fallback_language
+        return sorted(has)[0] if has else self.settings.fallback_language
+
+    def _customer_language(self, customer: str | None) -> str | None:
+        if customer is None or self.con is None:
+            return None
+        row = self.con.execute("SELECT language FROM customers WHERE customer_id = ?", [customer]).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    # ------------------------------------------------------------------ answering
+
+    def ask(self, text: str, customer: str | None = None, history: Sequence[str] = ()) -> Reply:
+        """The reply to ``text`` from ``customer`` (None: anonymous); ``history``: earlier messages of the
+        conversation, for the hand-over summary."""
+        clean = clean_text(text)[:MAX_CHARS]
+        if not has_words(clean):
+            lang = self.settings.fallback_language
+            return self._handoff(lang, None, None, 0.0, "empty", clean, customer, history)
+        vector = self.embedder.embed([clean])
+        scores = self.index.score(vector, [clean])
+        confidence = float(self.index.confidence(scores.features)[0])
+        guess = scores.best[0]
+        language = self._language(clean, scores.nearest_language[0], self._customer_language(customer))
+        negative = float(self.sentiment.predict_proba(vector)[0, NEGATIVE])
+        if negative >= self.settings.angry and shouting(clean):
+            sure = guess if confidence >= self.min_confidence else None
+            reply = self._handoff(language, sure, guess, confidence, "angry", clean, customer, history)
+            reply.negative = negative
+            return reply
+        if confidence < self.min_confidence:
+            reply = self._handoff(
+                language, None, guess, confidence, "low_confidence", clean, customer, history
+            )
+            reply.negative = negative
+            return reply
+        lang = self._reply_language(language, guess)
+        if guess in BUILTIN:
+            reply = self._builtin(guess, lang, clean, customer, confidence, history)
+        else:
+            entry = self._entries[(guess, lang)]
+            reply = Reply(lang, guess, entry.answer, False, confidence, touchpoint=entry.touchpoint)
+        reply.guess, reply.negative = guess, negative
+        return reply
+
+    def _handoff(
+        self,
+        language: str,
+        intent: str | None,
+        guess: str | None,
+        confidence: float,
+        reason: str,
+        text: str,
+        customer: str | None,
+        history: Sequence[str],
+        answer: str | None = None,
+        order: OrderFacts | None = None,
+    ) -> Reply:
+        lang = (
+            self._reply_language(language, "handoff")
+            if language not in self.templates.languages
+            else language
+        )
+        key = "angry" if reason == "angry" else "default"
+        said = answer if answer is not None else self.templates.render(lang, "handoff", key)
+        lines = [f"Customer {customer or '(anonymous)'} wrote ({language}): {text}"]
+        lines += [f"Earlier: {h}" for h in history[-5:]]
+        if guess is not None:
+            lines.append(f"Closest topic: {guess} (confidence {confidence:.0%})")
+        if order is not None:
+            lines.append(f"Order {order.order_id}: {_facts(order)}")
+        lines.append(f"Handed over: {reason.replace('_', ' ')}")
+        touchpoint = self._touchpoint(intent or guess)
+        order_id = order.order_id if order else None
+        return Reply(
+            lang, intent, said, True, confidence, reason, guess, touchpoint, order_id, "\n".join(lines)
+        )
+
+    def _touchpoint(self, intent: str | None) -> str | None:
+        if intent is None:
+            return None
+        return next(
+            (e.touchpoint for (i, _), e in self._entries.items() if i == intent and e.touchpoint), None
+        )
+
+    def _builtin(
+        self,
+        intent: str,
+        lang: str,
+        text: str,
+        customer: str | None,
+        confidence: float,
+        history: Sequence[str],
+    ) -> Reply:
+        t = self.templates
+        touchpoint = self._touchpoint(intent)
+        if intent == "opening_hours":
+            answer = t.render(lang, intent, "hours", hours=t.hours(lang, self.settings.opening_hours))
+            return Reply(lang, intent, answer, False, confidence, touchpoint=touchpoint)
+        days = self.settings.return_days
+        if customer is None or self.con is None or not customer_known(self.con, customer):
+            if intent == "return_window":
+                answer = t.render(lang, intent, "no_customer", days=days)
+                return Reply(lang, intent, answer, False, confidence, touchpoint=touchpoint)
+            said = t.render(lang, intent, "no_customer")
+            return self._handoff(
+                lang, intent, intent, confidence, "unknown_customer", text, customer, history, said
+            )
+        orders = orders_of(self.con, customer, self.now)
+        order = pick(orders, text)
+        if order is None:
+            said = t.render(lang, intent, "no_orders")
+            return self._handoff(lang, intent, intent, confidence, "no_orders", text, customer, history, said)
+        as_of = horizon(self.con, self.now)
+
+        def date(d: dt.date | None) -> str:
+            return t.date(lang, d) if d is not None else ""
+
+        if intent == "return_window":
+            window, deadline = order.return_window(days, as_of)
+            answer = t.render(
+                lang, intent, window, order_id=order.order_id, days=days, delivered=date(order.delivered),
+                deadline=date(deadline), returned=date(order.returned),
+            )  # fmt: skip
+            return Reply(
+                lang, intent, answer, False, confidence, touchpoint=touchpoint, order_id=order.order_id
+            )
+        status = order.status(as_of)
+        amount = "" if order.refund_amount is None else _money(order.refund_amount, order.currency)
+        answer = t.render(
+            lang, intent, status, order_id=order.order_id, ordered=date(order.ordered), shipped=date(order.shipped),
+            carrier=order.carrier or "", promised_by=date(order.promised_by), delivered=date(order.delivered),
+            returned=date(order.returned), refunded=date(order.refunded), amount=amount,
+        )  # fmt: skip
+        if status == "delayed":
+            return self._handoff(
+                lang, intent, intent, confidence, "late", text, customer, history, answer, order
+            )
+        return Reply(lang, intent, answer, False, confidence, touchpoint=touchpoint, order_id=order.order_id)
+
+
+def _money(amount: float, currency: str | None) -> str:
+    symbol = {"EUR": "€", "GBP": "£", "USD": "$"}.get(currency or "", f"{currency} " if currency else "")
+    return f"{symbol}{amount:,.2f}"
+
+
+def _facts(o: OrderFacts) -> str:
+    parts = [f"ordered {o.ordered}"]
+    if o.shipped:
+        parts.append(f"shipped {o.shipped}" + (f" with {o.carrier}" if o.carrier else ""))
+    if o.promised_by:
+        parts.append(f"promised by {o.promised_by}")
+    parts.append(f"delivered {o.delivered}" if o.delivered else "not delivered")
+    if o.returned:
+        parts.append(f"returned {o.returned}")
+    if o.refunded:
+        parts.append(f"refunded {o.refunded}")
+    return ", ".join(parts)
+
+
+def confidences(
+    index: AssistIndex, vectors: np.ndarray, texts: Sequence[str]
+) -> tuple[list[str], np.ndarray]:
+    """Best intent and calibrated confidence of many questions at once (evaluation, simulation)."""
+    s = index.score(vectors, texts)
+    return s.best, index.confidence(s.features)

@@ -1,0 +1,139 @@
+"""Conversations as journey data: each exchange becomes events at the ``assistant`` touchpoint, and a
+hand-over also a ``ticket`` in feedback, so the journey map, SWOT and the voice analyses cover the assistant.
+
+Events: ``assist_question`` (the customer's words, language, conversation), then ``assist_answer`` or
+``assist_handoff`` (intent, closest intent, confidence, reason, order), and ``assist_feedback`` (thumbs up or
+down on an answer). Rows are built here and written by the caller's writer: the CLI inserts them in one
+transaction, the server hands them to its collector (the store's single writer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import duckdb
+
+from cxlab.assist.answer import Reply
+
+TOUCHPOINT = "assistant"
+EVENTS = ("assist_question", "assist_answer", "assist_handoff", "assist_feedback")
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def _ts(at: dt.datetime | None) -> str:
+    at = at or dt.datetime.now(dt.UTC)
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return at.isoformat(sep=" ", timespec="microseconds")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def exchange_rows(
+    text: str,
+    reply: Reply,
+    *,
+    conversation: str,
+    customer: str | None = None,
+    anonymous_id: str | None = None,
+    at: dt.datetime | None = None,
+    session: str | None = None,
+    ids: tuple[str, str] | None = None,
+) -> Rows:
+    """The rows one question and its reply add: two events, and a ticket when handed over; ``ids``: the two
+    events' ids (default: new random ones)."""
+    ts = _ts(at)
+    who = {"customer_id": customer, "anonymous_id": anonymous_id or (None if customer else conversation)}
+    base = {**who, "ts": ts, "session_id": session or conversation, "touchpoint": TOUCHPOINT}
+    qid, aid = ids or (f"assist:{new_id()}", f"assist:{new_id()}")
+    question = {
+        **base,
+        "event_id": qid,
+        "event": "assist_question",
+        "properties": json.dumps({"conversation": conversation, "text": text, "language": reply.language}),
+    }
+    outcome = {
+        **base,
+        "event_id": aid,
+        "event": "assist_handoff" if reply.handoff else "assist_answer",
+        "properties": json.dumps(
+            {
+                "conversation": conversation,
+                "question": qid,
+                "intent": reply.intent,
+                "guess": reply.guess,
+                "confidence": round(reply.confidence, 4),
+                "reason": reply.reason,
+                "order_id": reply.order_id,
+                "language": reply.language,
+            }
+        ),
+    }
+    rows: Rows = {"events": [question, outcome]}
+    if reply.handoff:
+        rows["feedback"] = [
+            {
+                "feedback_id": aid,
+                "customer_id": customer,
+                "ts": ts,
+                "source": "ticket",
+                "touchpoint": TOUCHPOINT,
+                "text": text,
+                "language": reply.language,
+                "order_id": reply.order_id,
+            }
+        ]
+    return rows
+
+
+def feedback_rows(
+    answer_event: str,
+    helpful: bool,
+    *,
+    conversation: str,
+    customer: str | None = None,
+    anonymous_id: str | None = None,
+    at: dt.datetime | None = None,
+    event_id: str | None = None,
+) -> Rows:
+    """A thumbs up (``helpful``) or down on an answer: one ``assist_feedback`` event."""
+    return {
+        "events": [
+            {
+                "event_id": event_id or f"assist:{new_id()}",
+                "ts": _ts(at),
+                "customer_id": customer,
+                "anonymous_id": anonymous_id or (None if customer else conversation),
+                "session_id": conversation,
+                "event": "assist_feedback",
+                "touchpoint": TOUCHPOINT,
+                "properties": json.dumps(
+                    {"conversation": conversation, "answer": answer_event, "helpful": helpful}
+                ),
+            }
+        ]
+    }
+
+
+def write_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
+    """Insert ``rows`` in one transaction (idempotent on their keys)."""
+    keys = {"events": "event_id", "feedback": "feedback_id"}
+    con.execute("BEGIN")
+    try:
+        for table, items in rows.items():
+            for item in items:
+                cols = list(item)
+                con.execute(
+                    f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join('?' for _ in cols)} "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {keys[table]} = ?)",
+                    [*item.values(), item[keys[table]]],
+                )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
