@@ -304,3 +304,18 @@ def test_cli_without_an_index(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "cxlab assist index" in r.stderr and r.stdout == ""
     r = run("index", "--db", str(db))
     assert r.exit_code == 2 and "no FAQ given" in r.stderr
+
+
+def test_contact_data_in_a_question_is_not_stored(shop_copy: Path) -> None:
+    """The exchange is stored through ingest, which scrubs e-mail addresses and phone numbers from properties."""
+    text = "Mijn e-mail is jan.jansen@example.com en mijn nummer +31 6 1234 5678, waar blijft mijn pakket?"
+    r = run("ask", text, "--customer", "C_SHIPPED", "--db", str(shop_copy), "--json")
+    assert r.exit_code == 0, r.stderr
+    with Store(shop_copy, read_only=True) as store:
+        (props,) = store.con.execute(
+            "SELECT properties FROM events WHERE event = 'assist_question'"
+        ).fetchone()
+        log = store.con.execute("SELECT file FROM _cxlab_ingests WHERE file = 'assistant'").fetchall()
+    stored = json.loads(props)["text"]
+    assert "jan.jansen@example.com" not in stored and "1234 5678" not in stored and "pakket" in stored
+    assert log == [("assistant",)]

@@ -103,7 +103,7 @@ def ask(
         reply = load_assistant(store.con, store.config).ask(question, customer)
         conv = conversation or new_id()
         if record:
-            write_rows(store.con, exchange_rows(question, reply, conversation=conv, customer=customer))
+            write_rows(store, exchange_rows(question, reply, conversation=conv, customer=customer))
     if json_:
         emit_json(reply.to_dict())
         return

@@ -197,34 +197,44 @@ class AssistIndex:
         vectors: Vectors,
         texts: Sequence[str],
         *,
+        parts: NDArray[np.int64] | None = None,
         leave_row: NDArray[np.int64] | None = None,
         leave_outside: NDArray[np.int64] | None = None,
     ) -> Scores:
-        """Scores of questions (their vectors and texts); ``leave_row[i]``: a row question ``i`` may not use
-        (itself, when calibrating), likewise ``leave_outside``."""
+        """Scores of questions (their vectors and texts). ``parts``: the question each vector belongs to, the
+        whole question first, then its sentences: a question scores its best part per intent (the sentence
+        that asks, not the story around it); the intent regression reads the whole. ``leave_row[i]``: a row
+        question ``i`` may not use (itself, when calibrating), likewise ``leave_outside``."""
         vec, char_rows = self._chars()
         emb = np.asarray(vectors @ self.vectors.T, float)
         chars = np.asarray((vec.transform(list(texts)) @ char_rows.T).todense(), float)
         outside = (
             np.asarray(vectors @ self.outside.T, float) if len(self.outside) else np.zeros((len(texts), 1))
         )
-        q = np.arange(len(texts))
+        p = np.arange(len(texts))
         if leave_row is not None:
-            emb[q, leave_row] = -1.0
-            chars[q, leave_row] = 0.0
+            emb[p, leave_row] = -1.0
+            chars[p, leave_row] = 0.0
         if leave_outside is not None and len(self.outside):
-            outside[q, leave_outside] = -1.0
+            outside[p, leave_outside] = -1.0
         starts = np.r_[
             0, np.flatnonzero(np.asarray(self.row_intent[1:]) != np.asarray(self.row_intent[:-1])) + 1
         ]
         e_int = np.maximum.reduceat(emb, starts, axis=1)
         c_int = np.maximum.reduceat(chars, starts, axis=1)
+        o_max = outside.max(axis=1)
+        if parts is not None:  # each question's best part; the parts of a question are consecutive
+            first = np.r_[0, np.flatnonzero(parts[1:] != parts[:-1]) + 1]
+            e_int = np.maximum.reduceat(e_int, first, axis=0)
+            c_int = np.maximum.reduceat(c_int, first, axis=0)
+            o_max = np.maximum.reduceat(o_max, first)
+            emb, vectors = emb[first], vectors[first]
+        q = np.arange(len(e_int))
         neighbours = e_int + CHAR_WEIGHT * c_int
         order = np.argsort(-neighbours, axis=1)
         top = order[:, 0]
         second = order[:, 1] if neighbours.shape[1] > 1 else order[:, 0]
         best = neighbours[q, top]
-        o_max = outside.max(axis=1)
         feats = np.column_stack(
             [
                 best,

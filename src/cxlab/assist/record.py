@@ -3,8 +3,8 @@ hand-over also a ``ticket`` in feedback, so the journey map, SWOT and the voice 
 
 Events: ``assist_question`` (the customer's words, language, conversation), then ``assist_answer`` or
 ``assist_handoff`` (intent, closest intent, confidence, reason, order), and ``assist_feedback`` (thumbs up or
-down on an answer). Rows are built here and written by the caller's writer: the CLI inserts them in one
-transaction, the server hands them to its collector (the store's single writer).
+down on an answer). Rows are built here and stored through the same checks as any ingest: the CLI and the demo
+with :func:`write_rows`, the server through its collector (the store's single writer).
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ import json
 import uuid
 from typing import Any
 
-import duckdb
+import pyarrow as pa
 
 from cxlab.assist.answer import Reply
+from cxlab.store import Store
 
 TOUCHPOINT = "assistant"
+SOURCE = "assistant"
+"""The name of the assistant's rows in the ingest log."""
 EVENTS = ("assist_question", "assist_answer", "assist_handoff", "assist_feedback")
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -120,20 +123,9 @@ def feedback_rows(
     }
 
 
-def write_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
-    """Insert ``rows`` in one transaction (idempotent on their keys)."""
-    keys = {"events": "event_id", "feedback": "feedback_id"}
-    con.execute("BEGIN")
-    try:
-        for table, items in rows.items():
-            for item in items:
-                cols = list(item)
-                con.execute(
-                    f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join('?' for _ in cols)} "
-                    f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {keys[table]} = ?)",
-                    [*item.values(), item[keys[table]]],
-                )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+def write_rows(store: Store, rows: Rows) -> None:
+    """Store ``rows`` through ingest (checked, contact data scrubbed from properties, idempotent on the keys,
+    logged as source ``assistant``): events first, so a ticket never exists without its exchange."""
+    for table in ("events", "feedback"):
+        if rows.get(table):
+            store.ingest(table, pa.Table.from_pylist(rows[table]), name=SOURCE)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.assist.knowledge import BUILTIN, demo_faq
-from cxlab.assist.record import Rows, exchange_rows, feedback_rows
+from cxlab.assist.record import Rows, exchange_rows, feedback_rows, write_rows
 from cxlab.assist.service import build_index, load_assistant
 from cxlab.progress import Progress, silent
 from cxlab.store import Store
@@ -141,9 +141,5 @@ def simulate_assistant(
                 break
             at = min(at + dt.timedelta(hours=float(rng.uniform(1, 40))), end)
         report(ASKING, min(asked, questions), questions)
-    added = 0
-    for table, items in rows.items():
-        frame = pd.DataFrame(items)  # noqa: F841  (read by DuckDB below)
-        store.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
-        added += len(items) if table == "events" else 0
-    return added
+    write_rows(store, rows)
+    return len(rows.get("events", []))
