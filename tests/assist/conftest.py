@@ -5,7 +5,9 @@ The data ends on 10 March 2026 (the store's horizon): a parcel promised by the 4
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,11 +92,20 @@ def fill(store: Store) -> None:
 
 @pytest.fixture(scope="session")
 def shop_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with :data:`SHOP` and the demo FAQ's index (built once: embedding takes ~25 s)."""
-    db = tmp_path_factory.mktemp("assist") / "shop.duckdb"
-    with Store(db) as store:
-        fill(store)
-        build_index(store.con, store.config, demo_faq())
+    """A store with :data:`SHOP` and the demo FAQ's index, built once per test run (embedding the FAQ takes a
+    minute) and shared by the xdist workers, which only read it."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    db = root / "assist-shop.duckdb"
+    with (root / "assist-shop.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not db.exists():
+            tmp = root / "assist-shop.building.duckdb"
+            tmp.unlink(missing_ok=True)
+            with Store(tmp) as store:
+                fill(store)
+                build_index(store.con, store.config, demo_faq())
+            tmp.rename(db)
     return db
 
 

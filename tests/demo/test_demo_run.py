@@ -10,8 +10,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from cxlab.assist.index import EMBEDDING
 from cxlab.demo import DEFAULT_CUSTOMERS, FULL_CUSTOMERS, SIMULATING, generate
 from cxlab.demo import params as P
+from cxlab.demo.assist import ASKING
 from cxlab.pipeline import run_demo
 from cxlab.progress import Progress
 from cxlab.report.sections import registered
@@ -33,7 +35,14 @@ def test_every_step_reports_counts_that_add_up(tmp_path: Path) -> None:
     assert run.not_run == [] and run.report.exists()
 
     steps = list(dict.fromkeys(w for w, _, _ in calls))
-    assert steps == [SIMULATING, *(f"storing {t}" for t in TABLES), READING, "report sections"]
+    assert steps == [
+        SIMULATING,
+        *(f"storing {t}" for t in TABLES),
+        EMBEDDING,
+        ASKING,
+        READING,
+        "report sections",
+    ]
     by_step: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for w, d, t in calls:
         by_step[w].append((d, t))

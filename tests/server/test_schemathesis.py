@@ -14,8 +14,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from cxlab.assist.service import build_index
 from cxlab.server.app import create_app
+from cxlab.store import Store
 from tests.server.conftest import add_keys, copy_store
+from tests.server.test_assist_api import ENTRIES
 
 EXAMPLES = 8
 """Generated cases per operation: enough to hit bad types, bounds and empty values, bounded in time."""
@@ -35,6 +38,8 @@ schema.location = "/openapi.json"
 def keys(demo_db: Path) -> Iterator[dict[str, str]]:
     """Keys on the app's own copy of the demo store (fuzzed writes never reach the shared one)."""
     keys = add_keys(copy_store(demo_db, STORE))
+    with Store(STORE / "cxlab.duckdb") as store:  # POST /v1/assist answers from an index (503 without one)
+        build_index(store.con, store.config, ENTRIES)
     yield keys
     shutdown_lifespans()  # schemathesis starts the app's lifespan once and keeps it: stop it (store closed)
     shutil.rmtree(STORE.parent, ignore_errors=True)

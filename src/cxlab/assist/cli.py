@@ -3,6 +3,7 @@ recorded as journey events), evaluate it on a labelled question set, and report 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -147,3 +148,29 @@ def evaluate(
         return
     show_frame(ev.summary_frame(), "answered right, handed over", "", wide=wide)
     show_summary("", ev.to_dict()["method"])
+
+
+@app.command()
+def report(
+    since: Annotated[
+        datetime | None, typer.Option("--since", help="Only exchanges from this time (UTC) on.")
+    ] = None,
+    db: DbOpt = DEFAULT_DB,
+    json_: JsonOpt = False,
+    wide: WideOpt = False,
+) -> None:
+    """How the assistant does as a touchpoint: answered, handed over and why, thumbs, questions that came
+    back within 48 h, and the questions it could not place (the gaps in its FAQ)."""
+    from cxlab.assist.report import gaps_table, intents_table, summary_of
+    from cxlab.assist.report_data import assist_report
+    from cxlab.voice.settings import voice_settings
+
+    with errors_as_exit(), Store(db, read_only=True) as store:
+        r = assist_report(store.ibis(), since=since, embedder=voice_settings(store.config).embedder)
+    if json_:
+        emit_json(r.to_dict())
+        return
+    show_frame(intents_table(r), "the assistant per intent", "", wide=wide)
+    if len(r.gaps):
+        show_frame(gaps_table(r), "questions it could not place", "", wide=wide)
+    show_summary(summary_of(r), r.method)

@@ -52,9 +52,11 @@ CHAR_WEIGHT = 0.3
 LR_WEIGHT = 0.2
 #: Hand over below this P(right answer) unless ``[assist] min_confidence`` says otherwise; chosen on the
 #: evaluation set's dev split (bench/assist.py).
-DEFAULT_MIN_CONFIDENCE = 0.45
+DEFAULT_MIN_CONFIDENCE = 0.5
 FEATURES = ("best", "margin", "embedding", "characters", "outside", "above_outside")
 SEED = 19
+EMBEDDING = "embedding the FAQ"
+"""The progress step of :meth:`AssistIndex.build`."""
 FloatArray = NDArray[np.float64]
 
 
@@ -121,7 +123,7 @@ class AssistIndex:
         noisy_rows = [noisy(r[2], rng) for r in rows]
         noisy_out = [noisy(t, rng) for t in out_texts]
         texts = [r[2] for r in rows] + out_texts + noisy_rows + noisy_out
-        vectors = embed_all(embedder, texts, progress, "embedding the FAQ")
+        vectors = embed_all(embedder, texts, progress, EMBEDDING)
         n, m = len(rows), len(out_texts)
         index = cls(
             model=embedder.name,

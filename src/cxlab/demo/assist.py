@@ -25,7 +25,7 @@ from cxlab.assist.service import build_index, load_assistant
 from cxlab.progress import Progress, silent
 from cxlab.store import Store
 
-QUESTIONS = 600
+QUESTIONS = 400
 OUTSIDE_SHARE = 0.12
 ORDER_SHARE = 0.45
 """Share of questions about the customer's own order (status, return deadline)."""

@@ -14,6 +14,7 @@ from types import ModuleType
 import pandas as pd
 
 import cxlab.advise.report
+import cxlab.assist.report
 import cxlab.automate.report
 import cxlab.channels.report
 import cxlab.customers.report
@@ -37,6 +38,7 @@ AREAS: tuple[ModuleType, ...] = (
     cxlab.customers.report,
     cxlab.experiments.report,
     cxlab.voice.report,
+    cxlab.assist.report,
     cxlab.personalize.report,
     cxlab.automate.report,
 )

@@ -30,7 +30,7 @@ from cxlab.personalize import api as personalize_api
 from cxlab.personalize.store import TABLE as RECOMMENDATIONS
 from cxlab.personalize.store import fit_store
 from cxlab.privacy.retention import cutoffs, prune
-from cxlab.server import collector, dashboard, readapi, snippet
+from cxlab.server import assist, collector, dashboard, readapi, snippet
 from cxlab.server.auth import require, state_of
 from cxlab.server.keys import ApiKey, KeysError, Role, create, revoke
 from cxlab.server.state import ServerState
@@ -42,7 +42,17 @@ VOICE_EVERY_S = 300
 RECOMMEND_EVERY_S = 24 * 3600
 log = logging.getLogger(__name__)
 # What a shop's pages on the configured origins may call from the browser; the rest has no CORS headers.
-CORS_PATHS = ("/v1/cx.js", "/v1/events", "/v1/identify", "/v1/feedback", "/v1/orders", "/v1/consent")
+CORS_PATHS = (
+    "/v1/cx.js",
+    "/v1/events",
+    "/v1/identify",
+    "/v1/feedback",
+    "/v1/orders",
+    "/v1/consent",
+    "/v1/assist",
+    "/v1/assist/feedback",
+    "/v1/assist.js",
+)
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not valid JSON"},
     401: {"description": "Missing, unknown or revoked API key"},
@@ -283,6 +293,6 @@ def create_app(
         state.keys.replace(record)
         return KeyInfo(**record.to_dict())
 
-    for module in (collector, readapi, snippet, dashboard, personalize_api):
+    for module in (collector, readapi, snippet, assist, dashboard, personalize_api):
         app.include_router(module.router)
     return app

@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 
 import cxlab.advise.report as advise_report
+import cxlab.assist.report as assist_report
 import cxlab.automate.report as flows_report
 import cxlab.channels.report as channels_report
 import cxlab.customers.report as customers_report
@@ -327,6 +328,13 @@ PAGES: tuple[Page, ...] = (
         "Voice",
         "Survey scores over time, sentiment per touchpoint and feedback themes with quotes.",
         sections(*voice_report.SECTIONS),
+    ),
+    Page(
+        "assistant",
+        "Assistant",
+        "How the self-service assistant does: questions answered and handed over (and why), thumbs, questions "
+        "that came back within 48 h, and the questions it could not place.",
+        sections(*assist_report.SECTIONS),
     ),
     Page(
         "customers",
