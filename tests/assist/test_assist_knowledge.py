@@ -140,3 +140,22 @@ def test_shipped_knowledge_is_complete() -> None:
             assert templates.render(lang, "order_status", key, order_id="X1") != ""
         for key in ("no_customer", "not_delivered", "open", "closed", "returned"):
             assert templates.render(lang, "return_window", key, order_id="X1") != ""
+
+
+def test_shipped_vectors_are_current() -> None:
+    """Every shipped question has its vector in ``shipped_vectors.npz``, and the vectors are what the engine gives
+    (float16: cosine ≥ 0.999); rebuild with ``python -m cxlab.assist.shipped``."""
+    import numpy as np
+
+    from cxlab.assist.index import shipped_vectors
+    from cxlab.assist.shipped import shipped_texts
+    from cxlab.voice.embeddings import get_embedder
+
+    embedder = get_embedder()
+    cache = shipped_vectors(embedder.name)
+    texts = shipped_texts()
+    assert set(texts) == set(cache)
+    sample = texts[:: max(1, len(texts) // 40)]
+    fresh = embedder.embed(sample)
+    stored = np.vstack([cache[t] for t in sample])
+    assert np.min(np.sum(fresh * stored, axis=1)) >= 0.999

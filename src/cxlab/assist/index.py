@@ -26,9 +26,10 @@ import datetime as dt
 import hashlib
 import io
 import json
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import duckdb
@@ -39,7 +40,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from cxlab.assist.knowledge import Entry
-from cxlab.assist.noise import noisy, strip_accents
+from cxlab.assist.noise import noisy_copy, strip_accents
 from cxlab.errors import MissingData
 from cxlab.progress import Progress
 from cxlab.voice.embeddings import Embedder, Vectors, embed_all
@@ -58,6 +59,30 @@ SEED = 19
 EMBEDDING = "embedding the FAQ"
 """The progress step of :meth:`AssistIndex.build`."""
 FloatArray = NDArray[np.float64]
+SHIPPED_VECTORS = "shipped_vectors.npz"
+"""Vectors of the questions that ship with cxlab (built-in intents, outside messages, clean and noisy), so an
+index embeds only the shop's own FAQ; ``python -m cxlab.assist.shipped`` rebuilds it."""
+
+
+@lru_cache(maxsize=2)
+def shipped_vectors(model: str) -> dict[str, Vectors]:
+    """Text → vector of the shipped questions, if the file was made with ``model`` (else empty)."""
+    res = resources.files("cxlab.assist").joinpath(SHIPPED_VECTORS)
+    if not res.is_file():
+        return {}
+    with res.open("rb") as f:
+        npz = np.load(f, allow_pickle=False)
+        if str(npz["model"]) != model:
+            return {}
+        return dict(zip(npz["texts"].tolist(), np.asarray(npz["vectors"], np.float32), strict=True))
+
+
+def embed_cached(embedder: Embedder, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
+    """Vectors of ``texts``: the shipped ones looked up, the others embedded (each distinct text once)."""
+    known = shipped_vectors(embedder.name)
+    todo = [t for t in dict.fromkeys(texts) if t not in known]
+    fresh = dict(zip(todo, embed_all(embedder, todo, progress, EMBEDDING), strict=True))
+    return np.vstack([known[t] if t in known else fresh[t] for t in texts]).astype(np.float32)
 
 
 def _normalise(text: str) -> str:
@@ -119,11 +144,10 @@ class AssistIndex:
         if not rows:
             raise MissingData("the assistant needs questions: the FAQ and the built-in intents are empty")
         out_texts = [t for lang in sorted(outside) for t in outside[lang]]
-        rng = random.Random(SEED)
-        noisy_rows = [noisy(r[2], rng) for r in rows]
-        noisy_out = [noisy(t, rng) for t in out_texts]
+        noisy_rows = [noisy_copy(r[2], SEED) for r in rows]
+        noisy_out = [noisy_copy(t, SEED) for t in out_texts]
         texts = [r[2] for r in rows] + out_texts + noisy_rows + noisy_out
-        vectors = embed_all(embedder, texts, progress, EMBEDDING)
+        vectors = embed_cached(embedder, texts, progress)
         n, m = len(rows), len(out_texts)
         index = cls(
             model=embedder.name,

@@ -3,7 +3,8 @@
 The hand-over is calibrated on the FAQ's own questions, asked again without their own row (leave one out).
 Customers type faster than FAQ writers: no capitals, no accents, a swapped or missing letter. Calibrating on
 clean questions only would make the assistant over-confident on clean text and hand over typed text too
-often, so each question is also asked once with such noise (seeded: the same FAQ gives the same index).
+often, so each question is also asked once with such noise (seeded by the question itself: the same question
+always gets the same noise, so the index is reproducible and the shipped questions' vectors can be cached).
 """
 
 from __future__ import annotations
@@ -43,3 +44,8 @@ def noisy(text: str, rng: random.Random) -> str:
     for i in rng.sample(long_words, min(len(long_words), rng.choice((1, 1, 2)))):
         words[i] = _typo(words[i], rng)
     return " ".join(words)
+
+
+def noisy_copy(text: str, seed: int = 19) -> str:
+    """:func:`noisy` with a random stream seeded by ``text`` itself."""
+    return noisy(text, random.Random(f"{seed}:{text}"))

@@ -69,9 +69,13 @@ def _append(into: Rows, rows: Rows) -> None:
 
 
 def simulate_assistant(
-    store: Store, seed: int = 42, questions: int = QUESTIONS, progress: Progress | None = None
+    store: Store,
+    seed: int = 42,
+    questions: int = QUESTIONS,
+    progress: Progress | None = None,
 ) -> int:
-    """Index the demo FAQ into ``store`` and record ``questions`` simulated questions; returns events added."""
+    """Index the demo FAQ into ``store`` and record ``questions`` simulated questions; returns the events
+    added."""
     report = progress or silent
     write_faq_files(store.path.parent)
     build_index(store.con, store.config, demo_faq(), progress)
