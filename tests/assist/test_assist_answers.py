@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import typer
+from assist_shop import SHOP
 from typer.testing import CliRunner
 
-from conftest import SHOP
 from cxlab.assist.answer import Assistant, Reply
 from cxlab.assist.cli import app as assist_app
 from cxlab.assist.knowledge import demo_faq
@@ -319,3 +319,57 @@ def test_contact_data_in_a_question_is_not_stored(shop_copy: Path) -> None:
     stored = json.loads(props)["text"]
     assert "jan.jansen@example.com" not in stored and "1234 5678" not in stored and "pakket" in stored
     assert log == [("assistant",)]
+
+
+@pytest.mark.parametrize(
+    ("question", "customer", "lang"),
+    [
+        ("Kan ik met PayPal betalen?", None, "nl"),
+        ("Kan jeg betale med MobilePay?", None, "da"),
+        ("Quels sont vos horaires d'ouverture ?", None, "en"),  # French: the shop's fallback language
+        ("¿Dónde está mi pedido?", "C_DELIVERED", "da"),  # Spanish: the customer's own language
+    ],
+)
+def test_reply_language(assistant: Assistant, question: str, customer: str | None, lang: str) -> None:
+    assert assistant.ask(question, customer).language == lang
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "WAAR IS MIJN PAKKET??? DIT IS BELACHELIJK, AL DRIE WEKEN WACHTEN!!!",
+        "HVOR ER MIN PAKKE?! I ER ELENDIGE!!!",
+    ],
+)
+def test_capitals_and_exclamations_are_angry(assistant: Assistant, text: str) -> None:
+    r = assistant.ask(text, "C_SHIPPED")
+    assert r.handoff and r.reason == "angry"
+
+
+def test_refund_amounts_read_as_the_language_writes_them() -> None:
+    from cxlab.assist.answer import _money
+
+    assert _money(1101.79, "EUR", "nl") == "€ 1.101,79"
+    assert _money(1101.79, "EUR", "de") == "1.101,79 €"
+    assert _money(31.5, "DKK", "da") == "31,50 kr."
+    assert _money(1101.79, "GBP", "en") == "£1,101.79"
+
+
+def test_recorded_exchanges_dont_move_the_horizon(shop_copy: Path) -> None:
+    """Asking an old store (data up to 10 March 2026) today must not make a parcel promised by the 11th late."""
+    for _ in range(2):
+        r = run(
+            "ask", "Waar blijft mijn pakket?", "--customer", "C_SHIPPED", "--db", str(shop_copy), "--json"
+        )
+        doc = json.loads(r.stdout)
+        assert doc["handoff"] is False and doc["intent"] == "order_status", doc
+
+
+def test_an_empty_message_is_recorded_without_a_ticket(shop_copy: Path) -> None:
+    r = run("ask", "   ", "--customer", "C_SHIPPED", "--db", str(shop_copy), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["handoff"] is True
+    with Store(shop_copy, read_only=True) as store:
+        assert store.con.execute(
+            "SELECT count(*) FROM feedback WHERE touchpoint = 'assistant'"
+        ).fetchone() == (0,)

@@ -58,7 +58,38 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo shop (built once per test process); copy it before writing to it."""
     out = tmp_path_factory.mktemp("served-demo")
     db, _ = build_demo_store(out, DEMO_CUSTOMERS, seed=7)
+    add_conversations(db)
     return db
+
+
+def add_conversations(db: Path, n: int = 60) -> None:
+    """Assistant exchanges (answered, handed over, rated) for the dashboard's assistant page: fixed replies,
+    no index needed to report on them."""
+    import datetime as dt
+
+    from cxlab.assist.answer import Reply
+    from cxlab.assist.record import Rows, exchange_rows, feedback_rows, write_rows
+
+    rows: Rows = {}
+    with Store(db) as store:
+        customers = [
+            c
+            for (c,) in store.con.execute("SELECT customer_id FROM customers ORDER BY 1 LIMIT 30").fetchall()
+        ]
+        end = store.con.execute("SELECT max(ts) FROM events").fetchone()[0]  # type: ignore[index]
+        for i in range(n):
+            at = end - dt.timedelta(days=10, hours=i)
+            handed = i % 4 == 0
+            reply = Reply("en", None if handed else "shipping_cost", None if handed else "€4.95", handed, 0.3 if handed else 0.9,
+                          "low_confidence" if handed else None, "shipping_cost")  # fmt: skip
+            customer = str(customers[i % len(customers)])
+            part = exchange_rows(f"question {i % 7}", reply, conversation=f"c{i}", customer=customer, at=at)
+            if not handed:
+                part["events"] += feedback_rows(part["events"][1]["event_id"], i % 3 != 0, conversation=f"c{i}",
+                                                customer=customer, at=at + dt.timedelta(minutes=2))["events"]  # fmt: skip
+            for table, items in part.items():
+                rows.setdefault(table, []).extend(items)
+        write_rows(store, rows)
 
 
 @pytest.fixture

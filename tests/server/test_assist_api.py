@@ -17,7 +17,7 @@ from cxlab.assist.knowledge import Entry
 from cxlab.assist.service import build_index
 from cxlab.server.app import create_app
 from cxlab.store import Store, init_project
-from tests.assist.conftest import fill
+from tests.assist.assist_shop import fill
 from tests.server.conftest import Served, add_keys, copy_store
 
 RATE = 6

@@ -26,7 +26,7 @@ from cxlab.assist.settings import AssistSettings
 from cxlab.assist.templates import Templates
 from cxlab.voice.clauses import sentences
 from cxlab.voice.embeddings import Embedder
-from cxlab.voice.language import detect_languages
+from cxlab.voice.language import LANGUAGE_CHARS, MIN_CONFIDENCE, detect_languages, detector
 from cxlab.voice.sentiment import LABELS, LinearHead
 from cxlab.voice.text import clean_text, has_words
 
@@ -35,15 +35,27 @@ MAX_CHARS = 1000
 MAX_SENTENCES = 2
 """The last sentences of a message of several, scored on their own besides the whole (a story, then the
 question). On the dev split two lifted Dutch from 0.87 to 0.91 right against one; each costs an engine pass."""
+SAME_WORDS = 0.5
+OTHER_LANGUAGES = ("fr", "es", "it", "pt", "pl", "tr")
+"""Languages told apart from the shop's, so that a French question is not read as Dutch (Swedish and Norwegian
+are left out: too close to Danish for short messages)."""
 NEGATIVE = LABELS.index("negative")
 SHOUT = re.compile(r"!{2,}|\?!|!\?")
 
 
+def _capitals(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.6
+
+
 def shouting(text: str) -> bool:
     """Capitals (most letters of a message with a few words) or repeated exclamation marks."""
-    letters = [c for c in text if c.isalpha()]
-    caps = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.6
-    return caps or bool(SHOUT.search(text))
+    return _capitals(text) or bool(SHOUT.search(text))
+
+
+def furious(text: str) -> bool:
+    """Capitals and repeated exclamation marks together: angry whatever the words' sentiment."""
+    return _capitals(text) and bool(SHOUT.search(text))
 
 
 @dataclass
@@ -115,9 +127,26 @@ class Assistant:
 
     # ------------------------------------------------------------------ language and text
 
-    def _language(self, text: str, nearest: str, customer_language: str | None) -> str:
-        detected = detect_languages([text], self.languages, [customer_language or nearest])[0]
-        return detected or nearest
+    def _language(self, text: str, nearest: str, customer_language: str | None, same: float = 0.0) -> str:
+        """The message's language among the shop's and a few common others (:data:`OTHER_LANGUAGES`); where
+        lingua is unsure, the customer's, else its best guess. One the shop doesn't speak becomes the
+        customer's language, else the fallback: the reply must be in a language the shop answers in. A message
+        worded like one of the FAQ's questions (character similarity ``same`` ≥ :data:`SAME_WORDS`) is in that
+        question's language: lingua reads "Kan ik met PayPal betalen?" as Danish."""
+        if same >= SAME_WORDS:
+            return nearest
+        detected = detect_languages([text], self.languages, [customer_language or nearest])[0] or nearest
+        wider = detector(tuple(dict.fromkeys([*self.languages, *OTHER_LANGUAGES])))
+        best = wider.compute_language_confidence_values(text[:LANGUAGE_CHARS])[:1]
+        if best and best[0].value >= MIN_CONFIDENCE:
+            code = best[0].language.iso_code_639_1.name.lower()
+            if code not in self.languages:  # surely a language the shop doesn't answer in
+                return (
+                    customer_language
+                    if customer_language in self.languages
+                    else self.settings.fallback_language
+                )
+        return detected
 
     def _reply_language(self, language: str, intent: str) -> str:
         """``language`` if the shop has this answer in it, else the fallback (or any language that has it)."""
@@ -152,9 +181,11 @@ class Assistant:
         scores = self.index.score(vectors, texts, parts=np.zeros(len(texts), np.int64))
         confidence = float(self.index.confidence(scores.features)[0])
         guess = scores.best[0]
-        language = self._language(clean, scores.nearest_language[0], self._customer_language(customer))
+        language = self._language(
+            clean, scores.nearest_language[0], self._customer_language(customer), scores.nearest_similarity[0]
+        )
         negative = float(self.sentiment.predict_proba(vector)[0, NEGATIVE])
-        if negative >= self.settings.angry and shouting(clean):
+        if (negative >= self.settings.angry and shouting(clean)) or furious(clean):
             sure = guess if confidence >= self.min_confidence else None
             reply = self._handoff(language, sure, guess, confidence, "angry", clean, customer, history)
             reply.negative = negative
@@ -257,7 +288,7 @@ class Assistant:
                 lang, intent, answer, False, confidence, touchpoint=touchpoint, order_id=order.order_id
             )
         status = order.status(as_of)
-        amount = "" if order.refund_amount is None else _money(order.refund_amount, order.currency)
+        amount = "" if order.refund_amount is None else _money(order.refund_amount, order.currency, lang)
         answer = t.render(
             lang, intent, status, order_id=order.order_id, ordered=date(order.ordered), shipped=date(order.shipped),
             carrier=order.carrier or "", promised_by=date(order.promised_by), delivered=date(order.delivered),
@@ -270,8 +301,12 @@ class Assistant:
         return Reply(lang, intent, answer, False, confidence, touchpoint=touchpoint, order_id=order.order_id)
 
 
-def _money(amount: float, currency: str | None) -> str:
-    symbol = {"EUR": "€", "GBP": "£", "USD": "$"}.get(currency or "", f"{currency} " if currency else "")
+def _money(amount: float, currency: str | None, language: str) -> str:
+    """``€ 101,79`` (nl), ``101,79 €`` (da, de), ``€101.79`` (en and others)."""
+    symbol = {"EUR": "€", "GBP": "£", "USD": "$", "DKK": "kr."}.get(currency or "", currency or "")
+    if language in ("nl", "da", "de"):
+        number = f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        return f"{symbol} {number}" if language == "nl" else f"{number} {symbol}"
     return f"{symbol}{amount:,.2f}"
 
 

@@ -51,6 +51,13 @@ def index(
                 "no FAQ given: pass --faq FILE (Markdown or CSV), or list files under [assist] faq in cxlab.toml"
             )
         entries = faq_entries(paths)
+        known = store.config.journey.touchpoints
+        for e in entries:
+            if e.touchpoint is not None and e.touchpoint not in known:
+                fail(
+                    f"FAQ {e.id!r} ({e.language}): touchpoint {e.touchpoint!r} is not in cxlab.toml's "
+                    f"[journey.touchpoints] ({', '.join(sorted(known))})"
+                )
         with progress(not json_) as bar:
             built = build_index(store.con, store.config, entries, progress=bar)
     langs: dict[str, int] = {}
@@ -70,7 +77,7 @@ def index(
     per_lang = ", ".join(f"{n} in {lang}" for lang, n in sorted(langs.items()))
     console.print(
         escape(
-            f"Indexed {len(entries)} answers ({per_lang}) and the built-in intents: {len(built.intents)} intents, "
+            f"Indexed {len(entries)} answer{'s' if len(entries) != 1 else ''} ({per_lang}) and the built-in intents: {len(built.intents)} intents, "
             f"{len(built.row_text)} ways of asking. On the FAQ's own questions asked again with typos, "
             f"{built.quality.get('answered_right_at_default', 0):.0%} are answered right at the default confidence."
         )

@@ -36,7 +36,11 @@ def read_questions(path: str | Path, split: str | None = None) -> list[Question]
     """Rows of an evaluation CSV (``question, intent[, kind, split, language]``)."""
     p = Path(path)
     with p.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        missing = {"question", "intent"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{p}: header: missing column {sorted(missing)[0]!r} (need question, intent)")
+        rows = list(reader)
     lang = p.stem if len(p.stem) == 2 else None
     return [
         Question(r["question"], r["intent"].strip(), r.get("kind") or "plain", r.get("language") or lang)
@@ -92,6 +96,14 @@ class Evaluation:
 
 def evaluate(assistant: Assistant, questions: Sequence[Question], customer: str | None = None) -> Evaluation:
     """Ask every question (one at a time, as customers do) and score the replies."""
+    known = {*assistant.index.intents, "none"}
+    for q in questions:
+        if q.intent not in known:
+            raise ValueError(
+                f"question {q.text[:60]!r}: intent {q.intent!r} is not one the assistant knows "
+                f"(expected none or one of: {', '.join(sorted(known - {'none'}))})"
+            )
+    assistant.ask("warm-up")  # the first answer loads models: not a customer's wait
     rows = []
     for q in questions:
         start = time.perf_counter()

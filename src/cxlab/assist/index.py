@@ -99,7 +99,10 @@ class Scores:
     features: FloatArray
     """Questions × :data:`FEATURES`."""
     nearest_language: list[str]
-    """Per question, the language of its closest FAQ question."""
+    """Per question, the language of its closest FAQ question by characters (words are a language's own;
+    the multilingual vectors find the same question in any language)."""
+    nearest_similarity: list[float] = field(default_factory=list)
+    """Per question, its character similarity to that closest question (1: the same words)."""
     neighbour_best: list[str] = field(default_factory=list)
     """Per question, the intent of the neighbour scores alone (what the hand-over is calibrated on)."""
 
@@ -254,7 +257,7 @@ class AssistIndex:
             e_int = np.maximum.reduceat(e_int, first, axis=0)
             c_int = np.maximum.reduceat(c_int, first, axis=0)
             o_max = np.maximum.reduceat(o_max, first)
-            emb, vectors = emb[first], vectors[first]
+            chars, vectors = chars[first], vectors[first]
         q = np.arange(len(e_int))
         neighbours = e_int + CHAR_WEIGHT * c_int
         order = np.argsort(-neighbours, axis=1)
@@ -273,10 +276,15 @@ class AssistIndex:
         )
         logits = np.asarray(vectors, float) @ self.intent_coef.T + self.intent_intercept
         combined = neighbours + LR_WEIGHT * log_softmax(logits, axis=1)
-        nearest = emb.argmax(axis=1)
+        nearest = chars.argmax(axis=1)
         names = self.intents
         return Scores(
-            names, combined, feats, [self.row_language[i] for i in nearest], [names[i] for i in top]
+            names,
+            combined,
+            feats,
+            [self.row_language[i] for i in nearest],
+            [float(x) for x in chars[q, nearest]],
+            [names[i] for i in top],
         )
 
     def confidence(self, features: FloatArray) -> FloatArray:

@@ -65,6 +65,16 @@ def _check(source: str, where: str, field_: str, value: str, pattern: re.Pattern
     return value
 
 
+def _known_language(source: str, where: str, code: str) -> str:
+    from lingua import IsoCode639_1
+
+    if not hasattr(IsoCode639_1, code.upper()):
+        raise KnowledgeError(
+            f"{source}: {where}: language {code!r}: not an ISO 639-1 code (da, de, en, nl, ...)"
+        )
+    return code
+
+
 def _language_of(path: Path) -> str | None:
     parts = path.name.lower().split(".")
     return parts[-2] if len(parts) >= 3 and LANG_PATTERN.fullmatch(parts[-2]) else None
@@ -108,6 +118,7 @@ def parse_markdown(text: str, source: str, language: str | None = None) -> list[
         elif current is None:
             if low.startswith("language:"):
                 language = _check(source, f"line {n}", "language", low.split(":", 1)[1], LANG_PATTERN, "xx")
+                language = _known_language(source, f"line {n}", language)
         elif line.startswith("? ") and not answer:
             current.variants.append(line[2:].strip()[:MAX_TEXT])
         elif low.startswith("id:") and not answer:
@@ -135,6 +146,7 @@ def parse_csv(text: str, source: str) -> list[Entry]:
         where = f"row {n}"
         intent = _check(source, where, "id", row["id"].lower(), ID_PATTERN, "letters, digits, _ or -")
         lang = _check(source, where, "language", row["language"].lower(), LANG_PATTERN, "an ISO 639-1 code")
+        lang = _known_language(source, where, lang)
         question = row["question"][:MAX_TEXT]
         if not question:
             raise KnowledgeError(f"{source}: {where}: question: empty")

@@ -96,10 +96,12 @@ def _promise(properties: str | None) -> dt.date | None:
 
 
 def horizon(con: duckdb.DuckDBPyConnection, now: dt.datetime | None = None) -> dt.date:
-    """The day the store's data reaches: its newest event (or order), or today if that is later."""
+    """The day the store's data reaches: its newest event (or order), or today if that is earlier. The
+    assistant's own events don't count: asking it about an old store must not make every open parcel late."""
     today = (now or dt.datetime.now(dt.UTC)).date()
     row = con.execute(
-        "SELECT greatest((SELECT max(ts) FROM events), (SELECT max(ts) FROM orders))"
+        "SELECT greatest((SELECT max(ts) FROM events WHERE touchpoint IS DISTINCT FROM 'assistant'), "
+        "(SELECT max(ts) FROM orders))"
     ).fetchone()
     newest = _date(row[0]) if row else None
     return min(today, newest) if newest is not None else today

@@ -3,7 +3,7 @@ hand-over also a ``ticket`` in feedback, so the journey map, SWOT and the voice 
 
 Events: ``assist_question`` (the customer's words, language, conversation), then ``assist_answer`` or
 ``assist_handoff`` (intent, closest intent, confidence, reason, order), and ``assist_feedback`` (thumbs up or
-down on an answer). Rows are built here and stored through the same checks as any ingest: the CLI and the demo
+down on an answer, also a CSAT answer of 5 or 1). Rows are built here and stored through the same checks as any ingest: the CLI and the demo
 with :func:`write_rows`, the server through its collector (the store's single writer).
 """
 
@@ -78,7 +78,7 @@ def exchange_rows(
         ),
     }
     rows: Rows = {"events": [question, outcome]}
-    if reply.handoff:
+    if reply.handoff and reply.reason != "empty":
         rows["feedback"] = [
             {
                 "feedback_id": aid,
@@ -104,11 +104,23 @@ def feedback_rows(
     at: dt.datetime | None = None,
     event_id: str | None = None,
 ) -> Rows:
-    """A thumbs up (``helpful``) or down on an answer: one ``assist_feedback`` event."""
+    """A thumbs up (``helpful``) or down on an answer: an ``assist_feedback`` event, and a CSAT answer (5 or 1)
+    at the assistant, so strengths & weaknesses and the voice views weigh the assistant by its thumbs."""
+    eid = event_id or f"assist:{new_id()}"
     return {
+        "feedback": [
+            {
+                "feedback_id": eid,
+                "customer_id": customer,
+                "ts": _ts(at),
+                "source": "csat",
+                "touchpoint": TOUCHPOINT,
+                "score": 5.0 if helpful else 1.0,
+            }
+        ],
         "events": [
             {
-                "event_id": event_id or f"assist:{new_id()}",
+                "event_id": eid,
                 "ts": _ts(at),
                 "customer_id": customer,
                 "anonymous_id": anonymous_id or (None if customer else conversation),
@@ -119,7 +131,7 @@ def feedback_rows(
                     {"conversation": conversation, "answer": answer_event, "helpful": helpful}
                 ),
             }
-        ]
+        ],
     }
 
 

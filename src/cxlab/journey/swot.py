@@ -425,7 +425,9 @@ def swot(
     ch = _unit_stats(pc, pc.value, kind, pc.purchases > 0, ibis.literal(True)).execute()
     next(steps)
     fb = con.table("feedback")
-    fb = fb.filter(fb.touchpoint.notnull())
+    # a question the assistant handed to a person is stored as a ticket, but it is a question, not a complaint:
+    # the assistant's feedback is its thumbs (csat 5 or 1)
+    fb = fb.filter(fb.touchpoint.notnull(), ~((fb.source == "ticket") & (fb.touchpoint == "assistant")))
     fb = fb.left_join(stage_frame(config), "touchpoint")
     fb = fb.filter(fb.stage.notnull())
     neg = (

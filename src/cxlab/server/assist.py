@@ -125,6 +125,7 @@ class AssistFeedback(BaseModel):
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body is not valid JSON"},
     401: {"model": Problem, "description": "Missing, unknown or revoked API key"},
     403: {"model": Problem, "description": "The key may not ask (only write and browser keys may)"},
     429: {
