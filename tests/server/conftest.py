@@ -68,7 +68,7 @@ def add_conversations(db: Path, n: int = 60) -> None:
     import datetime as dt
 
     from cxlab.assist.answer import Reply
-    from cxlab.assist.record import Rows, exchange_rows, feedback_rows, write_rows
+    from cxlab.assist.record import Rows, exchange_rows, extend, feedback_rows, write_rows
 
     rows: Rows = {}
     with Store(db) as store:
@@ -87,8 +87,7 @@ def add_conversations(db: Path, n: int = 60) -> None:
             if not handed:
                 part["events"] += feedback_rows(part["events"][1]["event_id"], i % 3 != 0, conversation=f"c{i}",
                                                 customer=customer, at=at + dt.timedelta(minutes=2))["events"]  # fmt: skip
-            for table, items in part.items():
-                rows.setdefault(table, []).extend(items)
+            extend(rows, part)
         write_rows(store, rows)
 
 

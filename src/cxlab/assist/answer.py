@@ -13,7 +13,7 @@ import copy
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -78,7 +78,6 @@ class Reply:
     summary: str | None = None
     """For the colleague who takes over: who asked what, what the assistant knows."""
     negative: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -219,11 +218,7 @@ class Assistant:
         answer: str | None = None,
         order: OrderFacts | None = None,
     ) -> Reply:
-        lang = (
-            self._reply_language(language, "handoff")
-            if language not in self.templates.languages
-            else language
-        )
+        lang = language if language in self.templates.languages else self.settings.fallback_language
         key = "angry" if reason == "angry" else "default"
         said = answer if answer is not None else self.templates.render(lang, "handoff", key)
         lines = [f"Customer {customer or '(anonymous)'} wrote ({language}): {text}"]

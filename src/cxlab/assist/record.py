@@ -135,6 +135,12 @@ def feedback_rows(
     }
 
 
+def extend(into: Rows, rows: Rows) -> None:
+    """Add ``rows`` to ``into`` table by table (several exchanges stored in one :func:`write_rows`)."""
+    for table, items in rows.items():
+        into.setdefault(table, []).extend(items)
+
+
 def write_rows(store: Store, rows: Rows) -> None:
     """Store ``rows`` through ingest (checked, contact data scrubbed from properties, idempotent on the keys,
     logged as source ``assistant``): events first, so a ticket never exists without its exchange."""

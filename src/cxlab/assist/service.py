@@ -41,10 +41,14 @@ def build_index(
 
 
 def load_assistant(
-    con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    now: dt.datetime | None = None,
+    index: AssistIndex | None = None,
 ) -> Assistant:
-    """The assistant of the store behind ``con``; :class:`MissingData` when it has no index yet."""
-    index = AssistIndex.load(con)
+    """The assistant of the store behind ``con`` (``index``: one just built, not read back); :class:`MissingData`
+    when it has no index yet."""
+    index = index or AssistIndex.load(con)
     if index is None:
         raise MissingData(
             "the assistant needs its index: run `cxlab assist index --faq FAQ.md` (or list the files under "

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.assist.knowledge import BUILTIN, demo_faq
-from cxlab.assist.record import Rows, exchange_rows, feedback_rows, write_rows
+from cxlab.assist.record import Rows, exchange_rows, extend, feedback_rows, write_rows
 from cxlab.assist.service import build_index, load_assistant
 from cxlab.progress import Progress, silent
 from cxlab.store import Store
@@ -63,11 +63,6 @@ def _pool() -> dict[str, dict[str, list[str]]]:
     return tomllib.loads(text)
 
 
-def _append(into: Rows, rows: Rows) -> None:
-    for table, items in rows.items():
-        into.setdefault(table, []).extend(items)
-
-
 def simulate_assistant(
     store: Store,
     seed: int = 42,
@@ -78,8 +73,8 @@ def simulate_assistant(
     added."""
     report = progress or silent
     write_faq_files(store.path.parent)
-    build_index(store.con, store.config, demo_faq(), progress)
-    assistant = load_assistant(store.con, store.config)
+    index = build_index(store.con, store.config, demo_faq(), progress)
+    assistant = load_assistant(store.con, store.config, index=index)
     rng = np.random.default_rng(seed)
     pool = _pool()
     topics = [t for t in pool["en"] if t != "outside"]
@@ -122,7 +117,7 @@ def simulate_assistant(
             reply = assistant.ask(text, customer)
             conv = f"demo-{asked}-{attempt}"
             ids = (f"assist:demo:{asked}:{attempt}:q", f"assist:demo:{asked}:{attempt}:a")
-            _append(
+            extend(
                 rows,
                 exchange_rows(
                     text, reply, conversation=conv, customer=customer, anonymous_id=anonymous, at=at, ids=ids
@@ -136,7 +131,7 @@ def simulate_assistant(
                     ids[1], helpful, conversation=conv, customer=customer, anonymous_id=anonymous,
                     at=at + dt.timedelta(minutes=float(rng.uniform(1, 5))), event_id=f"assist:demo:{asked}:{attempt}:f",
                 )  # fmt: skip
-                _append(rows, fb)
+                extend(rows, fb)
             if (
                 attempt
                 or rng.random() >= ASK_AGAIN["helpful" if helped else "unhelpful"]
