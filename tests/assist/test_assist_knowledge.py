@@ -107,7 +107,7 @@ def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_not_utf8_or_unknown_kind(tmp_path: Path) -> None:
-    with pytest.raises(KnowledgeError, match=r"not UTF-8 \(byte \d+\)"):
+    with pytest.raises(KnowledgeError, match=r"faq\.md: line 16: not UTF-8 \(byte \d+\)"):
         read_faq(write(tmp_path / "faq.md", MD, "cp1252"))
     with pytest.raises(KnowledgeError, match=r"expected \.md or \.csv"):
         read_faq(write(tmp_path / "faq.pdf", MD))
@@ -117,11 +117,12 @@ def test_not_utf8_or_unknown_kind(tmp_path: Path) -> None:
 
 def test_merge_refuses_twice_and_builtin_ids(tmp_path: Path) -> None:
     entries = read_faq(write(tmp_path / "faq.md", MD))
-    with pytest.raises(KnowledgeError, match="'delivery_time' in 'en' is given twice"):
-        merge([entries, entries[:1]])
+    with pytest.raises(KnowledgeError, match="'delivery_time' in 'en' is given twice") as e:
+        merge([("a.md", entries), ("b.md", entries[:1])])
+    assert str(e.value).startswith("b.md: ") and str(e.value).endswith("first in a.md)")
     entries[0].id = "order_status"
     with pytest.raises(KnowledgeError, match="built-in intent"):
-        merge([entries])
+        merge([("a.md", entries)])
 
 
 def test_shipped_knowledge_is_complete() -> None:

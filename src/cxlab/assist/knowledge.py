@@ -169,11 +169,14 @@ def read_faq(path: str | Path) -> list[Entry]:
     """Entries of one FAQ file (``.md`` or ``.csv``, UTF-8); a clear error naming file and line otherwise."""
     p = Path(path)
     try:
-        text = p.read_bytes().decode("utf-8-sig")
+        raw = p.read_bytes()
     except OSError as e:
         raise KnowledgeError(f"{p}: cannot read: {e.strerror}") from e
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise KnowledgeError(f"{p}: not UTF-8 (byte {e.start}); save it as UTF-8") from e
+        line = raw[: e.start].count(b"\n") + 1
+        raise KnowledgeError(f"{p}: line {line}: not UTF-8 (byte {e.start}); save it as UTF-8") from e
     suffix = p.suffix.lower()
     if suffix in (".md", ".markdown", ".txt"):
         entries = parse_markdown(text, str(p), _language_of(p))
@@ -186,18 +189,23 @@ def read_faq(path: str | Path) -> list[Entry]:
     return entries
 
 
-def merge(groups: Iterable[Sequence[Entry]]) -> list[Entry]:
-    """Entries of several files; an (id, language) given twice is an error naming both."""
-    seen: dict[tuple[str, str], Entry] = {}
-    for entries in groups:
+def merge(groups: Iterable[tuple[str, Sequence[Entry]]]) -> list[Entry]:
+    """Entries of several files (``(file, entries)``); an (id, language) given twice is an error naming both
+    files."""
+    seen: dict[tuple[str, str], tuple[str, Entry]] = {}
+    for source, entries in groups:
         for e in entries:
             key = (e.id, e.language)
             if key in seen:
-                raise KnowledgeError(f"FAQ: {e.id!r} in {e.language!r} is given twice ({e.question!r})")
+                raise KnowledgeError(
+                    f"{source}: {e.id!r} in {e.language!r} is given twice ({e.question!r}; first in {seen[key][0]})"
+                )
             if e.id in BUILTIN:
-                raise KnowledgeError(f"FAQ: {e.id!r} is a built-in intent answered from the store; rename it")
-            seen[key] = e
-    return list(seen.values())
+                raise KnowledgeError(
+                    f"{source}: {e.id!r} is a built-in intent answered from the store; rename it"
+                )
+            seen[key] = (source, e)
+    return [e for _, e in seen.values()]
 
 
 def demo_faq() -> list[Entry]:
@@ -205,7 +213,7 @@ def demo_faq() -> list[Entry]:
     folder = resources.files("cxlab.demo").joinpath("faq")
     files = sorted(f.name for f in folder.iterdir() if f.name.endswith(".md"))
     return merge(
-        parse_markdown(folder.joinpath(f).read_text(encoding="utf-8"), f, _language_of(Path(f)))
+        (f, parse_markdown(folder.joinpath(f).read_text(encoding="utf-8"), f, _language_of(Path(f))))
         for f in files
     )
 

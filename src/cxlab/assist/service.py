@@ -24,7 +24,7 @@ from cxlab.voice.settings import voice_settings
 
 def faq_entries(paths: Sequence[Path]) -> list[Entry]:
     """The FAQ of these files (an id given twice in one language is an error)."""
-    return merge(read_faq(p) for p in paths)
+    return merge((str(p), read_faq(p)) for p in paths)
 
 
 def build_index(
