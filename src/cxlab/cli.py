@@ -111,6 +111,9 @@ LAZY: dict[str, Lazy] = {
         "app",
         "Self-service assistant: answers from the FAQ and order data, hands over the rest; its report.",
     ),
+    "export": Lazy(
+        "cxlab.store.cli", "app", "Export the store's tables (Parquet, for Spark and other engines)."
+    ),
     "privacy": Lazy(
         "cxlab.privacy.cli", "app", "Privacy: erase/export a customer, consent, retention, audit log."
     ),
@@ -404,7 +407,7 @@ import_app = typer.Typer(
 app.add_typer(import_app, name="import")
 
 
-def _store_import(db: Path, result: ImportResult, label: str, json_: bool) -> None:
+def _store_import(db: str | Path, result: ImportResult, label: str, json_: bool) -> None:
     """Check every table an importer produced, then store them (each table atomic, all idempotent)."""
     from cxlab.store import Store
 
@@ -423,7 +426,7 @@ def _store_import(db: Path, result: ImportResult, label: str, json_: bool) -> No
         err.print(f"warning: {escape(w)}", soft_wrap=True)
 
 
-def _import_secret(db: Path) -> bytes:
+def _import_secret(db: str | Path) -> bytes:
     """The secret an importer keys contact data with: the store's, once its old plain hashes are migrated."""
     from cxlab.privacy.migrate import is_keyed
     from cxlab.store import Store
@@ -475,18 +478,18 @@ HISTORY = 20
 @app.command()
 def status(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Rows per table and the ingest history of a store (the latest 20 files, newest first)."""
-    from cxlab.store import Store
+    from cxlab.store import SparkStore, open_store
+    from cxlab.store.engine import describe
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         counts = store.counts()
-        log = store.con.execute(
-            'SELECT ts, "table", file, rows_read, stored, duplicate, rejected, status FROM _cxlab_ingests '
-            f"ORDER BY ts DESC LIMIT {HISTORY}"
-        ).fetchall()
+        engine = describe(store.target) if isinstance(store, SparkStore) else {"engine": "duckdb"}
+        log = store.ingest_log(HISTORY)
     if json_:
         emit_json(
             {
                 "db": str(db),
+                **engine,
                 "tables": counts,
                 "ingests": [dict(zip(INGEST_COLUMNS, r, strict=True)) for r in log],
             }
@@ -576,9 +579,9 @@ def report(
 ) -> None:
     """Run every analysis on a store and write a self-contained HTML report."""
     from cxlab.pipeline import build_report
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
-    with errors_as_exit(), Store(db, read_only=True) as store, progress(not json_) as bar:
+    with errors_as_exit(), open_store(db) as store, progress(not json_) as bar:
         run = build_report(store, output, progress=bar)
     if json_:
         emit_json(run.to_dict())

@@ -55,7 +55,14 @@ def _flag_type(self: TyperOption, ctx: Any) -> str | None:
 _option_type = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The store (a DuckDB file).")]
+DbOpt = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        help='The store: a DuckDB file, or Spark over Parquet tables ("spark://local[2]?tables=DIR", '
+        '"sc://HOST:PORT?tables=DIR").',
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 WideOpt = Annotated[
     bool,
@@ -64,7 +71,7 @@ WideOpt = Annotated[
 FigureOpt = Annotated[
     Path | None, typer.Option("--figure", help="Also write the figure as a standalone HTML file.")
 ]
-DEFAULT_DB = Path("cxlab.duckdb")
+DEFAULT_DB = "cxlab.duckdb"
 
 
 def bad_input() -> tuple[type[BaseException], ...]:

@@ -25,9 +25,9 @@ def next_command(db: DbOpt = DEFAULT_DB, limit: LimitOpt = 5, json_: JsonOpt = F
     """What to do next: the top actions from every analysis, each with its money at stake, how sure we are
     and the next step (strengths and weaknesses, lagging channels, experiments, win-back, complaints)."""
     from cxlab.advise import next_actions
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
-    with errors_as_exit(), progress_bars(not json_) as bar, Store(db, read_only=True) as store:
+    with errors_as_exit(), progress_bars(not json_) as bar, open_store(db) as store:
         advice = next_actions(store, limit=limit, progress=bar)
     if json_:
         emit_json(advice.to_dict())

@@ -34,7 +34,7 @@ from cxlab.clitools import (
 )
 from cxlab.display import DASH, count, missing, money, number, pct
 from cxlab.spreadsheet import write_csv
-from cxlab.store import Store
+from cxlab.store import Store, open_store
 
 MAX_BOOTSTRAP = 10_000
 """Most bootstrap replicates (intervals are stable long before; a bound keeps a served request finite)."""
@@ -63,8 +63,8 @@ SepOpt = Annotated[str, typer.Option("--sep", help="Separator between channels i
 
 
 @contextmanager
-def _store(db: Path) -> Iterator[Store]:
-    with Store(db, read_only=True) as store:
+def _store(db: str) -> Iterator[Store]:
+    with open_store(db) as store:
         yield store
 
 

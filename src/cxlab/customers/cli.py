@@ -37,7 +37,7 @@ from cxlab.customers.summary import purchase_summary
 from cxlab.customers.value import DEFAULT_MODEL, MODELS
 from cxlab.display import count, day, money, pct, points, whole
 from cxlab.spreadsheet import write_csv
-from cxlab.store import Store
+from cxlab.store import open_store
 
 MAX_MONTHS = 1200
 """Longest value horizon (100 years; a bound keeps a served request finite)."""
@@ -87,7 +87,7 @@ def rfm(
     """RFM quintile scores and the named segments: sizes, revenue share, and movement between dates."""
     from cxlab.customers.rfm import rfm_movement, rfm_segments
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         con = store.ibis()
         seg = rfm_segments(con, as_of, config=store.config)
         move = rfm_movement(con, compare, as_of, config=store.config) if compare else None
@@ -121,7 +121,7 @@ def personas(
     """Behavioural personas (k-means on engine-computed features) as cards."""
     from cxlab.customers.personas import personas as run
 
-    with errors_as_exit(), Store(db, read_only=True) as store, progress(not json_) as bar:
+    with errors_as_exit(), open_store(db) as store, progress(not json_) as bar:
         res = run(store.ibis(), k=k, seed=seed, config=store.config, progress=bar)
     if out is not None:
         write_csv(res.assignments, out)
@@ -180,7 +180,7 @@ def clv(
     from cxlab.customers.lifetime import lifetime_value
 
     settings = Settings(model=_model_name(model), months=months, discount_rate=discount_rate, holdout=holdout)
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         res = lifetime_value(
             store.ibis(), calibration_end=calibration_end, settings=settings, config=store.config
         )
@@ -351,7 +351,7 @@ def churn(
     from cxlab.customers.churn import churn_risk
 
     settings = Settings(model=_model_name(model), months=months, discount_rate=discount_rate, holdout=0)
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         res = churn_risk(store.ibis(), as_of=as_of, lookback=lookback, settings=settings, config=store.config)
     if out is not None:
         write_csv(res.to_frame(), out)

@@ -192,9 +192,9 @@ def analyze_cmd(
             from cxlab.automate.flows import flow_split
             from cxlab.experiments.definitions import metrics_from_config
             from cxlab.experiments.experiment import analyze_experiment
-            from cxlab.store import Store
+            from cxlab.store import open_store
 
-            with Store(db, read_only=True) as store:
+            with open_store(db) as store:
                 result = analyze_experiment(
                     store.ibis(),
                     experiment_id,
@@ -217,9 +217,9 @@ def analyze_cmd(
 def list_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Experiments in the store: units per arm, first and last exposure."""
     from cxlab.experiments.experiment import list_experiments
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         df = list_experiments(store.ibis())
     if json_:
         emit_json({"experiments": df.to_dict(orient="records")})
@@ -350,9 +350,9 @@ def changes_list(
 ) -> None:
     """The change log, with changes that overlap on the same touchpoint flagged."""
     from cxlab.experiments.changelog import change_log
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         log = change_log(store.ibis(), window)
     if json_:
         emit_json(log.to_dict())
@@ -391,10 +391,10 @@ def changes_impact(
     """The measured effect of each change: its experiment, else before/after with a non-causal warning."""
     from cxlab.experiments.changelog import change_impact, change_impacts
     from cxlab.experiments.definitions import metrics_from_config
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
     _check_choice("--engine", engine, ENGINES)
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         metrics = metrics_from_config(store.config)
         con = store.ibis()
         if change_id is not None:

@@ -35,9 +35,9 @@ ByOpt = Annotated[
 def map_cmd(db: DbOpt = DEFAULT_DB, by: ByOpt = None, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Stage × touchpoint: people reached, share reaching the next stage, time to it, revenue."""
     from cxlab.journey.journey_map import journey_map
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         res = journey_map(store.ibis(), store.config, by=by)
         currency = store.config.shop.currency
     if json_:
@@ -87,7 +87,7 @@ def funnel_cmd(
 ) -> None:
     """Unique customers (or sessions) reaching each step in order within the window after step 1."""
     from cxlab.journey.funnels import Exclusion, Step, funnel
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
     if order not in ("ordered", "strict", "any"):
         fail(f"--order must be ordered, strict or any, got {order!r}")
@@ -96,7 +96,7 @@ def funnel_cmd(
     with errors_as_exit():
         parsed = [Step.parse(s) for s in steps.split(",") if s.strip()]
         excl = [Exclusion(Step.parse(x)) for x in exclude or []]
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         res = funnel(store.ibis(), store.config, parsed, window, order=order, unit=unit,  # type: ignore[arg-type]
                      exclusions=excl, by=by)  # fmt: skip
     if json_:
@@ -133,11 +133,11 @@ def paths_cmd(
 ) -> None:
     """The most common paths from or to a touchpoint or event."""
     from cxlab.journey.paths import paths
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
     if node not in ("touchpoint", "event"):
         fail(f"--node must be touchpoint or event, got {node!r}")
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         res = paths(store.ibis(), store.config, start=start, end=end, depth=depth, node=node,  # type: ignore[arg-type]
                     collapse_loops=not keep_loops, top=top)  # fmt: skip
     if json_:
@@ -156,13 +156,13 @@ def retention_cmd(
 ) -> None:
     """Cohort retention by first-purchase week or month; repeat-purchase curve."""
     from cxlab.journey.retention import retention
-    from cxlab.store import Store
+    from cxlab.store import open_store
 
     if period not in ("week", "month"):
         fail(f"--period must be week or month, got {period!r}")
     if by not in (None, "channel"):
         fail(f"--by must be channel, got {by!r}")
-    with errors_as_exit(), Store(db, read_only=True) as store:
+    with errors_as_exit(), open_store(db) as store:
         res = retention(store.ibis(), store.config, period=period, by=by)  # type: ignore[arg-type]
     if json_:
         emit_json(res.to_dict())
@@ -186,10 +186,10 @@ def retention_cmd(
 def swot_cmd(db: DbOpt = DEFAULT_DB, json_: JsonOpt = False) -> None:
     """Strengths and weaknesses of every touchpoint and channel vs its peers, ranked by money at stake."""
     from cxlab.journey.swot import swot
-    from cxlab.store import Store
+    from cxlab.store import open_store
     from cxlab.voice.themes import touchpoint_evidence
 
-    with errors_as_exit(), Store(db, read_only=True) as store, progress(not json_) as bar:
+    with errors_as_exit(), open_store(db) as store, progress(not json_) as bar:
         evidence = touchpoint_evidence(store)
         res = swot(store.ibis(), store.config, evidence=evidence, progress=bar)
     if json_:

@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -138,7 +139,7 @@ def serve(
     Stops cleanly on Ctrl+C or SIGTERM (exit 0): the collector commits what it has queued first.
     """
     with errors_as_exit():
-        if not db.exists():
+        if not Path(db).exists():
             raise FileNotFoundError(f"{db}: no such store (create one with `cxlab init` or `cxlab demo`)")
         sock = listen(host, port)  # first: a port in use is told at once
         try:

@@ -2,7 +2,7 @@
 
 from cxlab.store.ingest import IngestError, IngestReport, RowError
 from cxlab.store.sources import SourceError
-from cxlab.store.store import DB_NAME, Store, StoreError, connect, init_project
+from cxlab.store.store import DB_NAME, SparkStore, Store, StoreError, connect, init_project, open_store
 
 __all__ = [
     "DB_NAME",
@@ -10,8 +10,10 @@ __all__ = [
     "IngestReport",
     "RowError",
     "SourceError",
+    "SparkStore",
     "Store",
     "StoreError",
     "connect",
     "init_project",
+    "open_store",
 ]

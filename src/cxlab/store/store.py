@@ -22,6 +22,7 @@ from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store import served
+from cxlab.store.engine import SparkTarget, is_engine_url, parse_target, spark_backend, target_from_config
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
 T = TypeVar("T")
@@ -215,6 +216,14 @@ class Store:
         )
         return {t: int(n) for t, n in self.con.execute(sql).fetchall()}
 
+    def ingest_log(self, limit: int) -> list[tuple[Any, ...]]:
+        """The latest ``limit`` ingests, newest first: ts, table, file, rows read, stored, duplicate, rejected,
+        status."""
+        return self.con.execute(
+            'SELECT ts, "table", file, rows_read, stored, duplicate, rejected, status FROM _cxlab_ingests '
+            f"ORDER BY ts DESC LIMIT {int(limit)}"
+        ).fetchall()
+
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()``, run once per open store and ``key``: the report's sections and "what to do next"
         share one SWOT, one churn model, one set of themes. Ingesting through this store forgets them."""
@@ -230,14 +239,17 @@ class Store:
 def connect(target: Any = None, *, read_only: bool = True) -> BaseBackend:
     """An Ibis connection to a store.
 
-    ``target`` is a path to a DuckDB file (default ``./cxlab.duckdb``), any Ibis backend URL
-    (``duckdb://``, ``postgres://``, ``clickhouse://`` …), or a ``pyspark.sql.SparkSession``.
+    ``target`` is a path to a DuckDB file (default ``./cxlab.duckdb``), a Spark target
+    (``spark://local[2]?tables=DIR``, ``sc://host:15002?tables=DIR``; see :mod:`cxlab.store.engine`), any Ibis
+    backend URL (``duckdb://``, ``postgres://``, ``clickhouse://`` …), or a ``pyspark.sql.SparkSession``.
     """
     if target is None:
         target = DEFAULT_DB
     if hasattr(target, "sparkContext"):
         return ibis.pyspark.connect(target)
     text = str(target)
+    if is_engine_url(text):
+        return spark_backend(parse_target(text))
     if "://" in text:
         return ibis.connect(text)
     path = Path(text)
@@ -252,3 +264,58 @@ def connect(target: Any = None, *, read_only: bool = True) -> BaseBackend:
         raise open_error(path, e) from e
     con.raw_sql("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
     return con
+
+
+class SparkStore(Store):
+    """A read-only store whose canonical tables live in a lakehouse and are queried with Spark
+    (:mod:`cxlab.store.engine`). ``ibis()`` is the Spark backend; ``con`` is a private in-memory DuckDB for
+    cxlab's own working tables (caches of model outputs), never the canonical tables."""
+
+    def __init__(self, target: SparkTarget):
+        self.target = target
+        self.path = Path(target.tables or target.database or target.master)
+        self.read_only = True
+        self._memo = {}
+        self._owns_con = True
+        self._backend: BaseBackend | None = None
+        self.config = target.config()
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
+
+    def ibis(self) -> BaseBackend:
+        """The Ibis PySpark backend over the target's tables (registered once per store)."""
+        if self._backend is None:
+            self._backend = spark_backend(self.target)
+        return self._backend
+
+    def counts(self) -> dict[str, int]:
+        """Rows per canonical table, counted by Spark."""
+        con = self.ibis()
+        return {name: int(con.table(name).count().execute()) for name in TABLES}
+
+    def ingest_log(self, limit: int) -> list[tuple[Any, ...]]:
+        """Ingests into the lakehouse are not logged in a store (none to show)."""
+        return []
+
+    @cached_property
+    def secret(self) -> bytes:
+        raise StoreError(
+            f"{self.target.url}: a Spark target is read-only here; the store's secret stays with it"
+        )
+
+
+def open_store(db: str | Path = DEFAULT_DB, *, read_only: bool = True) -> Store:
+    """The store a command's ``--db`` names: a DuckDB file (:class:`Store`), a Spark target URL, or a
+    ``cxlab.toml`` (or a store beside one) whose ``[engine]`` points at Spark (:class:`SparkStore`)."""
+    text = str(db)
+    if is_engine_url(text):
+        return SparkStore(parse_target(text))
+    path = Path(text)
+    config_file = path if path.suffix == ".toml" else path.parent / CONFIG_NAME
+    if config_file.is_file():
+        target = target_from_config(config_file, Config.load(config_file))
+        if target is not None:
+            return SparkStore(target)
+    if path.suffix == ".toml":
+        raise ValueError(f"{path}: has no [engine] url; give the store (a .duckdb file) or add [engine]")
+    return Store(path, read_only=read_only)

@@ -62,14 +62,14 @@ def _score_command(kind: Kind) -> Any:
         json_: JsonOpt = False,
         wide: WideOpt = False,
     ) -> None:
-        from cxlab.store import Store
+        from cxlab.store import open_store
         from cxlab.voice.scores import compare_periods, score, score_format, score_range
 
         merge: Merge = "latest" if latest else "all"
         b, a = _span(before, "--before"), _span(after, "--after")
         if (b is None) != (a is None):
             fail("--before and --after go together")
-        with errors_as_exit(), Store(db, read_only=True) as store:
+        with errors_as_exit(), open_store(db) as store:
             if b is not None and a is not None:
                 change = compare_periods(store.ibis(), kind, b, a, merge=merge)
                 if json_:
@@ -155,13 +155,13 @@ def sentiment_cmd(
     if text is not None and file is not None:
         fail("give --text or --file, not both")
     with errors_as_exit():
-        config = Config.for_store(db) if db.exists() else Config.default()
+        config = Config.for_store(db) if Path(db).exists() else Config.default()
         if text is not None or file is not None:
             if text is not None and not clean_text(text):
                 fail("--text is empty (nothing left after removing control characters)")
             texts = [text] if text is not None else _read_column(file, column)  # type: ignore[arg-type]
             with progress(not json_ and file is not None) as bar:
-                results = classify_texts(texts, config, db if db.exists() else None, bar)
+                results = classify_texts(texts, config, Path(db) if Path(db).exists() else None, bar)
             docs = [_text_result(r) for r in results]
             if file is not None:  # the row of the file each result is for (1 = the first after the header)
                 docs = [{"row": i + 1, **d} for i, d in enumerate(docs)]
@@ -270,7 +270,7 @@ def tone_cmd(
     from cxlab.voice.tone import read_messages, tone
 
     with errors_as_exit():
-        config = Config.for_store(db) if db.exists() else Config.default()
+        config = Config.for_store(db) if Path(db).exists() else Config.default()
         res = tone(read_messages(file, text_column, channel_column), config)
     write_figure(res.figure(), figure)
     if json_:
