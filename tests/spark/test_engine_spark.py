@@ -29,6 +29,7 @@ def _kinds(schema: Any) -> dict[str, str]:
 def test_a_lake_with_tables_and_columns_missing(lake: Lake, tmp_path: Path) -> None:
     part = tmp_path / "lake"
     shutil.copytree(lake.tables / "orders", part / "orders")
+    (part / "events").mkdir()  # a folder without files yet
     src = next((lake.tables / "customers").glob("*.parquet"))
     (part / "customers").mkdir()
     duckdb.sql(  # an older export without the country column, with a column cxlab doesn't know

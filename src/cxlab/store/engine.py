@@ -244,15 +244,12 @@ def canonical_frame(spark: SparkSession, target: SparkTarget, table: str) -> Dat
     schema = from_arrow_schema(TABLES[table].arrow_schema)
     where = target.location(table)
     if where is not None:
-        if "://" not in where and not Path(where).exists():
-            return spark.createDataFrame([], schema)
-        reader = spark.read.format(target.format)
-        if target.format == "parquet":
-            reader = reader.option("mergeSchema", "true")
-        df = reader.load(where)
+        df = _load(spark, target, where)
     elif target.database is not None:
         df = spark.table(f"{target.database}.{table}")
     else:
+        df = None
+    if df is None:
         return spark.createDataFrame([], schema)
     have = {c.lower(): c for c in df.columns}
     cols = [
@@ -262,6 +259,28 @@ def canonical_frame(spark: SparkSession, target: SparkTarget, table: str) -> Dat
         for f in schema.fields
     ]
     return df.select(*cols)
+
+
+NO_DATA = ("PATH_NOT_FOUND", "Path does not exist", "UNABLE_TO_INFER_SCHEMA", "Unable to infer schema")
+"""Spark's words for a table folder that is missing or holds no files yet: read as an empty table."""
+
+
+def _load(spark: SparkSession, target: SparkTarget, where: str) -> DataFrame | None:
+    """The files at ``where`` (read by the session, so a Spark Connect server reads its own paths), or None
+    when there are none."""
+    if target.kind == "local" and "://" not in where and not Path(where).exists():
+        return None
+    reader = spark.read.format(target.format)
+    if target.format == "parquet":
+        reader = reader.option("mergeSchema", "true")
+    try:
+        df = reader.load(where)
+        df.columns  # noqa: B018 - resolves the schema now (Spark Connect reads lazily)
+    except Exception as e:
+        if any(word in str(e) for word in NO_DATA):
+            return None
+        raise
+    return df
 
 
 def spark_backend(target: SparkTarget) -> BaseBackend:
