@@ -15,7 +15,7 @@ Rules:
 - **Global filters** on every route: ``from``, ``to`` (YYYY-MM-DD, inclusive), ``channel``, ``country``.
 - **Left out**: commands outside a group (``init``, ``ingest``, ``status``, ``demo``, ``report``, ``serve``),
   the groups and commands in :data:`LEFT_OUT` (they write or manage), commands without ``--json``, the
-  terminal's own options (:data:`CLI_ONLY`: ``--json``, ``--wide``), and every parameter that names a file or
+  terminal's own options (:data:`CLI_ONLY`: ``--json``, ``--wide``), ``--db`` (:data:`SERVED`), and every parameter that names a file or
   folder (a ``Path`` type: ``--db``, ``--figure``, ``--out``, ``--paths``, …): the server never reads or
   writes a file a caller names. A command that needs such a file is left out.
 - **Errors**: exit 2 (bad input, missing data) → 422 ``{"detail": message}``; exit 1 (the analysis failed) →
@@ -74,6 +74,8 @@ requests never label the same new feedback twice."""
 
 CLI_ONLY = frozenset({"--json", "--wide"})
 """Options about the terminal's output, not the analysis: the API always returns the JSON document."""
+SERVED = frozenset({"--db"})
+"""The store (or engine) to read: always the served one, never a caller's."""
 
 FILTERS = ("from", "to", "channel", "country")
 PREFIX = "/v1"
@@ -255,7 +257,7 @@ def _command(path: tuple[str, ...], cmd: Any) -> Command | None:
         return None
     params: list[Param] = []
     for p in cmd.params:
-        if (isinstance(p, TyperOption) and CLI_ONLY & set(p.opts)) or getattr(p, "hidden", False):
+        if (isinstance(p, TyperOption) and (CLI_ONLY | SERVED) & set(p.opts)) or getattr(p, "hidden", False):
             continue
         if _names_file(p):
             if p.required:
