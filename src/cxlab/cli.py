@@ -321,15 +321,16 @@ def ingest(
     json_: JsonOpt = False,
     wide: WideOpt = False,
 ) -> None:
-    """Load files into a table: idempotent (known keys are skipped) and atomic per file."""
-    from cxlab.store import IngestError, Store
+    """Load files into a table: idempotent (known keys are skipped) and atomic per file. --db may name a
+    lakehouse (spark://local[2]?tables=DIR): files are then written as Parquet under DIR, without Spark."""
+    from cxlab.store import IngestError, open_store
 
     _ingest_table(table)
     reports: list[IngestReport] = []
     failed: IngestError | None = None
     with errors_as_exit():
         try:
-            with Store(db) as store:
+            with open_store(db, read_only=False) as store:
                 for f, out in zip(files, _rejects_paths(rejects, files), strict=True):
                     with progress(not json_ and f.is_file() and f.stat().st_size > BIG_FILE) as bar:
                         try:
@@ -408,11 +409,12 @@ app.add_typer(import_app, name="import")
 
 
 def _store_import(db: str | Path, result: ImportResult, label: str, json_: bool) -> None:
-    """Check every table an importer produced, then store them (each table atomic, all idempotent)."""
-    from cxlab.store import Store
+    """Check every table an importer produced, then store them (each table atomic, all idempotent), in a
+    store or a lakehouse."""
+    from cxlab.store import open_store
 
     reports: list[IngestReport] = []
-    with errors_as_exit(), Store(db) as store:
+    with errors_as_exit(), open_store(db, read_only=False) as store:
         order = [t for t in ("customers", "orders", "events") if t in result.tables]
         for table in order:  # refuse the whole import before storing any of it
             store.ingest(table, result.tables[table], name=f"{label} ({table})", dry_run=True)
@@ -427,12 +429,13 @@ def _store_import(db: str | Path, result: ImportResult, label: str, json_: bool)
 
 
 def _import_secret(db: str | Path) -> bytes:
-    """The secret an importer keys contact data with: the store's, once its old plain hashes are migrated."""
+    """The secret an importer keys contact data with: the store's, once its old plain hashes are migrated (a
+    lakehouse's, ``DIR/cxlab.secret``, which was keyed from the start)."""
     from cxlab.privacy.migrate import is_keyed
-    from cxlab.store import Store
+    from cxlab.store import SparkStore, open_store
 
-    with Store(db) as store:
-        if not is_keyed(store.con):
+    with open_store(db, read_only=False) as store:
+        if not isinstance(store, SparkStore) and not is_keyed(store.con):
             raise ValueError(
                 f"{db}: holds contact hashes from before keyed hashing; run `cxlab privacy migrate-keys "
                 f"--db {db}` first"

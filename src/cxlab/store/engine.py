@@ -115,9 +115,10 @@ def _master(url: str) -> tuple[Literal["local", "connect"], str]:
     return "local", host if host.split("[", 1)[0].lower() in LOCAL_MASTERS else f"spark://{host}"
 
 
-def parse_target(url: str) -> SparkTarget:
+def parse_target(url: str, *, must_exist: bool = True) -> SparkTarget:
     """``spark://local[2]?tables=DIR`` / ``sc://host:15002?tables=DIR`` → :class:`SparkTarget`; a one-line
-    ``ValueError`` naming what is wrong otherwise."""
+    ``ValueError`` naming what is wrong otherwise. ``must_exist``: a local ``DIR`` must be there already
+    (reading); an ingest creates it."""
     kind, master = _master(url)
     query = {k: v[-1] for k, v in parse_qs(url.partition("?")[2], keep_blank_values=True).items()}
     unknown = sorted(set(query) - {"tables", "database", "format", "config"})
@@ -131,7 +132,13 @@ def parse_target(url: str) -> SparkTarget:
     tables, database = query.get("tables") or None, query.get("database") or None
     if tables is None and database is None:
         raise ValueError(f"{url}: say where the tables are: ?tables=DIR (Parquet folders) or ?database=NAME")
-    if tables is not None and "://" not in tables and kind == "local" and not Path(tables).is_dir():
+    if (
+        must_exist
+        and tables is not None
+        and "://" not in tables
+        and kind == "local"
+        and not Path(tables).is_dir()
+    ):
         raise FileNotFoundError(
             f"{tables}: no such folder of tables (write one with `cxlab export parquet --out {tables}`)"
         )
@@ -284,10 +291,21 @@ def _load(spark: SparkSession, target: SparkTarget, where: str) -> DataFrame | N
 
 
 def spark_backend(target: SparkTarget) -> BaseBackend:
-    """An Ibis PySpark backend over ``target`` with every canonical table registered as a temporary view."""
+    """An Ibis PySpark backend over ``target`` with every canonical table registered as a temporary view.
+
+    Each backend gets a session of its own (sharing the process's Spark context, or the Spark Connect server):
+    temporary views belong to a session, so two stores over different lakes in one process (the server, the
+    tests) never read each other's tables."""
     import ibis
 
-    spark = spark_session(target)
+    base = spark_session(target)
+    if target.kind == "connect":
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.remote(target.master).create()
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    else:
+        spark = base.newSession()
     for table in TABLES:
         canonical_frame(spark, target, table).createOrReplaceTempView(table)
     return ibis.pyspark.connect(spark)

@@ -9,25 +9,35 @@ Files are written by DuckDB's ``COPY … (FORMAT parquet, PARTITION_BY …)`` in
 ``DIR`` (same file system), then moved into place with ``os.replace``, one whole file at a time: a reader
 never sees half a file, and an interrupted write leaves whole files only (a rerun of an ingest skips the keys
 already stored).
+
+``DIR/_cxlab_meta.json`` holds the fingerprint of the secret the lake's contact data is keyed with (an export
+carries the store's; see :func:`cxlab.store.lake_ingest.lake_secret`), so that an ingest with another secret
+is refused.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from cxlab.config import CONFIG_NAME
+from cxlab.privacy.migrate import META
 from cxlab.schema.tables import TABLES, quote_ident
+from cxlab.store.store import SECRET_CHECK, StoreError
 
 PARTITIONED: dict[str, str] = {"events": "ts"}
 """Tables partitioned by the UTC date of a timestamp column, in a ``date=YYYY-MM-DD`` folder."""
 PARTITION_COLUMN = "date"
 TMP_PREFIX = ".cxlab-tmp-"
+META_NAME = "_cxlab_meta.json"
 
 
 def _sql_string(s: str) -> str:
@@ -55,6 +65,24 @@ def write_relation(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, 
     return sorted(p.relative_to(tmp) for p in dest.rglob("*.parquet"))
 
 
+@contextmanager
+def writer_lock(out: Path) -> Iterator[None]:
+    """Hold the lake's writer lock (an exclusive ``flock`` on the folder itself, so no lock file is left
+    behind; not waited for) while the body runs: one ingest or export at a time."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise StoreError(
+                f"{out}: another ingest or export is writing to this lake; wait for it and try again"
+            ) from e
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def temporary(out: Path) -> Path:
     """A new temporary folder inside ``out`` (created), for files that are committed with :func:`commit`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -77,8 +105,14 @@ def export_tables(con: duckdb.DuckDBPyConnection, out: Path, config_text: str) -
     """Write every canonical table of the store open on ``con`` under ``out`` (see module docstring), replacing
     the tables already there; rows written per table.
 
-    All tables are written into a temporary folder first; then each table's folder is swapped in whole."""
+    All tables are written into a temporary folder first; then each table's folder is swapped in whole. The
+    fingerprint of the store's secret goes with them (``_cxlab_meta.json``), when the store has one."""
     out = Path(out)
+    with writer_lock(out):
+        return _export(con, out, config_text)
+
+
+def _export(con: duckdb.DuckDBPyConnection, out: Path, config_text: str) -> dict[str, int]:
     tmp = temporary(out)
     counts: dict[str, int] = {}
     try:
@@ -94,9 +128,33 @@ def export_tables(con: duckdb.DuckDBPyConnection, out: Path, config_text: str) -
             os.replace(tmp / table, out / table)
         os.replace(tmp / CONFIG_NAME, out / CONFIG_NAME)
         shutil.rmtree(old, ignore_errors=True)
+        check = _secret_check(con)
+        if check is not None:
+            write_meta(out, {**read_meta(out), SECRET_CHECK: check})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return counts
+
+
+def _secret_check(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the secret the store open on ``con`` is keyed with, if it keeps one."""
+    if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [META]).fetchall():
+        return None
+    rows = con.execute(f"SELECT value FROM {META} WHERE key = ?", [SECRET_CHECK]).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def read_meta(out: Path) -> dict[str, str]:
+    """The lake's ``_cxlab_meta.json`` (empty when it has none)."""
+    path = out / META_NAME
+    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
+
+
+def write_meta(out: Path, meta: dict[str, str]) -> None:
+    """Replace the lake's ``_cxlab_meta.json`` whole."""
+    part = out / f"{TMP_PREFIX}{uuid.uuid4().hex}.json"
+    part.write_text(json.dumps(meta, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(part, out / META_NAME)
 
 
 def parquet_glob(out: Path, table: str) -> str:

@@ -267,14 +267,15 @@ def connect(target: Any = None, *, read_only: bool = True) -> BaseBackend:
 
 
 class SparkStore(Store):
-    """A read-only store whose canonical tables live in a lakehouse and are queried with Spark
-    (:mod:`cxlab.store.engine`). ``ibis()`` is the Spark backend; ``con`` is a private in-memory DuckDB for
-    cxlab's own working tables (caches of model outputs), never the canonical tables."""
+    """A store whose canonical tables live in a lakehouse and are queried with Spark (:mod:`cxlab.store.engine`).
+    ``ibis()`` is the Spark backend; ``con`` is a private in-memory DuckDB for cxlab's own working tables
+    (caches of model outputs), never the canonical tables. Opened with ``read_only=False``, files are ingested
+    into the lake's folder without Spark (:mod:`cxlab.store.lake_ingest`)."""
 
-    def __init__(self, target: SparkTarget):
+    def __init__(self, target: SparkTarget, *, read_only: bool = True):
         self.target = target
         self.path = Path(target.tables or target.database or target.master)
-        self.read_only = True
+        self.read_only = read_only
         self._memo = {}
         self._owns_con = True
         self._backend: BaseBackend | None = None
@@ -293,15 +294,58 @@ class SparkStore(Store):
         con = self.ibis()
         return {name: int(con.table(name).count().execute()) for name in TABLES}
 
+    def ingest(
+        self,
+        table: str,
+        data: Any,
+        *,
+        skip_bad: bool = False,
+        rejects_path: str | Path | None = None,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+        dry_run: bool = False,
+        encoding: str | None = None,
+        date_format: str | None = None,
+    ) -> IngestReport:
+        """Load a file or in-memory table into ``table`` of the lake; see
+        :func:`cxlab.store.lake_ingest.ingest_to_lake`. Spark reads the new files on the next :meth:`ibis`."""
+        from cxlab.store.lake_ingest import ingest_to_lake, lake_folder
+
+        if self.read_only:
+            raise StoreError(f"{self.target.url}: opened read-only; ingest opens it with read_only=False")
+        self._memo.clear()
+        self._backend = None  # registered views list the files they were made with
+        return ingest_to_lake(
+            lake_folder(self.target),
+            table,
+            data,
+            self.config,
+            skip_bad=skip_bad,
+            rejects_path=rejects_path,
+            name=name,
+            progress=progress,
+            dry_run=dry_run,
+            encoding=encoding,
+            date_format=date_format,
+        )
+
     def ingest_log(self, limit: int) -> list[tuple[Any, ...]]:
-        """Ingests into the lakehouse are not logged in a store (none to show)."""
-        return []
+        """The latest ``limit`` ingests into the lake's folder, newest first (none for a catalog or a remote
+        folder); columns as :meth:`Store.ingest_log`."""
+        from cxlab.store.lake_ingest import read_log
+
+        tables = self.target.tables
+        if tables is None or "://" in tables:
+            return []
+        return read_log(self.con, Path(tables), limit)
 
     @cached_property
     def secret(self) -> bytes:
-        raise StoreError(
-            f"{self.target.url}: a Spark target is read-only here; the store's secret stays with it"
-        )
+        """The lake's secret for keyed hashes (``DIR/cxlab.secret``), created when opened for writing; see
+        :func:`cxlab.store.lake_ingest.lake_secret`."""
+        from cxlab.store.lake_ingest import lake_folder, lake_secret
+
+        return lake_secret(lake_folder(self.target), create=not self.read_only)
 
 
 def open_store(db: str | Path = DEFAULT_DB, *, read_only: bool = True) -> Store:
@@ -309,13 +353,13 @@ def open_store(db: str | Path = DEFAULT_DB, *, read_only: bool = True) -> Store:
     ``cxlab.toml`` (or a store beside one) whose ``[engine]`` points at Spark (:class:`SparkStore`)."""
     text = str(db)
     if is_engine_url(text):
-        return SparkStore(parse_target(text))
+        return SparkStore(parse_target(text, must_exist=read_only), read_only=read_only)
     path = Path(text)
     config_file = path if path.suffix == ".toml" else path.parent / CONFIG_NAME
     if config_file.is_file():
         target = target_from_config(config_file, Config.load(config_file))
         if target is not None:
-            return SparkStore(target)
+            return SparkStore(target, read_only=read_only)
     if path.suffix == ".toml":
         raise ValueError(f"{path}: has no [engine] url; give the store (a .duckdb file) or add [engine]")
     return Store(path, read_only=read_only)
