@@ -65,7 +65,7 @@ def test_engine_section_errors_and_plain_stores(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="say where the tables are"):
         open_store(cfg)
     cfg.write_text(default_toml() + '\n[engine]\nurl = "http://x"\ntables = "t"\n')
-    with pytest.raises(ConfigError, match="engine.url"):
+    with pytest.raises(ConfigError, match=r"engine\.url"):
         open_store(cfg)
     cfg.write_text(default_toml())
     with pytest.raises(ValueError, match="no \\[engine\\] url"):
