@@ -31,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from cxlab.config import Config
 from cxlab.currency import shop_orders
+from cxlab.customers.summary import seconds
 from cxlab.display import count, money, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.identity import with_person_id
@@ -325,7 +326,7 @@ def _journeys(con: BaseBackend, labels: ir.Table) -> tuple[pd.DataFrame, pd.Data
     first = ev.group_by("person_id").aggregate(start=ev.ts.min())
     touch = ev.group_by(["person_id", "touchpoint"]).aggregate(at=ev.ts.min(), events=ev.count())
     t = touch.inner_join(first, "person_id").inner_join(labels, touch.person_id == labels.customer_id)
-    days = (t.at.epoch_seconds() - t.start.epoch_seconds()).cast("float64") / 86_400.0
+    days = (seconds(t.at) - seconds(t.start)) / 86_400.0
     tp = (
         t.mutate(days=days)
         .group_by(["persona", "touchpoint"])

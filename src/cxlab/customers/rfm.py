@@ -22,7 +22,7 @@ from ibis.backends import BaseBackend
 
 from cxlab.config import Config
 from cxlab.currency import ShopOrders, shop_orders
-from cxlab.customers.summary import Cutoff, last_order_time
+from cxlab.customers.summary import EXACT, Cutoff, last_order_time, seconds
 from cxlab.display import count, day, money, pct
 from cxlab.errors import require_rows
 
@@ -64,9 +64,10 @@ def rfm_scores(orders: ir.Table, as_of: str | date | datetime) -> ir.Table:
     """Per customer (lazy): ``customer_id, recency_days, frequency, monetary, r, f, m, fm, segment``."""
     cut = Cutoff.parse(as_of)
     o = orders.filter(orders.customer_id.notnull() & cut.includes(orders.ts))
-    per = o.group_by("customer_id").aggregate(last=o.ts.max(), frequency=o.count(), monetary=o.revenue.sum())
-    now = ibis.timestamp(cut.limit).epoch_seconds().cast("float64")
-    per = per.mutate(recency_days=(now - per["last"].epoch_seconds().cast("float64")) / 86_400.0)
+    monetary = o.revenue.cast(EXACT).sum().cast("float64")  # exact: tied customers stay tied on every engine
+    per = o.group_by("customer_id").aggregate(last=o.ts.max(), frequency=o.count(), monetary=monetary)
+    now = seconds(ibis.timestamp(cut.limit))
+    per = per.mutate(recency_days=(now - seconds(per["last"])) / 86_400.0)
     scored = per.mutate(
         r=_score(ibis.percent_rank().over(order_by=ibis.desc(per.recency_days))),
         f=_score(ibis.percent_rank().over(order_by=per.frequency)),

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -30,6 +31,9 @@ from cxlab.errors import MissingData
 
 UNIT_SECONDS = {"day": 86_400.0, "week": 604_800.0}
 TRUNCATE = {"day": "D", "week": "W"}
+EXACT = dt.Decimal(38, 9)
+"""Values are summed as decimals: exact, so every engine (and every run) gives the same mean to the last bit,
+whatever order it adds in; a fit on floating-point sums (Gamma-Gamma's) would follow their rounding noise."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,19 @@ class Cutoff:
         return self.anchor.isoformat(sep=" ") if self.inclusive else self.anchor.date().isoformat()
 
 
+def seconds(ts: ir.TimestampValue) -> ir.FloatingValue:
+    """Seconds since 1970 to the millisecond, the same on every engine (Spark's ``unix_timestamp`` drops the
+    fraction that DuckDB's ``epoch`` keeps; Spark has no microseconds to extract)."""
+    whole = ts.truncate("s").epoch_seconds().cast("float64")
+    return whole + ts.millisecond().cast("float64") / 1000.0
+
+
+def _mean(total: ir.DecimalValue, n: ir.IntegerValue) -> ir.FloatingValue:
+    """``total / n`` from an exact sum (0 where there is nothing to average; no division by zero, which
+    Spark's ANSI mode would refuse)."""
+    return (total.cast("float64") / n.nullif(0).cast("float64")).fill_null(0.0)
+
+
 def _check_units(period: str, time_unit: str | None) -> tuple[str, str]:
     if period not in UNIT_SECONDS:
         raise ValueError(f"period must be one of {', '.join(UNIT_SECONDS)}, got {period!r}")
@@ -113,9 +130,8 @@ def summary_table(
         if c not in t.columns:
             raise KeyError(f"no column {c!r} (columns: {', '.join(t.columns)})")
     ts = t[ts_col].cast("timestamp")
-    base = t.select(
-        cid=t[customer_col].cast("string"), ts=ts, v=(t[value_col].cast("float64") if value_col else 0.0)
-    )
+    v = t[value_col].cast("float64").cast(EXACT) if value_col else ibis.literal(0).cast(EXACT)
+    base = t.select(cid=t[customer_col].cast("string"), ts=ts, v=v)
     base = base.filter(base.cid.notnull() & base.ts.notnull())
 
     def slot(x: ir.TimestampValue) -> ir.TimestampValue:
@@ -130,19 +146,20 @@ def summary_table(
         n=per.count(),
         first=per.first.min(),
         last=per.p.max(),
-        rep_value=per.v.mean(where=per.p != per.first),
+        rep_sum=per.v.sum(where=per.p != per.first),
+        rep_n=per.count(where=per.p != per.first),
     )
     ref = ibis.timestamp(cal.limit if exact else cal.anchor)
-    ref_s = (ref if exact else slot(ref)).epoch_seconds().cast("float64")
-    first_s = agg.first.epoch_seconds().cast("float64")
+    ref_s = seconds(ref if exact else slot(ref))
+    first_s = seconds(agg.first)
     cols: dict[str, Any] = {
         "customer_id": agg.cid,
         "frequency": (agg.n - 1).cast("int64"),
-        "recency": (agg.last.epoch_seconds().cast("float64") - first_s) / sec,
+        "recency": (seconds(agg.last) - first_s) / sec,
         "T": (ref_s - first_s) / sec,
     }
     if value_col:
-        cols["monetary_value"] = agg.rep_value.fill_null(0.0)
+        cols["monetary_value"] = _mean(agg.rep_sum, agg.rep_n)
     out = agg.select(**cols)
     if observation_end is None:
         return out
@@ -153,15 +170,15 @@ def summary_table(
     hold = hold.mutate(p=slot(hold.ts))
     h_aggs: dict[str, Any] = {"frequency_holdout": hold.p.nunique()}
     if value_col:
-        h_aggs["monetary_value_holdout"] = hold.v.mean()
+        h_aggs |= {"h_sum": hold.v.sum(), "h_n": hold.count()}
     h = hold.group_by("cid").aggregate(**h_aggs)
     j = out.left_join(h, out.customer_id == h.cid)
     obs_ref = ibis.timestamp(obs.limit if exact else obs.anchor)
-    duration = ((obs_ref if exact else slot(obs_ref)).epoch_seconds().cast("float64") - ref_s) / sec
+    duration = (seconds(obs_ref if exact else slot(obs_ref)) - ref_s) / sec
     sel: dict[str, Any] = {c: j[c] for c in cols}
     sel["frequency_holdout"] = j.frequency_holdout.fill_null(0).cast("int64")
     if value_col:
-        sel["monetary_value_holdout"] = j.monetary_value_holdout.fill_null(0.0)
+        sel["monetary_value_holdout"] = _mean(j.h_sum, j.h_n)
     sel["duration_holdout"] = duration
     return j.select(**sel)
 
