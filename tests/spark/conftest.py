@@ -58,7 +58,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     db, _ = build_demo_store(out / "store", customers=300, seed=5)
     with Store(db, read_only=True) as s:
         export_tables(s.con, out / "lake", (db.parent / "cxlab.toml").read_text(encoding="utf-8")
-                      if (db.parent / "cxlab.toml").exists() else _default())  # fmt: skip
+                      if (db.parent / "cxlab.toml").exists() else _default(), db.parent)  # fmt: skip
     return Lake(db=db, tables=out / "lake")
 
 

@@ -18,7 +18,12 @@ def test_urls_name_the_session_and_the_tables(tmp_path: Path) -> None:
     assert parse_target(f"spark://yarn?tables={tmp_path}").master == "yarn"
     assert parse_target("spark://10.0.0.5:7077?database=shop").master == "spark://10.0.0.5:7077"
     c = parse_target("sc://127.0.0.1:15002?tables=s3a://lake/shop&format=delta")
-    assert (c.kind, c.master, c.tables, c.format) == ("connect", "sc://127.0.0.1:15002", "s3a://lake/shop", "delta")
+    assert (c.kind, c.master, c.tables, c.format) == (
+        "connect",
+        "sc://127.0.0.1:15002",
+        "s3a://lake/shop",
+        "delta",
+    )
     assert c.location("events") == "s3a://lake/shop/events"
     assert is_engine_url("sc://h:1?tables=x") and is_engine_url("SPARK://local?tables=x")
     assert not is_engine_url("cxlab.duckdb") and not is_engine_url("duckdb://x.db")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cxlab.cli import app
 from cxlab.schema.tables import TABLES
-from cxlab.store import Store
+from cxlab.store import Store, open_store
 from cxlab.store.lake import PARTITIONED, TMP_PREFIX, export_tables, parquet_glob
 
 EVENTS = """event_id,ts,customer_id,anonymous_id,session_id,event,channel,touchpoint,revenue
@@ -56,18 +56,23 @@ def test_every_table_is_written_and_reads_back_the_same(shop: Path, tmp_path: Pa
 def test_export_again_replaces_and_config_travels(shop: Path, tmp_path: Path) -> None:
     out = tmp_path / "lake"
     (shop.parent / "cxlab.toml").write_text(
-        (Path(__file__).parents[2] / "src/cxlab/default.toml").read_text(encoding="utf-8").replace(
-            'name = "My shop"', 'name = "Lakeside"'
-        ),
+        (Path(__file__).parents[2] / "src/cxlab/default.toml")
+        .read_text(encoding="utf-8")
+        .replace('name = "My shop"', 'name = "Lakeside"'),
         encoding="utf-8",
     )
+    (shop.parent / "flows").mkdir()
+    (shop.parent / "flows" / "winback.toml").write_text('id = "winback"\n', encoding="utf-8")
     with Store(shop, read_only=True) as s:
-        export_tables(s.con, out, (shop.parent / "cxlab.toml").read_text(encoding="utf-8"))
+        export_tables(s.con, out, (shop.parent / "cxlab.toml").read_text(encoding="utf-8"), shop.parent)
         first = sorted(p.name for p in (out / "events").rglob("*.parquet"))
-        export_tables(s.con, out, (shop.parent / "cxlab.toml").read_text(encoding="utf-8"))
+        export_tables(s.con, out, (shop.parent / "cxlab.toml").read_text(encoding="utf-8"), shop.parent)
     again = sorted(p.name for p in (out / "events").rglob("*.parquet"))
     assert len(again) == len(first) == 2 and set(again).isdisjoint(first)  # replaced, not appended
     assert 'name = "Lakeside"' in (out / "cxlab.toml").read_text(encoding="utf-8")
+    assert (out / "flows" / "winback.toml").read_text(encoding="utf-8") == 'id = "winback"\n'  # flows travel
+    with open_store(f"spark://local[2]?tables={out}") as lake:  # and are found there (no Spark started)
+        assert lake.project_dir == out and lake.config.shop.name == "Lakeside"
     assert not [p for p in out.iterdir() if p.name.startswith(TMP_PREFIX)]
     assert all(re.fullmatch(r"part-[0-9a-f-]+\.parquet", n) for n in again)
 

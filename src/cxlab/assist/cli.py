@@ -45,7 +45,7 @@ def index(
     from cxlab.assist.settings import assist_settings
 
     with errors_as_exit(), Store(db) as store:
-        paths = list(faq or assist_settings(store.config).faq_paths(store.path.parent))
+        paths = list(faq or assist_settings(store.config).faq_paths(store.project_dir))
         if not paths:
             fail(
                 "no FAQ given: pass --faq FILE (Markdown or CSV), or list files under [assist] faq in cxlab.toml"

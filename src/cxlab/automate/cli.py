@@ -47,7 +47,7 @@ AtOpt = Annotated[
 
 
 def _flows(store: Store) -> list[Flow]:
-    flows = load_flows(store.config, store.path.parent)
+    flows = load_flows(store.config, store.project_dir)
     if not flows:
         fail(NO_FLOWS)
     return flows

@@ -452,7 +452,7 @@ def flow_effects(
     and its effect against its holdout (see the module docstring)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
-    found = list(flows) if flows is not None else load_flows(store.config, store.path.parent)
+    found = list(flows) if flows is not None else load_flows(store.config, store.project_dir)
     counts = _outbox_counts(store)
     effects = [flow_effect(store, f, alpha=alpha, counts=counts, cuped=cuped) for f in found]
     method = "Welch's t on the relative lift (delta method)" + (

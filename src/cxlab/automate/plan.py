@@ -326,7 +326,7 @@ def _caps(rows: pd.DataFrame, existing: pd.DataFrame, settings: Automate, flows:
 
 def _blocked(flows: Sequence[Flow], store: Store, check_tone: bool) -> tuple[dict[str, str], pd.DataFrame]:
     blocked: dict[str, str] = {f.name: "disabled" for f in flows if not f.enabled}
-    project = store.path.parent
+    project = store.project_dir
     for f in flows:
         if f.name in blocked:
             continue

@@ -366,7 +366,7 @@ class Composer:
         self.flows = {f.name: f for f in flows}
         self.now_fn = now_fn
         self.shop = store.config.shop.name
-        self.project_dir = store.path.parent
+        self.project_dir = store.project_dir
         self._order_ids: dict[tuple[str, str, str], str | None] = {}
         self._lookup = _recommender(store.con)
         self._cancelled: dict[tuple[str, str, str], str] | None = None
@@ -494,7 +494,7 @@ def preflight(
     check_metrics(flows, store.config)
     if not deliver:
         return None
-    project_dir = store.path.parent
+    project_dir = store.project_dir
     by_channel: dict[str, list[str]] = {}
     for f in flows:
         if f.enabled:
@@ -606,7 +606,7 @@ def run_once(
 
     fixed = now is not None
     at = _naive(now)
-    found = list(flows) if flows is not None else load_flows(store.config, store.path.parent)
+    found = list(flows) if flows is not None else load_flows(store.config, store.project_dir)
     settings = automate_settings(store.config)
     ready = preflight(store, found, settings, deliver=deliver)
     try:

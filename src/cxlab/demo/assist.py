@@ -72,7 +72,7 @@ def simulate_assistant(
     """Index the demo FAQ into ``store`` and record ``questions`` simulated questions; returns the events
     added."""
     report = progress or silent
-    write_faq_files(store.path.parent)
+    write_faq_files(store.project_dir)
     index = build_index(store.con, store.config, demo_faq(), progress)
     assistant = load_assistant(store.con, store.config, index=index)
     rng = np.random.default_rng(seed)

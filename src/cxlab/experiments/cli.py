@@ -204,7 +204,7 @@ def analyze_cmd(
                     control=control,
                     cuped=cuped,
                     config=store.config,
-                    split=flow_split(store.config, store.path.parent, experiment_id),
+                    split=flow_split(store.config, store.project_dir, experiment_id),
                     **options,
                 )
             doc = result.to_dict()

@@ -46,7 +46,7 @@ def fit(
 
     with errors_as_exit(), Store(db) as store:
         res = fit_store(
-            store.ibis(), store.con, config=store.config, store_dir=store.path.parent, model=model, k=k
+            store.ibis(), store.con, config=store.config, store_dir=store.project_dir, model=model, k=k
         )
     if json_:
         emit_json(res.to_dict())
@@ -68,7 +68,7 @@ def for_(
     from cxlab.personalize.store import recommend_for
 
     with errors_as_exit(), Store(db, read_only=True) as store:
-        res = recommend_for(store.con, customer, k, config=store.config, store_dir=store.path.parent)
+        res = recommend_for(store.con, customer, k, config=store.config, store_dir=store.project_dir)
     if json_:
         emit_json(res.to_dict())
         return
@@ -87,7 +87,7 @@ def similar_(
     from cxlab.personalize.store import similar
 
     with errors_as_exit(), Store(db, read_only=True) as store:
-        res = similar(store.ibis(), product, k, config=store.config, store_dir=store.path.parent)
+        res = similar(store.ibis(), product, k, config=store.config, store_dir=store.project_dir)
     if json_:
         emit_json(res.to_dict())
         return
@@ -150,7 +150,7 @@ def evaluate_(
                     k,
                     model or None,
                     settings=s,
-                    catalog=catalog_for(store.path.parent, s),
+                    catalog=catalog_for(store.project_dir, s),
                     sample=sample,
                 )
     if json_:

@@ -164,7 +164,7 @@ async def _voice_when_feedback_arrives(state: ServerState) -> None:
 def _refit_recommendations(state: ServerState) -> None:
     """``cxlab recommend fit`` on the served store (the CLI can't write to it while the server runs)."""
     with state.scope(), Store(state.db_path) as store:
-        fit_store(store.ibis(), store.con, config=store.config, store_dir=store.path.parent)
+        fit_store(store.ibis(), store.con, config=store.config, store_dir=store.project_dir)
     state.bump()
 
 

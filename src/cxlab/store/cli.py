@@ -43,7 +43,7 @@ def parquet_cmd(
         beside = Path(db).parent / CONFIG_NAME
         text = beside.read_text(encoding="utf-8") if beside.is_file() else default_toml()
         with Store(db, read_only=True) as store:
-            counts = export_tables(store.con, out, text)
+            counts = export_tables(store.con, out, text, Path(db).parent)
     if json_:
         emit_json({"db": str(db), "out": str(out), "tables": counts})
         return

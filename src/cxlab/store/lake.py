@@ -101,18 +101,27 @@ def commit(tmp: Path, files: Iterable[Path], out: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, out: Path, config_text: str) -> dict[str, int]:
+def export_tables(
+    con: duckdb.DuckDBPyConnection, out: Path, config_text: str, project: Path | None = None
+) -> dict[str, int]:
     """Write every canonical table of the store open on ``con`` under ``out`` (see module docstring), replacing
-    the tables already there; rows written per table.
+    the tables already there; rows written per table. The shop's ``cxlab.toml`` (``config_text``) and the
+    project folder's declarations that analyses read beside it (:data:`PROJECT_FOLDERS`) go along.
 
     All tables are written into a temporary folder first; then each table's folder is swapped in whole. The
     fingerprint of the store's secret goes with them (``_cxlab_meta.json``), when the store has one."""
     out = Path(out)
     with writer_lock(out):
-        return _export(con, out, config_text)
+        return _export(con, out, config_text, project)
 
 
-def _export(con: duckdb.DuckDBPyConnection, out: Path, config_text: str) -> dict[str, int]:
+PROJECT_FOLDERS = ("flows",)
+"""Folders of a project that analyses read beside ``cxlab.toml`` (flows: an experiment's planned split)."""
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection, out: Path, config_text: str, project: Path | None
+) -> dict[str, int]:
     tmp = temporary(out)
     counts: dict[str, int] = {}
     try:
@@ -120,12 +129,16 @@ def _export(con: duckdb.DuckDBPyConnection, out: Path, config_text: str) -> dict
             write_relation(con, table, f"SELECT * FROM {quote_ident(table)}", tmp)
             ((counts[table],),) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()
         (tmp / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+        folders = [f for f in PROJECT_FOLDERS if project is not None and (project / f).is_dir()]
+        for f in folders:
+            assert project is not None
+            shutil.copytree(project / f, tmp / f)
         old = out / f"{TMP_PREFIX}old-{uuid.uuid4().hex}"
         old.mkdir()
-        for table in TABLES:
-            if (out / table).exists():
-                os.replace(out / table, old / table)
-            os.replace(tmp / table, out / table)
+        for name in [*TABLES, *folders]:
+            if (out / name).exists():
+                os.replace(out / name, old / name)
+            os.replace(tmp / name, out / name)
         os.replace(tmp / CONFIG_NAME, out / CONFIG_NAME)
         shutil.rmtree(old, ignore_errors=True)
         check = _secret_check(con)

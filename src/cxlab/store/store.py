@@ -216,6 +216,11 @@ class Store:
         )
         return {t: int(n) for t, n in self.con.execute(sql).fetchall()}
 
+    @property
+    def project_dir(self) -> Path:
+        """The project's folder: ``cxlab.toml`` and the declarations beside it (flows, FAQ, catalog)."""
+        return self.path.parent
+
     def ingest_log(self, limit: int) -> list[tuple[Any, ...]]:
         """The latest ``limit`` ingests, newest first: ts, table, file, rows read, stored, duplicate, rejected,
         status."""
@@ -282,6 +287,16 @@ class SparkStore(Store):
         self.config = target.config()
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'; SET enable_progress_bar_print = false")
+
+    @property
+    def project_dir(self) -> Path:
+        """The folder of the shop's ``cxlab.toml``: ``config=`` / ``[engine]``'s file, else the tables' folder
+        (``cxlab export parquet`` copies the config and the flows there)."""
+        if self.target.config_path is not None:
+            return self.target.config_path.parent
+        return (
+            Path(self.target.tables) if self.target.tables and "://" not in self.target.tables else Path(".")
+        )
 
     def ibis(self) -> BaseBackend:
         """The Ibis PySpark backend over the target's tables (registered once per store)."""

@@ -242,7 +242,7 @@ def build_experiments(store: Store, params: Params, memo: Memo) -> list[Section]
 
     def one() -> Section:
         con = store.ibis()
-        split = flow_split(store.config, store.path.parent, str(chosen))
+        split = flow_split(store.config, store.project_dir, str(chosen))
         r = analyze_experiment(
             con, str(chosen), metrics_from_config(store.config), config=store.config, split=split
         )
