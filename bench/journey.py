@@ -3,6 +3,7 @@
     .venv/bin/python bench/journey.py                       # quick: about 1M events
     .venv/bin/python bench/journey.py --events 10000000     # + pandas (on by default up to 10M events)
     .venv/bin/python bench/journey.py --events 100000000 --workdir /tmp/journey-bench
+    .venv/bin/python bench/journey.py --events 10000000 --workdir /tmp/scale-data --update random
 
 ``--events N`` simulates about N demo events (``cxlab.demo.generate``, 2 processes; the store averages 86
 events per simulated person) once into ``WORKDIR/demo-<people>/``, loads them into ``WORKDIR/journey-<people>
@@ -23,6 +24,17 @@ events per simulated person) once into ``WORKDIR/demo-<people>/``, loads them in
   (loading it is timed separately), twice: the straightforward way (group the step events by person and walk
   each person's events) and vectorised (sort, ``groupby().cummax()``, shifts and merges).
 
+* the journey layout (:mod:`cxlab.journey.layout`): a full build, then the incremental update for the newest
+  ``--update-fraction`` of the events (``--update newest``; ``random``: late events spread over everyone):
+  those events are taken out of ``events``, the layout built on the rest, the events put back and the layout
+  refreshed; then a full build on everything (the reference of the ≤ 5% target). The funnel (the same call,
+  :func:`cxlab.journey.funnel`) then reads the layout; ``cxlab funnel, raw events`` is the same call with the
+  layout switched off;
+* ClickHouse's data in its own best form: every event, people pre-stitched (the layout's person numbers),
+  ``t`` in milliseconds, ``event`` LowCardinality, in a MergeTree table ``ORDER BY (person, t)`` created inside
+  a chDB session from a Parquet export and merged to one part (not timed), queried with windowFunnel with and
+  without ``optimize_aggregation_in_order``;
+
 All give the same people per step (asserted). Each time is the median of ``--repeat`` runs (all runs shown).
 Peak RSS is this process's (``getrusage``), printed after each stage; DuckDB's memory limit is its default
 unless ``--memory-limit``. A scan of the columns used warms the caches before anything is timed.
@@ -42,7 +54,7 @@ from typing import Any
 
 import pandas as pd
 
-from cxlab.journey import funnel, paths
+from cxlab.journey import funnel, funnels, layout, paths
 from cxlab.store import Store
 
 STEPS = ("page_view", "view_item", "add_to_cart", "checkout", "purchase")
@@ -181,7 +193,7 @@ def pandas_per_person(df: pd.DataFrame) -> list[int]:
     return [int((levels >= i).sum()) for i in range(1, len(STEPS) + 1)]
 
 
-def chdb_sqls(raw: Path, stitched: Path) -> dict[str, str]:
+def chdb_sqls(raw: Path) -> dict[str, str]:
     conds = ", ".join(f"event = '{s}'" for s in STEPS)
     levels = ", ".join(f"countIf(level >= {i + 1})" for i in range(len(STEPS)))
     wf = f"windowFunnel({WINDOW_S}, 'strict_increase')"
@@ -195,8 +207,8 @@ SELECT {levels} FROM (
   FROM file('{raw}', Parquet) AS e LEFT JOIN links AS l ON e.anonymous_id = l.anonymous_id
   WHERE e.event IN ({IN_STEPS}) GROUP BY person_id) WHERE level >= 1
 SETTINGS join_use_nulls = 1 FORMAT CSV""",
-        "stitched": f"SELECT {levels} FROM (SELECT person_id, {wf}(toDateTime(t), {conds}) AS level "
-        f"FROM file('{stitched}', Parquet) GROUP BY person_id) WHERE level >= 1 FORMAT CSV",
+        "mergetree": f"SELECT {levels} FROM (SELECT person, windowFunnel({WINDOW_S * 1000}, 'strict_increase')"
+        f"(t, {conds}) AS level FROM ev WHERE event IN ({IN_STEPS}) GROUP BY person) WHERE level >= 1",
     }
 
 
@@ -248,20 +260,36 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="existing (or to be built) DuckDB store")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pandas", action=argparse.BooleanOptionalAction, default=None)
+    ap.add_argument(
+        "--hand-sql",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the hand-written DuckDB SQL and top paths (default: up to 11M events)",
+    )
     ap.add_argument("--no-chdb", action="store_true")
+    ap.add_argument(
+        "--update",
+        choices=("newest", "random", "none"),
+        default="newest",
+        help="which events the incremental update adds (none: one full build only)",
+    )
+    ap.add_argument("--update-fraction", type=float, default=0.01)
     ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 12GB (default: DuckDB's, 80%% of RAM)")
     args = ap.parse_args()
     data, db = make_data(args.events, args.workdir) if args.data is None else (args.data, args.db)
     db = args.db or db
     build(data, db)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    with Store(db, read_only=True) as store:
+    with Store(db) as store:  # writable: the layout is written into the store
+        store.con.execute("SET enable_progress_bar = false")
         if args.memory_limit:
             store.con.execute(f"SET memory_limit = '{args.memory_limit}'")
         n = store.con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
         print(
             f"events: {n:,}; funnel {' > '.join(STEPS)}, window 7 days; median of {args.repeat}", flush=True
         )
+        t: dict[str, float] = {}
+        layout_side(store, t, args.update, args.update_fraction)
         t0 = (
             time.perf_counter()
         )  # warm the caches for everyone: the first timed query shouldn't read the disk
@@ -271,77 +299,179 @@ def main() -> None:
         ).fetchall()
         print(f"warm-up scan of the columns used: {time.perf_counter() - t0:.1f} s (not counted)", flush=True)
         con, cfg = store.ibis(), store.config
-        t: dict[str, float] = {}
         t["cx"], res = timed(
-            "cxlab funnel (Ibis -> DuckDB)", lambda: funnel(con, cfg, STEPS, "7d"), args.repeat
+            "cxlab funnel on the journey layout", lambda: funnel(con, cfg, STEPS, "7d"), args.repeat
         )
         cx = [int(x) for x in res.to_frame()["units"]]
         print(f"  people per step: {cx}; {peak_rss()}")
-        t["paths"], pres = timed(
-            "cxlab top paths from cart (depth 4)", lambda: paths(con, cfg, start="cart"), 1
+        coded = layout.codes(store.con, [("ev", s) for s in STEPS])
+        t["units"], _ = timed(
+            "  of which: read the layout + NumPy funnel",
+            lambda: layout.funnel_units(store.con, coded, WINDOW_S * 1000),
+            args.repeat,
         )
-        print(f"  top path: {pres.to_frame().iloc[0].to_dict()}; {peak_rss()}")
-        for key, label, sql in (
-            ("lists", "hand-written DuckDB SQL, per-person lists", hand_sql_lists()),
-            ("sql", "hand-written DuckDB SQL, window per step", hand_sql()),
-            ("staged", "hand-written DuckDB SQL, staged windows", hand_sql_staged()),
-        ):
-            t[key], row = timed(label, lambda sql=sql: store.con.execute(sql).fetchone(), args.repeat)
-            assert [int(x) for x in row] == cx, f"cxlab and {label} disagree: {list(row)}"
-        print(f"  same answers; {peak_rss()}")
+        t["read"], _ = timed(
+            "  of which: the read alone (pid, t, step bits)", lambda: read_steps(store, coded), 1
+        )
+        real = funnels._layout_connection
+        funnels._layout_connection = lambda *a: None  # the raw-events path
+        try:
+            t["raw"], raw = timed(
+                "cxlab funnel, raw events", lambda: funnel(con, cfg, STEPS, "7d"), args.repeat
+            )
+        finally:
+            funnels._layout_connection = real
+        same(raw, res)
+        print(f"  same result; {peak_rss()}")
+        if args.hand_sql if args.hand_sql is not None else n <= 11_000_000:
+            hand_side(store, con, cfg, cx, t, args.repeat)
         if not args.no_chdb:
             chdb_side(store, cx, t, args.repeat)
         if args.pandas if args.pandas is not None else n <= 11_000_000:
-            t0 = time.perf_counter()
-            df = store.con.execute("SELECT customer_id, anonymous_id, ts, event FROM events").df()
-            print(
-                f"pandas: load {len(df):,} rows into a DataFrame   {time.perf_counter() - t0:8.2f} s (not counted)"
-            )
-            for key, label, fn in (
-                ("pandas", "pandas funnel, per person (groupby-apply)", pandas_per_person),
-                ("pandas_vec", "pandas funnel, vectorised", pandas_funnel),
-            ):
-                t[key], pd_counts = timed(label, lambda fn=fn: fn(df), max(1, args.repeat - 2))
-                assert pd_counts == cx, f"cxlab and {label} disagree: {pd_counts}"
-            print(f"  same answers; {peak_rss()}")
-            del df
-        print("\ncxlab funnel ÷ each:")
+            pandas_side(store, cx, t, args.repeat)
+        print("\ncxlab funnel on the layout ÷ each:")
         for key, label in (
+            ("raw", "cxlab funnel, raw events"),
             ("lists", "hand-written SQL, per-person lists"),
             ("sql", "hand-written SQL, window per step"),
             ("staged", "hand-written SQL, staged windows"),
             ("ch_raw", "windowFunnel, stitching in ClickHouse"),
-            ("ch_stitched", "windowFunnel on pre-stitched step rows"),
+            ("ch_mergetree", "windowFunnel, MergeTree (person, t)"),
+            ("ch_mergetree_inorder", "windowFunnel, MergeTree, aggregation in order"),
             ("pandas", "pandas, per person"),
             ("pandas_vec", "pandas, vectorised"),
         ):
             if key in t:
-                print(f"  {label:<42} {t['cx'] / t[key]:6.2f}x  ({t[key] / t['cx']:.1f}x the other way)")
+                print(f"  {label:<46} {t['cx'] / t[key]:6.3f}x  ({t[key] / t['cx']:.1f}x the other way)")
         print(peak_rss())
+
+
+def same(a: funnels.Funnel, b: funnels.Funnel) -> None:
+    """The funnel's whole result (counts, intervals, time-to-convert quantiles) is the same both ways."""
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    pd.testing.assert_frame_equal(a.time_to_convert, b.time_to_convert)
+
+
+def read_steps(store: Store, coded: list[layout.StepCode]) -> int:
+    """The layout's read alone: the step events' person, time and step bits as NumPy arrays."""
+    return len(layout._step_events(store.con, coded)[0])
+
+
+def layout_side(store: Store, t: dict[str, float], update: str, fraction: float) -> None:
+    """Full build on all but ``fraction`` of the events, those events put back, the incremental update timed,
+    then a full build on everything (the store ends as it began, with a current layout)."""
+    con = store.con
+    if update == "none":
+        t["build"], full = timed("layout: full build, all events", lambda: layout.refresh(con, True), 1)
+        print(f"  {full.people:,} people; layout {layout_bytes(store) / 2**20:,.0f} MiB; {peak_rss()}")
+        return
+    if update == "newest":
+        cut = f"ts >= (SELECT quantile_disc(ts, {1 - fraction}) FROM events)"
+    else:
+        cut = f"hash(event_id) % {round(1 / fraction)} = 0"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bench_held AS SELECT * FROM events WHERE {cut}")
+    held = con.execute("SELECT count(*) FROM _bench_held").fetchone()[0]  # type: ignore[index]
+    con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _bench_held)")
+    try:
+        t["build99"], up = timed(
+            f"layout: full build without the {update} {held:,}", lambda: layout.refresh(con, True), 1
+        )
+    finally:
+        con.execute("INSERT INTO events SELECT * FROM _bench_held")
+        con.execute("DROP TABLE _bench_held")
+    t["update"], up = timed(
+        f"layout: incremental update, {held:,} {update} events", lambda: layout.refresh(con), 1
+    )
+    assert up.mode == "incremental", up
+    print(f"  {up.people:,} new people; {peak_rss()}")
+    t["build"], full = timed("layout: full build, all events", lambda: layout.refresh(con, True), 1)
+    print(
+        f"  {full.people:,} people; update ÷ full build: {t['update'] / t['build']:.1%}; "
+        f"layout {layout_bytes(store) / 2**20:,.0f} MiB in the store file; {peak_rss()}"
+    )
+
+
+def layout_bytes(store: Store) -> int:
+    """Bytes of the layout's blocks in the store (DuckDB's storage info, all columns)."""
+    row = store.con.execute(
+        f"SELECT count(DISTINCT block_id) * (SELECT block_size FROM pragma_database_size()) "
+        f"FROM pragma_storage_info('{layout.LAYOUT}') WHERE persistent"
+    ).fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
+def hand_side(store: Store, con: Any, cfg: Any, cx: list[int], t: dict[str, float], repeat: int) -> None:
+    t["paths"], pres = timed("cxlab top paths from cart (depth 4)", lambda: paths(con, cfg, start="cart"), 1)
+    print(f"  top path: {pres.to_frame().iloc[0].to_dict()}; {peak_rss()}")
+    for key, label, sql in (
+        ("lists", "hand-written DuckDB SQL, per-person lists", hand_sql_lists()),
+        ("sql", "hand-written DuckDB SQL, window per step", hand_sql()),
+        ("staged", "hand-written DuckDB SQL, staged windows", hand_sql_staged()),
+    ):
+        t[key], row = timed(label, lambda sql=sql: store.con.execute(sql).fetchone(), repeat)
+        assert [int(x) for x in row] == cx, f"cxlab and {label} disagree: {list(row)}"
+    print(f"  same answers; {peak_rss()}")
+
+
+def pandas_side(store: Store, cx: list[int], t: dict[str, float], repeat: int) -> None:
+    t0 = time.perf_counter()
+    df = store.con.execute("SELECT customer_id, anonymous_id, ts, event FROM events").df()
+    print(f"pandas: load {len(df):,} rows into a DataFrame   {time.perf_counter() - t0:8.2f} s (not counted)")
+    for key, label, fn in (
+        ("pandas", "pandas funnel, per person (groupby-apply)", pandas_per_person),
+        ("pandas_vec", "pandas funnel, vectorised", pandas_funnel),
+    ):
+        t[key], pd_counts = timed(label, lambda fn=fn: fn(df), max(1, repeat - 2))
+        assert pd_counts == cx, f"cxlab and {label} disagree: {pd_counts}"
+    print(f"  same answers; {peak_rss()}")
 
 
 def chdb_side(store: Store, cx: list[int], t: dict[str, float], repeat: int) -> None:
     try:
-        import chdb  # type: ignore[import-not-found]
+        from chdb import session
     except ImportError:
         print("chdb not installed: skipping ClickHouse windowFunnel")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        raw, stitched = Path(tmp) / "raw.parquet", Path(tmp) / "stitched.parquet"
+        raw = Path(tmp) / "raw.parquet"
         store.con.execute(
             f"COPY (SELECT customer_id, anonymous_id, ts, event FROM events) TO '{raw}' (FORMAT parquet)"
         )
+        # ClickHouse's best form: every event, people pre-stitched as integers, in (person, t) order
+        best = Path(tmp) / "best.parquet"
         store.con.execute(
-            f"COPY ({PERSONS} SELECT person_id, t, event FROM ev WHERE event IN ({IN_STEPS})) "
-            f"TO '{stitched}' (FORMAT parquet)"
+            f"COPY (SELECT j.pid::UBIGINT AS person, j.t::UBIGINT AS t, c.name AS event FROM {layout.LAYOUT} j "
+            f"JOIN {layout.CODES} c ON c.kind = 'ev' AND c.code = j.ev) TO '{best}' (FORMAT parquet)"
         )
-        for key, label in (("raw", "stitching people in ClickHouse"), ("stitched", "pre-stitched step rows")):
-            q = chdb_sqls(raw, stitched)[key]
-            t[f"ch_{key}"], out = timed(
-                f"ClickHouse windowFunnel, {label}", lambda q=q: chdb.query(q), repeat
-            )
+        sess = session.Session(str(Path(tmp) / "ch"))
+        t0 = time.perf_counter()
+        sess.query(
+            "CREATE TABLE ev (person UInt64, t UInt64, event LowCardinality(String)) ENGINE = MergeTree "
+            "ORDER BY (person, t)"
+        )
+        sess.query(f"INSERT INTO ev SELECT person, t, event FROM file('{best}', Parquet)")
+        sess.query("OPTIMIZE TABLE ev FINAL")
+        print(f"ClickHouse MergeTree loaded and merged in {time.perf_counter() - t0:.1f} s (not counted)")
+        sqls = chdb_sqls(raw)
+        for key, label, q, run in (
+            ("ch_raw", "stitching people in ClickHouse from raw Parquet", sqls["raw"], sess.query),
+            (
+                "ch_mergetree",
+                "MergeTree ORDER BY (person, t), pre-stitched",
+                sqls["mergetree"] + " FORMAT CSV",
+                sess.query,
+            ),
+            (
+                "ch_mergetree_inorder",
+                "the same, optimize_aggregation_in_order = 1",
+                sqls["mergetree"] + " SETTINGS optimize_aggregation_in_order = 1 FORMAT CSV",
+                sess.query,
+            ),
+        ):
+            t[key], out = timed(f"ClickHouse windowFunnel, {label}", lambda q=q, run=run: run(q), repeat)
             ch = [int(x) for x in str(out).strip().split(",")]
             assert ch == cx, f"cxlab and windowFunnel ({label}) disagree: {ch}"
+        sess.close()
         print(f"  same answers; {peak_rss()}")
 
 

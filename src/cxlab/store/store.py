@@ -99,6 +99,9 @@ def init_project(directory: str | Path, db_name: str = DB_NAME) -> Path:
 class Store:
     """An open DuckDB store. Creates the canonical tables on first open; use as a context manager."""
 
+    keep_journey_layout: bool = True
+    """Whether :meth:`ingest` keeps the journey layout current (its own tests turn it off to test refresh)."""
+
     def __init__(
         self, db_path: str | Path = DEFAULT_DB, *, config: Config | None = None, read_only: bool = False
     ):
@@ -192,9 +195,10 @@ class Store:
         encoding: str | None = None,
         date_format: str | None = None,
     ) -> IngestReport:
-        """Load a file or in-memory table into ``table``; see :func:`cxlab.store.ingest.ingest`."""
+        """Load a file or in-memory table into ``table``; see :func:`cxlab.store.ingest.ingest`. New events
+        bring the journey layout up to date (:mod:`cxlab.journey.layout`), so read-only commands can use it."""
         self._memo.clear()
-        return ingest(
+        report = ingest(
             self.con,
             table,
             data,
@@ -208,6 +212,11 @@ class Store:
             date_format=date_format,
             secret=self.secret if self._has_tombstones() else None,
         )
+        if table == "events" and report.stored and not dry_run and self.keep_journey_layout:
+            from cxlab.journey.layout import refresh
+
+            refresh(self.con)
+        return report
 
     def counts(self) -> dict[str, int]:
         """Rows per canonical table."""
