@@ -76,7 +76,7 @@ def visits(
 
     Among events without a ``session_id``, clicks and conversions always count; other events count unless
     they happen outside the shop (:data:`OUTSIDE_EVENTS`)."""
-    cols = ["person_id", "visit_id", "ts", "event", "channel", "campaign", "revenue", "derived"]
+    cols = ["person_id", "visit_id", "ts", "event_id", "event", "channel", "campaign", "revenue", "derived"]
     stored = with_person_id(events.filter(events.session_id.notnull()), links_from=events)
     stored = stored.mutate(visit_id=stored.session_id, derived=False).select(cols)
     inside = events.event.isin([*click_events, conversion_event]) | ~events.event.isin(OUTSIDE_EVENTS)
@@ -86,10 +86,12 @@ def visits(
     ev = stored.union(loose)
     is_conv = ev.event == conversion_event
     tagged = ev.channel.notnull()
+    first = ibis.struct({"ts": ev.ts, "event_id": ev.event_id})  # ties broken by event id, on any engine
     v = ev.group_by(["person_id", "visit_id", "derived"]).aggregate(
         ts=ev.ts.min(),
-        channel=ev.channel.argmin(ev.ts, where=tagged),
-        campaign=ev.campaign.argmin(ev.ts, where=tagged),
+        channel=ev.channel.argmin(first, where=tagged),
+        # the first campaign named: DuckDB's arg_min skips a null value, Spark's min_by returns it
+        campaign=ev.campaign.argmin(first, where=tagged & ev.campaign.notnull()),
         conversions=is_conv.cast("int64").sum(),
         revenue=ev.revenue.sum(where=is_conv).fill_null(0.0),
         priced_conversions=(is_conv & ev.revenue.notnull()).cast("int64").sum(),
@@ -171,7 +173,10 @@ def null_touches(src: Sources, options: JourneyOptions | None = None) -> ir.Tabl
 
 
 def _path(t: ir.Table) -> ir.StringValue:
-    return t.channel.collect(order_by=[t.ts, t.channel]).join(SEP)
+    """The channels of ``t``'s touches in time order (ties by channel), joined by :data:`SEP`. Sorted as
+    (ts, channel) pairs: an ordered ``collect`` does not compile for Spark."""
+    touches = ibis.struct({"ts": t.ts, "channel": t.channel}).collect().sort()
+    return touches.map(lambda p: p.channel).join(SEP)
 
 
 def journey_paths(src: Sources, options: JourneyOptions | None = None) -> ir.Table:
@@ -214,7 +219,8 @@ def build_journeys(
     with src.touches.cache() as touches, src.conversions.cache() as conv:  # each is read several times
         table = journey_paths(Sources(touches, conv), o).to_pyarrow()
         c = conv.filter(_in_period(conv.ts, o))
-        totals = c.aggregate(n=c.count(), value=c.value.sum()).to_pandas().iloc[0]
+        exact = c.value.cast("decimal(38, 9)").sum().cast("float64")  # the same on every engine and run
+        totals = c.aggregate(n=c.count(), value=exact).to_pandas().iloc[0]
     paths_col = table.column("path")
     paths = Paths.from_strings(
         paths_col,

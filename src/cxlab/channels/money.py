@@ -17,6 +17,9 @@ from ibis.backends import BaseBackend
 from cxlab.config import Config
 from cxlab.currency import shop_orders
 
+ORDER_ID = r'"order_id"\s*:\s*"([^"\\]*)"'
+"""The order a purchase names in its JSON ``properties``: ``"order_id": "…"`` (a string without escapes)."""
+
 
 @dataclass(frozen=True)
 class PricedEvents:
@@ -37,8 +40,10 @@ def priced_events(con: BaseBackend, config: Config, conversion_event: str = "pur
         return PricedEvents(events, shop.currency)
     known = con.table("orders").select("order_id").mutate(_known=ibis.literal(True))
     kept = shop.table.select(order_id=shop.table.order_id, _order_revenue=shop.table.revenue)
-    is_conv = events.event == conversion_event  # only purchases' JSON is parsed
-    ev = events.mutate(_order=ibis.ifelse(is_conv, events.properties.cast("json")["order_id"].str, None))
+    is_conv = events.event == conversion_event  # only purchases' properties are read
+    # a regular expression, not a JSON path: Ibis compiles JSON access for DuckDB but not for Spark
+    order = events.properties.re_extract(ORDER_ID, 1).nullif("")
+    ev = events.mutate(_order=ibis.ifelse(is_conv, order, None))
     ev = ev.left_join(known, ev._order == known.order_id).drop("order_id")
     ev = ev.left_join(kept, ev._order == kept.order_id).drop("order_id")
     ev = ev.mutate(revenue=ibis.ifelse(ev._known.fill_null(False), ev._order_revenue, ev.revenue))

@@ -55,12 +55,10 @@ def person_attribute(con: BaseBackend, events: ir.Table, by: str, experiment: st
     country: the customer's country; variant: ``experiment:variant`` of ``experiment`` (default: the one with
     the most exposures); segment: non-buyer / one-time / repeat buyer (purchase events).
     """
-    if by == "channel":
-        tagged = events.filter(events.channel.notnull())
-        out = tagged.group_by("person_id").aggregate(value=tagged.channel.argmin(tagged.t))
-    elif by == "device":
-        dev = events.filter(events.device.notnull())
-        out = dev.group_by("person_id").aggregate(value=dev.device.argmin(dev.t))
+    if by in ("channel", "device"):
+        known = events.filter(events[by].notnull())
+        first = ibis.struct({"t": known.t, "event_id": known.event_id})  # ties broken by event id
+        out = known.group_by("person_id").aggregate(value=known[by].argmin(first))
     elif by == "country":
         c = con.table("customers")
         out = c.select(person_id=c.customer_id, value=c.country)

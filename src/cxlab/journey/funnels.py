@@ -48,6 +48,7 @@ from cxlab.journey.data import attach_breakdown, journey_events
 from cxlab.journey.sessions import with_session_key
 from cxlab.stats.peers import Correction, adjust_pvalues, compare_with_peers
 from cxlab.stats.proportions import wilson_interval
+from cxlab.store.engine import is_spark_connect
 
 Order = Literal["ordered", "strict", "any"]
 MS = 1000
@@ -569,8 +570,8 @@ def funnel(
         if order == "ordered" and k > 1 and not lists:  # one window pass per step reads the marked events:
             marked = stack.enter_context(marked.cache())  # stitch people once
         per = _per_unit(marked, parsed, window_s * MS, order, exclusions, lists)
-        if by:  # read twice: per breakdown value and overall
-            per = stack.enter_context(per.cache())
+        if by and not (is_spark_connect(con) and order == "ordered" and k > 1 and not lists):
+            per = stack.enter_context(per.cache())  # read twice: per breakdown value and overall
         return _funnel(
             con, config, per, parsed, window_s, order, unit, exclusions, by, experiment, level, correction
         )

@@ -137,7 +137,7 @@ def journey_map(
     spend = all_ev.group_by("person_id").aggregate(revenue=all_ev.revenue.sum().fill_null(0.0))
     per = per.left_join(spend, "person_id").drop("person_id_right")
     per = attach_breakdown(con, all_ev, per, by, experiment)
-    hours = (per.next_t - per.first_t) / 3600.0
+    hours = (per.next_t - per.first_t).cast("float64") / 3600  # a float literal is a decimal on Spark
     agg = per.group_by(["breakdown", "stage_idx", "stage", "touchpoint"]).aggregate(
         people=per.count(),
         next_stage=per.next_t.notnull().cast("int64").sum(),

@@ -33,6 +33,7 @@ from cxlab.schema.tables import TABLES
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 SCHEMES = ("spark", "sc")
 """URL schemes of Spark targets: an in-process session (``spark``) and Spark Connect (``sc``)."""
@@ -251,7 +252,7 @@ def canonical_frame(spark: SparkSession, target: SparkTarget, table: str) -> Dat
     schema = from_arrow_schema(TABLES[table].arrow_schema)
     where = target.location(table)
     if where is not None:
-        df = _load(spark, target, where)
+        df = _load(spark, target, where, schema)
     elif target.database is not None:
         df = spark.table(f"{target.database}.{table}")
     else:
@@ -272,14 +273,15 @@ NO_DATA = ("PATH_NOT_FOUND", "Path does not exist", "UNABLE_TO_INFER_SCHEMA", "U
 """Spark's words for a table folder that is missing or holds no files yet: read as an empty table."""
 
 
-def _load(spark: SparkSession, target: SparkTarget, where: str) -> DataFrame | None:
+def _load(spark: SparkSession, target: SparkTarget, where: str, schema: StructType) -> DataFrame | None:
     """The files at ``where`` (read by the session, so a Spark Connect server reads its own paths), or None
-    when there are none."""
+    when there are none. Parquet is read with the canonical ``schema`` given, by column name: no pass over
+    every file's footer to infer one, and a column a file lacks reads as null."""
     if target.kind == "local" and "://" not in where and not Path(where).exists():
         return None
     reader = spark.read.format(target.format)
     if target.format == "parquet":
-        reader = reader.option("mergeSchema", "true")
+        reader = reader.schema(schema)
     try:
         df = reader.load(where)
         df.columns  # noqa: B018 - resolves the schema now (Spark Connect reads lazily)
@@ -309,6 +311,13 @@ def spark_backend(target: SparkTarget) -> BaseBackend:
     for table in TABLES:
         canonical_frame(spark, target, table).createOrReplaceTempView(table)
     return ibis.pyspark.connect(spark)
+
+
+def is_spark_connect(con: object) -> bool:
+    """Whether ``con`` is an Ibis backend on a Spark Connect session. Its server doesn't report a plan built
+    on a cached table as cached, so Ibis can't cache that plan again (callers skip the second cache)."""
+    session = getattr(con, "_session", None)
+    return type(session).__module__.startswith("pyspark.sql.connect")
 
 
 def describe(target: SparkTarget) -> dict[str, Any]:
