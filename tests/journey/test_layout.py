@@ -216,3 +216,23 @@ def test_ingesting_events_keeps_the_layout_current(store: Store) -> None:
     assert layout.status(store.con) == "current"
     store.ingest("events", random_events(10, 100, start=600))  # nothing new: nothing to do
     assert layout.status(store.con) == "current"
+
+
+def test_filtered_views_read_the_raw_events(store: Store) -> None:
+    from datetime import date
+
+    import ibis
+
+    from cxlab.store.filters import Filters, restrict
+
+    store.ingest("events", random_events(11, 1500))
+    layout.refresh(store.con)
+    cur = store.con.cursor()
+    (database,) = cur.execute("SELECT current_database()").fetchone() or ("",)
+    restrict(cur, Filters(start=date(2024, 5, 1), end=date(2024, 5, 8)), database)
+    assert layout.filtered(cur) and not layout.ready(cur)  # the week's events: not the layout's
+    assert layout.status(store.con) == "current"  # untouched: the views didn't rebuild it
+    filtered_con = ibis.duckdb.from_connection(cur)
+    got = funnel(filtered_con, store.config, STEPS, "2d")
+    everything = layout_funnel(store)
+    assert got.to_dict()["steps"][0]["customers"] < everything.to_dict()["steps"][0]["customers"]

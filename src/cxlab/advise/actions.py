@@ -30,6 +30,7 @@ from cxlab.journey.report import shop_swot
 from cxlab.progress import Progress, counted
 from cxlab.store import Store
 from cxlab.voice.report import shop_themes
+from cxlab.voice.tables import texts_with_feedback
 
 SOURCES = {
     "swot": "strengths and weaknesses",
@@ -63,7 +64,7 @@ def _churn_flows(store: Store) -> list[str]:
     from cxlab.automate.flows import load_flows
 
     try:
-        flows = load_flows(store.config, store.path.parent)
+        flows = load_flows(store.config, store.project_dir)
     except (ConfigError, OSError):
         return []
     return [f.name for f in flows if f.enabled and getattr(f.trigger, "score", None) == "churn_risk"]
@@ -143,9 +144,7 @@ def next_actions(store: Store, limit: int = 5, progress: Progress | None = None)
 
     def read_themes() -> None:
         themes = shop_themes(store)
-        times = store.con.execute(
-            "SELECT f.feedback_id, f.ts FROM feedback f JOIN voice_texts v USING (feedback_id)"
-        ).df()
+        times = texts_with_feedback(store).select("feedback_id", "ts").execute()
         per_buyer, cur = revenue_per_buyer(store.ibis(), store.config)
         actions.extend(voice_actions(themes, theme_weeks(themes, times), per_buyer, cur))
 

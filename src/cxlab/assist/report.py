@@ -24,7 +24,7 @@ from cxlab.assist.report_data import (
     reason_words,
 )
 from cxlab.display import DASH, count, day, interval, pct
-from cxlab.report.section import Section, titled
+from cxlab.report.section import Section, duckdb_only, titled
 from cxlab.store import Store
 from cxlab.voice.settings import voice_settings
 
@@ -39,6 +39,7 @@ def report_of(store: Store) -> AssistReport:
         spec = voice_settings(store.config).embedder
         return assist_report(store.ibis(), embedder=spec)
 
+    duckdb_only(store, "the assistant's conversations are kept only in a DuckDB store")
     return store.memo("assist-report", compute)
 
 

@@ -13,7 +13,7 @@ from cxlab.automate.effects import SENT, FlowEffect, FlowsReport, flow_effects
 from cxlab.automate.flows import HOLDOUT, load_flows
 from cxlab.display import DASH, certainty, count, interval, missing, money, p_value, pct
 from cxlab.errors import MissingData
-from cxlab.report.section import Section, titled
+from cxlab.report.section import Section, duckdb_only, titled
 from cxlab.store import Store
 
 WINDOW_UNITS = {"d": "day", "h": "hour", "w": "week"}
@@ -112,7 +112,8 @@ def _figure(res: FlowsReport) -> go.Figure:
 @titled("Automated flows")
 def flows_section(store: Store) -> Section:
     """What each flow did against its holdout, in words; counts and revenue per recipient in the table."""
-    flows = load_flows(store.config, store.path.parent)
+    duckdb_only(store, "the flows' outbox (what was sent to whom) is kept only in a DuckDB store")
+    flows = load_flows(store.config, store.project_dir)
     if not flows:
         raise MissingData("Flows need a declaration: add [flows.<name>] to cxlab.toml (see README)")
     ((exposed,),) = store.con.execute(

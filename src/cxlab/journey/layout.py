@@ -237,9 +237,18 @@ def writable(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
+def filtered(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``events`` or ``customers`` is a temporary view here (the global filters' scope, see
+    :mod:`cxlab.store.filters`): the layout holds every stored event, so it can't answer for a filtered set."""
+    sql = "SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name IN ('events', 'customers')"
+    return _one(con, sql) > 0
+
+
 def ready(con: duckdb.DuckDBPyConnection) -> bool:
     """Make the layout current if the store is writable; whether it is current now (a read-only store with a
-    stale layout: no, the caller reads the raw events)."""
+    stale layout: no, the caller reads the raw events). Never within filtered views (:func:`filtered`)."""
+    if filtered(con):
+        return False
     state = status(con)
     if state != "current" and writable(con):
         refresh(con)

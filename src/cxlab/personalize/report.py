@@ -18,7 +18,7 @@ from cxlab.errors import MissingData
 from cxlab.personalize.data import catalog_for, settings_of, store_lines, store_views
 from cxlab.personalize.evaluate import Evaluation, evaluate
 from cxlab.personalize.store import default_split
-from cxlab.report.section import Section, titled
+from cxlab.report.section import Section, duckdb_only, titled
 from cxlab.store import Store
 
 SAMPLE = 2000
@@ -44,7 +44,7 @@ def top_pairs(store: Store, n: int = PAIRS) -> pd.DataFrame:
     j = a.join(b, (a.customer_id == b.cust_b) & (a.product_a < b.product_b))
     pairs = j.group_by(["product_a", "product_b"]).aggregate(customers=j.count())
     df = pairs.order_by([pairs.customers.desc(), "product_a", "product_b"]).limit(n).to_pandas()
-    cat = catalog_for(store.path.parent, settings_of(store.config))
+    cat = catalog_for(store.project_dir, settings_of(store.config))
     for c in ("product_a", "product_b"):
         df[c] = [cat.name(p) if cat is not None else p for p in df[c]]
     return df
@@ -84,6 +84,7 @@ def _details(ev: Evaluation, pairs: pd.DataFrame) -> str:
 @titled("Recommendations")
 def recommendations_section(store: Store) -> Section:
     """Which way of recommending predicts the next purchases best, and what sells together."""
+    duckdb_only(store, "the recommendations are fitted and evaluated on a DuckDB store only")
     con = store.ibis()
     split = default_split(con)
     if split is None:
@@ -95,7 +96,7 @@ def recommendations_section(store: Store) -> Section:
         split,
         K,
         settings=s,
-        catalog=catalog_for(store.path.parent, s),
+        catalog=catalog_for(store.project_dir, s),
         sample=SAMPLE,
     )
     t = ev.to_frame()

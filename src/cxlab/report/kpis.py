@@ -1,32 +1,31 @@
 """The key figures (revenue, orders, average order value, conversion, NPS, active customers) of a period, each
 with its change against the period of the same length before it.
 
-One computation for every shell: the report's "Key figures" section (the last 30 days of the data) and the
-dashboard's overview cards (the filter's date range) read the same :func:`figures` over a connection whose
-canonical tables hold just the period's rows (temporary views, :func:`filtered`).
+One computation for every shell and engine: the report's "Key figures" section (the last 30 days of the data,
+on DuckDB or Spark) and the dashboard's overview cards (the filter's date range, on a cursor whose canonical
+tables hold just the filtered rows) read the same :func:`figures`, written in Ibis.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import duckdb
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
+from ibis.backends import BaseBackend
 
 from cxlab.config import Config
 from cxlab.currency import shop_orders
 from cxlab.display import DASH, count, day, interval, missing, money, pct, points, whole
 from cxlab.errors import MissingData
 from cxlab.report.section import Section, titled
-from cxlab.schema.tables import quote_ident
 from cxlab.stats.proportions import wilson_interval
 from cxlab.store import Store
-from cxlab.store.filters import Filters, restrict
 from cxlab.voice.scores import score, score_range
 
 DEFAULT_DAYS = 30
@@ -87,76 +86,75 @@ class Kpis:
         return (self.end - self.start).days + 1
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    row = con.execute(sql).fetchone()
-    return row[0] if row else None
+Con: TypeAlias = duckdb.DuckDBPyConnection | BaseBackend
+"""Where the figures are read: an Ibis backend (DuckDB or Spark) or a DuckDB connection (the dashboard's
+filtered cursor)."""
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    n = _one(con, sql)
-    return int(n) if isinstance(n, int) else 0
+def _backend(con: Con) -> BaseBackend:
+    return ibis.duckdb.from_connection(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    try:
-        con.execute(f"SELECT 1 FROM {quote_ident(table)} LIMIT 0")
-    except duckdb.Error:
-        return False
-    return True
-
-
-def nonempty(con: duckdb.DuckDBPyConnection) -> set[str]:
+def nonempty(con: Con) -> set[str]:
     """Which of :data:`SOURCES` hold rows on ``con`` (a figure of an empty table is "not measured", not 0)."""
-    return {t for t in SOURCES if _has(con, t) and _one(con, f"SELECT 1 FROM {quote_ident(t)} LIMIT 1")}
+    backend = _backend(con)
+    have = set(backend.list_tables())
+    return {t for t in SOURCES if t in have and int(backend.table(t).limit(1).count().execute())}
 
 
-def last_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+def last_day(con: Con) -> dt.date | None:
     """The day of the latest event, order or feedback on ``con``, or None when there is none."""
-    days = [_one(con, f"SELECT max(ts)::DATE FROM {t}") for t in SOURCES if _has(con, t)]
-    known = [d for d in days if isinstance(d, dt.date)]
+    backend = _backend(con)
+    have = set(backend.list_tables())
+    latest = [backend.table(t).ts.max().execute() for t in SOURCES if t in have]
+    known = [pd.Timestamp(x).date() for x in latest if not pd.isna(x)]
     return max(known) if known else None
 
 
-def figures(con: duckdb.DuckDBPyConnection, config: Config) -> Figures:
-    """Revenue, orders, visitors, buyers, active customers and NPS of whatever rows ``con``'s tables hold."""
-    backend = ibis.duckdb.from_connection(con)
+def _within(t: ir.Table, period: tuple[dt.date, dt.date] | None) -> ir.Table:
+    """``t``'s rows whose ``ts`` falls on the days of ``period`` (first and last day included, UTC)."""
+    if period is None:
+        return t
+    start, end = period
+    return t.filter((t.ts >= pd.Timestamp(start)) & (t.ts < pd.Timestamp(end + dt.timedelta(days=1))))
+
+
+def figures(con: Con, config: Config, period: tuple[dt.date, dt.date] | None = None) -> Figures:
+    """Revenue, orders, visitors, buyers, active customers and NPS of the rows ``con``'s tables hold, on the
+    days of ``period`` when given (the dashboard's cursor is filtered already). The reporting currency is
+    settled on all the orders, so two periods compared are in one currency."""
+    backend = _backend(con)
+    have = set(backend.list_tables())
     revenue, orders, currency = 0.0, 0, config.shop.currency
     notes: tuple[str, ...] = ()
-    if _has(con, "orders"):
+    if "orders" in have:
         shop = shop_orders(backend, config)
-        o = shop.table
+        o = _within(shop.table, period)
         r = o.aggregate(revenue=o.revenue.sum(), n=o.count()).execute().iloc[0]
         revenue = 0.0 if pd.isna(r["revenue"]) else float(r["revenue"])
         orders, currency, notes = int(r["n"]), shop.currency, tuple(shop.notes)
     visitors = buyers = customers = 0
-    if _has(con, "events"):
-        person = "COALESCE(customer_id, anonymous_id)"
-        visitors = _count(con, f"SELECT count(DISTINCT {person}) FROM events")
-        buyers = _count(con, f"SELECT count(DISTINCT {person}) FROM events WHERE event = 'purchase'")
-        customers = _count(con, "SELECT count(DISTINCT customer_id) FROM events")
+    if "events" in have:
+        ev = _within(backend.table("events"), period)
+        person = ev.customer_id.coalesce(ev.anonymous_id)
+        n = (
+            ev.aggregate(
+                visitors=person.nunique(),
+                buyers=person.nunique(where=ev.event == "purchase"),
+                customers=ev.customer_id.nunique(),
+            )
+            .execute()
+            .iloc[0]
+        )
+        visitors, buyers, customers = int(n["visitors"]), int(n["buyers"]), int(n["customers"])
     nps = lo = hi = None
-    n = 0
-    if _has(con, "feedback"):
-        try:
-            t = score(backend, "nps").table
-        except MissingData:
-            t = pd.DataFrame()
+    answers = 0
+    if "feedback" in have:
+        t = score(backend, "nps", feedback=_within(backend.table("feedback"), period)).table
         if len(t) and int(t["n"].iloc[0]):
-            nps, lo, hi, n = (float(t["score"].iloc[0]), float(t["ci_low"].iloc[0]),
-                              float(t["ci_high"].iloc[0]), int(t["n"].iloc[0]))  # fmt: skip
-    return Figures(revenue, orders, visitors, buyers, customers, nps, lo, hi, n, currency, notes)
-
-
-@contextmanager
-def filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A new cursor of ``con`` on which the canonical tables hold only the rows within ``filters`` (temporary
-    views named like the tables, as the server's filtered scopes do)."""
-    cur = con.cursor()
-    try:
-        restrict(cur, filters, str(_one(cur, "SELECT current_database()")))
-        yield cur
-    finally:
-        cur.close()
+            nps, lo, hi, answers = (float(t["score"].iloc[0]), float(t["ci_low"].iloc[0]),
+                                    float(t["ci_high"].iloc[0]), int(t["n"].iloc[0]))  # fmt: skip
+    return Figures(revenue, orders, visitors, buyers, customers, nps, lo, hi, answers, currency, notes)
 
 
 def periods(end: dt.date, start: dt.date | None = None) -> tuple[dt.date, dt.date, dt.date, dt.date]:
@@ -241,18 +239,17 @@ def compare(
 
 
 def key_figures(store: Store, days: int = DEFAULT_DAYS) -> Kpis | None:
-    """The key figures of the last ``days`` days of ``store``'s data against the ``days`` before; None when the
-    store holds no events, orders or feedback to define a period."""
-    end = last_day(store.con)
+    """The key figures of the last ``days`` days of ``store``'s data against the ``days`` before, read through
+    the store's engine; None when the store holds no events, orders or feedback to define a period."""
+    con = store.ibis()
+    end = last_day(con)
     if end is None:
         return None
     span = periods(end, end - dt.timedelta(days=days - 1))
     start, end, prev_start, prev_end = span
-    with filtered(store.con, Filters(start=start, end=end)) as con:
-        now = figures(con, store.config)
-    with filtered(store.con, Filters(start=prev_start, end=prev_end)) as con:
-        before = figures(con, store.config)
-    return compare(now, before, span, nonempty(store.con))
+    now = figures(con, store.config, (start, end))
+    before = figures(con, store.config, (prev_start, prev_end))
+    return compare(now, before, span, nonempty(con))
 
 
 def overview(store: Store) -> Section:

@@ -9,6 +9,9 @@ from typing import Any, TypeVar
 import pandas as pd
 import plotly.graph_objects as go
 
+from cxlab.errors import MissingData
+from cxlab.store import SparkStore, Store
+
 NOT_RUN = "Not run"
 """How the summary of a section that could not run begins: ``Not run (missing data): why``."""
 
@@ -41,3 +44,11 @@ def titled(title: str) -> Callable[[F], F]:
         return make
 
     return mark
+
+
+def duckdb_only(store: Store, why: str) -> None:
+    """Raise :class:`MissingData` (``not available on Spark: why``) when ``store`` runs on Spark, for a section
+    whose data only a DuckDB store has (cxlab's own tables; Spark reads just the canonical ones), so it says so
+    in one line and the rest of the report runs."""
+    if isinstance(store, SparkStore):
+        raise MissingData(f"not available on Spark: {why}")

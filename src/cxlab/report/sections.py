@@ -7,6 +7,7 @@ lacks what the analysis needs) apart from failures (any other error).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -28,6 +29,8 @@ from cxlab.progress import Progress, counted
 from cxlab.report.kpis import overview
 from cxlab.report.section import NOT_RUN, Section
 from cxlab.store import Store
+from cxlab.voice.analysis import ensure_analysed
+from cxlab.voice.tables import per_process
 
 Make = Callable[[Store], Section]
 AREAS: tuple[ModuleType, ...] = (
@@ -127,5 +130,14 @@ def run_sections(store: Store, makers: list[Make], progress: Progress | None = N
 
 
 def build_sections(store: Store, progress: Progress | None = None) -> Built:
-    """Run every section of the report on ``store`` (see :func:`run_sections`)."""
+    """Run every section of the report on ``store`` (see :func:`run_sections`).
+
+    On a store whose voice tables last one process (Spark, :mod:`cxlab.voice.tables`) the feedback texts are
+    read first, so every section that joins them (the advice, the journey map's mood and the SWOT, the scores'
+    comments, sentiment, themes) sees them whichever runs first, as on a DuckDB store after ``cxlab voice
+    analyze``. Should reading them fail, the sections that need them fail in their place with the reason (they
+    ask again), and the rest still runs."""
+    if per_process(store):
+        with contextlib.suppress(Exception):
+            ensure_analysed(store, progress)
     return run_sections(store, registered(), progress)

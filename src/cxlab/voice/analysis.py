@@ -5,6 +5,11 @@ shop's, else lingua with the customer's language as the fallback), embedded (onl
 before) and labelled. The sentiment head is the shop's own (trained on its star-rated reviews) when there are
 enough, else the zero-shot anchor head; it is refitted only when the reviews it learned from changed by more
 than ``REFIT_GROWTH``, and then every text is relabelled (cheap: the embeddings are stored).
+
+The feedback is read through the store's engine (``store.ibis()``: DuckDB or Spark); texts are embedded and
+labelled in this process, in ``feedback_id`` order, so both engines give the same results. On Spark the voice
+tables last as long as the open store (:mod:`cxlab.voice.tables`): :func:`ensure_analysed` reads the texts
+once per store for the analyses that need them.
 """
 
 from __future__ import annotations
@@ -30,11 +35,15 @@ from cxlab.voice.settings import voice_settings
 from cxlab.voice.shop_head import ShopHead, ShopSentiment
 from cxlab.voice.tables import (
     ensure_tables,
+    has_table,
     missing_hashes,
+    per_process,
+    publish,
     put_vectors,
     registered,
     stored_shop_head,
     stored_vectors,
+    texts_with_feedback,
 )
 from cxlab.voice.text import clean_text, has_words, text_hash
 
@@ -115,14 +124,16 @@ HEAD_NAMES = {
 
 
 def _new_feedback(store: Store) -> pd.DataFrame:
-    return store.con.execute(
-        """
-        SELECT f.feedback_id, f.text, f.language, c.language AS customer_language
-        FROM feedback f LEFT JOIN customers c USING (customer_id)
-        WHERE f.text IS NOT NULL AND f.feedback_id NOT IN (SELECT feedback_id FROM voice_texts)
-        ORDER BY f.feedback_id
-        """
-    ).df()
+    """Feedback rows with a text not in ``voice_texts`` yet (``feedback_id, text, language,
+    customer_language``), read through the store's engine, in ``feedback_id`` order."""
+    con = store.ibis()
+    fb = con.table("feedback")
+    fb = fb.filter(fb.text.notnull()).select("feedback_id", "customer_id", "text", "language")
+    c = con.table("customers").select("customer_id", customer_language="language")
+    new = fb.left_join(c, "customer_id").anti_join(con.table("voice_texts"), "feedback_id")
+    return (
+        new.select("feedback_id", "text", "language", "customer_language").order_by("feedback_id").execute()
+    )
 
 
 def anchor_head(store: Store, embedder: Embedder) -> LinearHead:
@@ -164,12 +175,9 @@ def _review_head(
     store: Store, embedder: Embedder, anchors: LinearHead, min_reviews: int, refit: bool
 ) -> tuple[ShopHead | None, bool]:
     """The shop's own head (refitted when its reviews changed enough), or None when there are too few."""
-    rated = store.con.execute(
-        """
-        SELECT v.text_hash, f.score, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id)
-        WHERE f.source = 'review' AND f.score IS NOT NULL AND v.text_hash IS NOT NULL ORDER BY feedback_id
-        """
-    ).df()
+    t = texts_with_feedback(store)
+    t = t.filter((t.source == "review") & t.score.notnull() & t.text_hash.notnull())
+    rated = t.order_by("feedback_id").select("text_hash", "score", "language", "text").execute()
     trainer = ShopSentiment(min_reviews=min_reviews)
     if not trainer.enough(rated["score"].to_numpy()):
         return None, False
@@ -192,6 +200,17 @@ def _review_head(
     return head, True
 
 
+def ensure_analysed(store: Store, progress: Progress | None = None) -> bool:
+    """Whether ``voice_texts`` holds the store's analysed feedback for the analyses that read it (sentiment,
+    themes, the advice). A DuckDB store has what ``cxlab voice analyze`` last stored (nothing is read here:
+    the report opens it read-only); a store whose voice tables last one process (Spark) reads its texts now,
+    once per open store."""
+    if per_process(store):
+        store.memo("voice-analysis", lambda: analyze_feedback(store, progress=progress))
+        return True
+    return has_table(store.con, "voice_texts")
+
+
 _RUNNING = threading.Lock()
 """One analysis at a time per process: the server runs it in the background and for read requests that need
 it, and two runs would insert the same new texts."""
@@ -208,6 +227,7 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     settings = voice_settings(store.config)
     languages = [c.lower() for c in store.config.shop.languages]
     ensure_tables(store.con)
+    publish(store)
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
     new = _new_feedback(store)
@@ -243,8 +263,10 @@ def _analyze(store: Store, refit: bool, progress: Progress | None) -> VoiceRun:
     )  # fmt: skip
     with registered(store.con, "_voice_new", pa.Table.from_pandas(rows, preserve_index=False)):
         store.con.execute("INSERT INTO voice_texts SELECT * FROM _voice_new")
+    publish(store)
     shop, refitted = _review_head(store, embedder, anchors, settings.min_reviews, refit)
     _label(store, embedder, anchors, shop, every=refitted)
+    publish(store)
     clock["sentiment"] = time.perf_counter() - t0
     ((total,),) = store.con.execute("SELECT count(*) FROM voice_texts").fetchall()
     head: LinearHead | ShopHead = shop or anchors
@@ -257,10 +279,9 @@ def _label(store: Store, embedder: Embedder, anchors: LinearHead, shop: ShopHead
     """(Re)label the ``voice_texts`` rows not labelled yet (``every``: all of them), clause by clause, with the
     shop's own head when it has one (the zero-shot head's probabilities as its prior), else the zero-shot head;
     a text whose clauses pull both ways while the verdict stays close is ``mixed``."""
-    todo = store.con.execute(
-        "SELECT v.feedback_id, v.language, f.text FROM voice_texts v JOIN feedback f USING (feedback_id) "
-        "WHERE v.text_hash IS NOT NULL" + ("" if every else " AND v.label IS NULL")
-    ).df()
+    t = texts_with_feedback(store)
+    t = t.filter(t.text_hash.notnull() if every else t.text_hash.notnull() & t.label.isnull())
+    todo = t.order_by("feedback_id").select("feedback_id", "language", "text").execute()
     todo["text"] = [clean_text(t) for t in todo["text"]]
     todo = todo[[has_words(t) for t in todo["text"]]].reset_index(drop=True)
     if todo.empty:

@@ -116,16 +116,24 @@ def analyze_cmd(
     db: DbOpt = DEFAULT_DB,
     json_: JsonOpt = False,
 ) -> None:
-    """Detect languages, embed and label the feedback texts added since the last run."""
-    from cxlab.store import Store
+    """Detect languages, embed and label the feedback texts added since the last run (on Spark: all of them,
+    kept for this command only)."""
+    from cxlab.store import open_store
     from cxlab.voice.analysis import analyze_feedback
+    from cxlab.voice.tables import per_process
 
-    with errors_as_exit(), Store(db) as store, progress(not json_) as bar:
+    with errors_as_exit(), open_store(db, read_only=False) as store, progress(not json_) as bar:
         run = analyze_feedback(store, refit=refit, progress=bar)
+        kept = not per_process(store)
     if json_:
         emit_json(run.to_dict())
     else:
         console.print(run.summary(), markup=False)
+        if not kept:
+            console.print(
+                "On Spark the results are not stored: each command that needs them reads the texts again.",
+                markup=False,
+            )
 
 
 def _text_result(r: TextSentiment) -> dict[str, Any]:
@@ -146,7 +154,7 @@ def sentiment_cmd(
     import pandas as pd
 
     from cxlab.config import Config
-    from cxlab.store import Store
+    from cxlab.store import open_store
     from cxlab.voice.analysis import analyze_feedback
     from cxlab.voice.emotion import touchpoint_sentiment
     from cxlab.voice.predict import classify_texts
@@ -177,7 +185,7 @@ def sentiment_cmd(
                 frame, "sentiment", f"{len(texts)} text(s); head: {results[0].head}.", limit=500, wide=wide
             )
             return
-        with Store(db) as store, progress(not json_) as bar:
+        with open_store(db, read_only=False) as store, progress(not json_) as bar:
             analyze_feedback(store, progress=bar)
             res = touchpoint_sentiment(store.ibis())
     if res is None:
@@ -218,11 +226,11 @@ def themes_cmd(
     """Themes of the feedback per sentiment, with keywords per language, quotes, topic and emerging flags."""
     import pandas as pd
 
-    from cxlab.store import Store
+    from cxlab.store import open_store
     from cxlab.voice.analysis import analyze_feedback
     from cxlab.voice.themes import find_themes
 
-    with errors_as_exit(), Store(db) as store, progress(not json_) as bar:
+    with errors_as_exit(), open_store(db, read_only=False) as store, progress(not json_) as bar:
         analyze_feedback(store, progress=bar)
         res = find_themes(store)
     write_figure(res.figure(), figure)

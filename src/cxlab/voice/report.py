@@ -2,7 +2,8 @@
 sentiment per touchpoint and themes with a real quote each. Summaries say what was found in plain words; the
 method, ranges and n go to ``Section.details``. Cells hold plain text (the report escapes them) and figure
 labels built from customers' words are HTML-escaped. Sentiment and themes need ``cxlab voice analyze`` (the
-demo runs it); without it they say so."""
+demo runs it); without it they say so. On Spark the texts are read when first needed
+(:func:`~cxlab.voice.analysis.ensure_analysed`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from cxlab.display import DASH, count, pct
 from cxlab.errors import MissingData, require_rows
 from cxlab.report.section import Section, titled
 from cxlab.store import Store
+from cxlab.voice.analysis import ensure_analysed
 from cxlab.voice.emotion import touchpoint_sentiment
 from cxlab.voice.scores import KINDS, MIN_ANSWERS, score, score_format, score_range, score_sentence
-from cxlab.voice.tables import has_table
 from cxlab.voice.themes import Themes, find_themes
 
 NOT_ANALYSED = "the feedback texts are not analysed yet; run `cxlab voice analyze`"
@@ -59,7 +60,7 @@ def scores_section(store: Store) -> Section:
 @titled("Sentiment per touchpoint")
 def sentiment_section(store: Store) -> Section:
     """Share of negative feedback per touchpoint, with its 95% range."""
-    if not has_table(store.con, "voice_texts"):
+    if not ensure_analysed(store):
         raise MissingData(f"Sentiment per touchpoint: {NOT_ANALYSED}")
     res = touchpoint_sentiment(store.ibis())
     if res is None or res.table.empty:
@@ -95,7 +96,7 @@ def sentiment_section(store: Store) -> Section:
 def shop_themes(store: Store) -> Themes:
     """The store's feedback themes, found once per open store (the report section and "what to do next" share
     them); raises :class:`MissingData` before ``cxlab voice analyze`` has run."""
-    if not has_table(store.con, "voice_texts"):
+    if not ensure_analysed(store):
         raise MissingData(f"Feedback themes: {NOT_ANALYSED}")
     return store.memo("themes", lambda: find_themes(store))
 

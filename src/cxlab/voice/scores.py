@@ -173,10 +173,16 @@ def coded(kind: Kind, score: ir.NumericValue) -> ir.NumericValue:
 
 
 def answers(
-    con: BaseBackend, kind: Kind, merge: Merge = "all", since: Any = None, until: Any = None
+    con: BaseBackend,
+    kind: Kind,
+    merge: Merge = "all",
+    since: Any = None,
+    until: Any = None,
+    feedback: ir.Table | None = None,
 ) -> ir.Table:
-    """Survey answers of ``kind`` (``customer_id, ts, touchpoint, language, score, x``) in [since, until)."""
-    fb = con.table("feedback")
+    """Survey answers of ``kind`` (``customer_id, ts, touchpoint, language, score, x``) in [since, until), from
+    ``feedback`` (default: ``con``'s feedback table)."""
+    fb = con.table("feedback") if feedback is None else feedback
     fb = fb.filter((fb.source == kind) & fb.score.notnull())
     if since is not None:
         fb = fb.filter(fb.ts >= pd.Timestamp(since))
@@ -212,13 +218,15 @@ def score(
     until: Any = None,
     level: float = 0.95,
     config: Config | None = None,
+    feedback: ir.Table | None = None,
 ) -> ScoreResult:
-    """NPS, CSAT or CES overall, per ``by`` value and/or per ``period`` (day, week, month, quarter, year)."""
+    """NPS, CSAT or CES overall, per ``by`` value and/or per ``period`` (day, week, month, quarter, year), of
+    ``feedback`` (a selection of ``con``'s feedback rows; default all of them)."""
     if kind not in KINDS:
         raise ValueError(f"unknown score {kind!r}: expected one of {', '.join(KINDS)}")
     if period is not None and period not in PERIODS:
         raise ValueError(f"unknown period {period!r}: expected one of {', '.join(PERIODS)}")
-    t = answers(con, kind, merge, since, until)
+    t = answers(con, kind, merge, since, until, feedback)
     keys: list[str] = []
     if by is not None:
         t = _with_group(con, t, by, config or Config.default())

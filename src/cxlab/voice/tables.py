@@ -3,6 +3,12 @@
 ``voice_embeddings`` is keyed by (model, text hash): a text is embedded once, whichever rows repeat it, and a
 rerun embeds only texts it has not seen. Each batch is inserted on its own, so an interrupted run keeps what it
 finished. ``voice_texts`` has one row per feedback row with text: language, sentiment label and probabilities.
+
+The tables live on ``store.con``: the store itself on DuckDB. On Spark (:class:`~cxlab.store.SparkStore`) the
+lakehouse is read-only and ``store.con`` is a private in-memory DuckDB, so the voice tables last as long as the
+open store (one process): each process reads the feedback texts again (:func:`per_process`). There
+:func:`publish` registers ``voice_texts`` with the store's Spark session, so analyses joining it with the canonical
+tables through ``store.ibis()`` run unchanged.
 """
 
 from __future__ import annotations
@@ -11,11 +17,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from cxlab.progress import Progress
+from cxlab.store import SparkStore, Store
 from cxlab.voice.embeddings import Embedder, Vectors, batches
 from cxlab.voice.shop_head import ShopHead
 from cxlab.voice.text import text_hash
@@ -32,6 +41,31 @@ CREATE TABLE IF NOT EXISTS voice_heads (model VARCHAR, kind VARCHAR, fitted_at T
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+
+
+def per_process(store: Store) -> bool:
+    """Whether ``store``'s voice tables last only as long as this open store (Spark: see the module doc)."""
+    return isinstance(store, SparkStore)
+
+
+def publish(store: Store) -> None:
+    """Make ``store.ibis()`` see ``voice_texts`` as ``store.con`` holds it now: on DuckDB it already does (one
+    database); on Spark it is (re)registered as a temporary view of the store's own session (one row per
+    feedback text: small next to the events)."""
+    if not isinstance(store, SparkStore):
+        return
+    rows = store.con.execute("SELECT * FROM voice_texts ORDER BY feedback_id").to_arrow_table()
+    store.ibis().create_view("voice_texts", ibis.memtable(rows), overwrite=True)
+
+
+def texts_with_feedback(store: Store) -> ir.Table:
+    """``voice_texts`` joined with its feedback row (text, ts, touchpoint, source, score, customer_id) on the
+    store's engine; ``voice_texts`` must exist there (after :func:`publish` on Spark)."""
+    con = store.ibis()
+    fb = con.table("feedback").select(
+        "feedback_id", "customer_id", "text", "ts", "touchpoint", "source", "score"
+    )
+    return con.table("voice_texts").join(fb, "feedback_id")
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -46,10 +46,11 @@ from cxlab.errors import MissingData
 from cxlab.stats.multitest import adjust_pvalues
 from cxlab.stats.silhouette import choose_k
 from cxlab.store import Store
+from cxlab.voice.analysis import ensure_analysed
 from cxlab.voice.embeddings import Vectors, get_embedder
 from cxlab.voice.sentiment import MIXED
 from cxlab.voice.settings import Topic, VoiceSettings, voice_settings
-from cxlab.voice.tables import has_table, load_embeddings
+from cxlab.voice.tables import load_embeddings, texts_with_feedback
 from cxlab.voice.text import clean_text
 
 CLASSES = ("negative", "positive", "neutral")
@@ -349,14 +350,22 @@ def emerging(
 
 
 def _frame(store: Store) -> pd.DataFrame:
-    return store.con.execute(
-        """
-        SELECT v.feedback_id, v.text_hash, v.language, v.label, v.p_negative, f.text, f.ts, f.touchpoint,
-               f.source, f.score
-        FROM voice_texts v JOIN feedback f USING (feedback_id)
-        WHERE v.label IS NOT NULL ORDER BY v.feedback_id
-        """
-    ).df()
+    """The labelled texts with their feedback rows, read through the store's engine in ``feedback_id`` order
+    (the clustering's input order: the same on every engine)."""
+    t = texts_with_feedback(store)
+    cols = [
+        "feedback_id",
+        "text_hash",
+        "language",
+        "label",
+        "p_negative",
+        "text",
+        "ts",
+        "touchpoint",
+        "source",
+        "score",
+    ]
+    return t.filter(t.label.notnull()).order_by("feedback_id").select(*cols).execute()
 
 
 _CACHE: dict[tuple[Any, ...], Themes] = {}
@@ -518,8 +527,9 @@ def negative_themes(themes: Themes, top: int = 3) -> dict[str, list[str]]:
 
 
 def touchpoint_evidence(store: Store, top: int = 3) -> dict[str, list[str]]:
-    """:func:`negative_themes` of the store's analysed feedback; empty before ``cxlab voice analyze``."""
-    if not has_table(store.con, "voice_texts"):
+    """:func:`negative_themes` of the store's analysed feedback (:func:`ensure_analysed`); empty before
+    ``cxlab voice analyze``."""
+    if not ensure_analysed(store):
         return {}
     try:
         return negative_themes(find_themes(store), top)
