@@ -86,3 +86,15 @@ def test_a_lake_with_its_own_config(tmp_path: Path) -> None:
         assert s.config.shop.name == "From the lake"
     with open_store(f"spark://local[2]?tables={tmp_path}&config={tmp_path / 'cxlab.toml'}") as s:
         assert s.config.shop.name == "From the lake"
+
+
+def test_one_kind_of_spark_session_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyspark")
+    from cxlab.store import engine
+
+    monkeypatch.setattr(engine, "_sessions", {("local[2]", ()): object()})
+    with pytest.raises(ValueError, match="already runs a local Spark session"):
+        engine.spark_session(parse_target("sc://127.0.0.1:15002?tables=s3a://x"))
+    monkeypatch.setattr(engine, "_sessions", {("sc://h:1", ()): object()})
+    with pytest.raises(ValueError, match="already runs a Spark Connect session"):
+        engine.spark_session(parse_target("spark://local[4]?database=shop"))

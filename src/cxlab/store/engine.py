@@ -212,6 +212,13 @@ def spark_session(target: SparkTarget) -> SparkSession:
     with _lock:
         if key in _sessions:
             return _sessions[key]
+        kinds = {k[0].startswith("sc://") for k in _sessions}
+        if kinds and kinds != {target.kind == "connect"}:
+            raise ValueError(
+                f"{target.url}: this process already runs a "
+                f"{'Spark Connect' if target.kind != 'connect' else 'local Spark'} session; PySpark runs one kind "
+                "per process (run the command in a process of its own)"
+            )
         if target.kind == "connect":
             session = SparkSession.builder.remote(target.master).getOrCreate()
             session.conf.set("spark.sql.session.timeZone", "UTC")
