@@ -54,14 +54,16 @@ def test_engine_section_of_cxlab_toml(tmp_path: Path) -> None:
         + '\n[engine]\nurl = "spark://local[4]"\ntables = "lake"\n[engine.paths]\nevents = "/data/ev"\n'
         + '[engine.conf]\n"spark.driver.memory" = "8g"\n'
     )
-    store = open_store(tmp_path / "cxlab.duckdb")  # a store beside a cxlab.toml with [engine]: Spark
+    store = open_store(cfg)  # the project's cxlab.toml with [engine]: Spark
     assert isinstance(store, SparkStore)
     t = store.target
     assert (t.master, t.tables, t.conf) == ("local[4]", str(tmp_path / "lake"), {"spark.driver.memory": "8g"})
     assert t.location("events") == "/data/ev" and t.location("orders") == str(tmp_path / "lake" / "orders")
     assert store.config.shop.name == "My shop"  # the project's cxlab.toml, not the lake's copy
-    assert isinstance(open_store(cfg), SparkStore)
     store.close()
+    Store(tmp_path / "cxlab.duckdb").close()
+    with open_store(tmp_path / "cxlab.duckdb") as duck:  # a DuckDB file is always that file
+        assert type(duck) is Store
 
 
 def test_engine_section_errors_and_plain_stores(tmp_path: Path) -> None:
@@ -98,3 +100,9 @@ def test_one_kind_of_spark_session_per_process(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(engine, "_sessions", {("sc://h:1", ()): object()})
     with pytest.raises(ValueError, match="already runs a Spark Connect session"):
         engine.spark_session(parse_target("spark://local[4]?database=shop"))
+
+
+def test_paths_keep_their_plus_signs_and_decode_escapes(tmp_path: Path) -> None:
+    lake = tmp_path / "lake+2024 q1"
+    lake.mkdir()
+    assert parse_target(f"spark://local[2]?tables={tmp_path}/lake+2024%20q1").tables == str(lake)

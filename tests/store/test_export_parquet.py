@@ -84,3 +84,21 @@ def test_bad_targets_say_what_is_wrong(shop: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     res = runner.invoke(app, ["export", "parquet", "--db", str(shop), "--out", str(tmp_path / "file")])
     assert res.exit_code == 2 and "not a folder" in res.output
+
+
+def test_export_refuses_a_folder_that_is_no_lake_and_sweeps_what_a_killed_writer_left(
+    shop: Path, tmp_path: Path
+) -> None:
+    mine = tmp_path / "project"
+    (mine / "orders").mkdir(parents=True)
+    (mine / "orders" / "raw.csv").write_text("order_id\n1\n", encoding="utf-8")
+    with Store(shop, read_only=True) as s:
+        with pytest.raises(FileExistsError, match="not a lake cxlab wrote"):
+            export_tables(s.con, mine, "")
+        assert (mine / "orders" / "raw.csv").exists()  # untouched
+        out = tmp_path / "lake"
+        export_tables(s.con, out, "")
+        (out / f"{TMP_PREFIX}killed").mkdir()
+        (out / f"{TMP_PREFIX}killed" / "stage.duckdb").write_bytes(b"rows of a killed ingest")
+        export_tables(s.con, out, "")
+    assert not [p for p in out.iterdir() if p.name.startswith(TMP_PREFIX)]

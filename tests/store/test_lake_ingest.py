@@ -287,7 +287,7 @@ def test_a_project_whose_config_names_a_lake_ingests_into_it(tmp_path: Path) -> 
         default_toml() + '\n[engine]\nurl = "spark://local[2]"\ntables = "lake"\n', encoding="utf-8"
     )
     f = write(tmp_path / "events.csv", EVENTS)
-    res = CliRunner().invoke(app, ["ingest", "events", str(f), "--db", str(project / "cxlab.duckdb")])
+    res = CliRunner().invoke(app, ["ingest", "events", str(f), "--db", str(project / "cxlab.toml")])
     assert res.exit_code == 0, res.output
     assert len(lake_rows(project / "lake", "events")) == 4
     assert not (project / "cxlab.duckdb").exists() and (project / "lake" / "cxlab.secret").exists()
@@ -312,3 +312,25 @@ def test_an_exported_lake_takes_new_rows_only_with_the_stores_secret(
     (lake / "cxlab.secret").write_bytes((db.parent / "cxlab.secret").read_bytes())
     res = CliRunner().invoke(app, [*ingest, "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["files"][0]["stored"] == 1
+
+
+def test_customers_erased_in_the_store_stay_out_of_its_lake(
+    lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxlab.privacy.erase import erase
+    from cxlab.store.store import init_project
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    db = init_project(tmp_path / "shop")
+    with Store(db) as s:
+        s.ingest("events", write(tmp_path / "events.csv", EVENTS))
+    erase(db, "c1")
+    assert CliRunner().invoke(app, ["export", "parquet", "--db", str(db), "--out", str(lake)]).exit_code == 0
+    assert (lake / "_cxlab_tombstones").is_dir()
+    (lake / "cxlab.secret").write_bytes((db.parent / "cxlab.secret").read_bytes())
+    again = write(tmp_path / "again.csv", EVENTS.replace("e1,", "e9,").replace("e4,", "e8,"))  # new ids
+    res = CliRunner().invoke(app, ["ingest", "events", str(again), "--db", url(lake), "--json"])
+    assert res.exit_code == 0, res.output
+    kept = {r[0] for r in duckdb.sql(f"SELECT customer_id FROM {parquet_glob(lake, 'events')}").fetchall()}
+    assert "c1" not in kept and "c2" in kept  # c1's rows refused again, c2's new row stored
+    assert json.loads(res.stdout)["files"][0]["stored"] >= 1

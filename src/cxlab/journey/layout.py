@@ -246,14 +246,36 @@ def filtered(con: duckdb.DuckDBPyConnection) -> bool:
 
 def ready(con: duckdb.DuckDBPyConnection) -> bool:
     """Make the layout current if the store is writable; whether it is current now (a read-only store with a
-    stale layout: no, the caller reads the raw events). Never within filtered views (:func:`filtered`)."""
-    if filtered(con):
+    stale layout: no, the caller reads the raw events). Never within filtered views (:func:`filtered`), nor
+    when ``events`` is no table of this store (a view), nor when another writer holds the layout (the server's
+    concurrent requests): the caller reads the raw events then."""
+    try:
+        if filtered(con) or not _base_events(con):
+            return False
+        state = status(con)
+        if state != "current" and writable(con):
+            refresh(con)
+            state = "current"
+    except duckdb.Error:  # a concurrent refresh won the write: read the raw events this time
         return False
-    state = status(con)
-    if state != "current" and writable(con):
-        refresh(con)
-        state = "current"
     return state == "current"
+
+
+def _base_events(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``events`` is a table of this store's main schema (not a view)."""
+    sql = (
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = 'events'"
+    )
+    return _one(con, sql) == 1
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the layout (inside the caller's transaction). Whatever deletes or rewrites events in place (erase,
+    retention, re-keying) calls it: row ids are renumbered when deleted rows are cleaned up, so the counts
+    :func:`status` compares could add up again over different rows; the next refresh rebuilds it whole."""
+    for table in TABLES:
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 def codes(con: duckdb.DuckDBPyConnection, wanted: Sequence[tuple[str, str]]) -> list[StepCode]:

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from cxlab.journey import layout
 from cxlab.privacy import audit
 from cxlab.privacy.keys import keyed
 from cxlab.privacy.subject import (
@@ -153,15 +154,6 @@ def _add_tombstones(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]])
     return len(new)
 
 
-def _drop_journey_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the journey layout (:mod:`cxlab.journey.layout`: every person's events as integer runs, derived
-    from ``events``): the erased person's runs go with it; the next funnel rebuilds it without them."""
-    from cxlab.journey.layout import TABLES as LAYOUT_TABLES
-
-    for table in LAYOUT_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
-
-
 def remove(
     con: duckdb.DuckDBPyConnection,
     secret: bytes,
@@ -190,7 +182,7 @@ def remove(
         }
         if EMBEDDINGS in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
             counts[EMBEDDINGS] = _remove_embeddings(con, hashes)
-        _drop_journey_layout(con)
+        layout.drop(con)  # the erased person's runs go with it; rebuilt without them
         # their order ids too: a guest review of their order must not come back with the next import
         added = _add_tombstones(
             con, [*tombstone_keys(secret, subject), *(("order_id", keyed(secret, o)) for o in orders)]

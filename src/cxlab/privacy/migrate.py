@@ -81,6 +81,9 @@ def migrate_keys(con: duckdb.DuckDBPyConnection, secret: bytes) -> MigrateResult
             result.rows[f"customers.{col}"] = _update(
                 con, "customers", f"{c} = {hmac_sql(secret, c)}", f"{c} IS NOT NULL"
             )
+        from cxlab.journey import layout
+
+        layout.drop(con)  # its people and links hold the ids from before: rebuilt from the keyed ones
         mark_keyed(con)
         audit.record(con, "migrate", rows=result.total, detail={"keyed": True, "rows": result.rows})
         con.execute("COMMIT")

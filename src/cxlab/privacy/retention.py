@@ -147,6 +147,10 @@ def _keep_aggregates(con: duckdb.DuckDBPyConnection, table: str, at: dt.datetime
 
 def _delete(con: duckdb.DuckDBPyConnection, table: str, at: dt.datetime) -> int:
     key = "customer_id" if table == "customers" else "feedback_id" if table == "feedback" else None
+    if table in ("events", "customers"):
+        from cxlab.journey import layout
+
+        layout.drop(con)  # derived from the events and their people: rebuilt from what is kept
     if key is None:
         ((n,),) = con.execute(f"DELETE FROM {table} WHERE ts < $cutoff", {"cutoff": at}).fetchall()
     else:

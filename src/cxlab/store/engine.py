@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qs
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict
 
@@ -121,7 +121,8 @@ def parse_target(url: str, *, must_exist: bool = True) -> SparkTarget:
     ``ValueError`` naming what is wrong otherwise. ``must_exist``: a local ``DIR`` must be there already
     (reading); an ingest creates it."""
     kind, master = _master(url)
-    query = {k: v[-1] for k, v in parse_qs(url.partition("?")[2], keep_blank_values=True).items()}
+    pairs = [p.partition("=") for p in url.partition("?")[2].split("&") if p]
+    query = {unquote(k): unquote(v) for k, _, v in pairs}  # a "+" in a path stays a "+"
     unknown = sorted(set(query) - {"tables", "database", "format", "config"})
     if unknown:
         raise ValueError(
@@ -251,8 +252,11 @@ def _cores(master: str) -> int:
     return int(inside) if inside.isdigit() else 2
 
 
-def canonical_frame(spark: SparkSession, target: SparkTarget, table: str) -> DataFrame:
-    """``table`` as a Spark DataFrame with exactly the canonical columns and types (see module docstring)."""
+def canonical_frame(
+    spark: SparkSession, target: SparkTarget, table: str, found: set[str] | None = None
+) -> DataFrame:
+    """``table`` as a Spark DataFrame with exactly the canonical columns and types (see module docstring);
+    its name is added to ``found`` when it has files (or a catalog table)."""
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -266,6 +270,8 @@ def canonical_frame(spark: SparkSession, target: SparkTarget, table: str) -> Dat
         df = None
     if df is None:
         return spark.createDataFrame([], schema)
+    if found is not None:
+        found.add(table)
     have = {c.lower(): c for c in df.columns}
     cols = [
         (F.col(f"`{have[f.name.lower()]}`") if f.name.lower() in have else F.lit(None))
@@ -315,8 +321,14 @@ def spark_backend(target: SparkTarget) -> BaseBackend:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
     else:
         spark = base.newSession()
+    found: set[str] = set()
     for table in TABLES:
-        canonical_frame(spark, target, table).createOrReplaceTempView(table)
+        canonical_frame(spark, target, table, found).createOrReplaceTempView(table)
+    if not found and target.tables is not None:  # a mistyped folder reads as no tables, not as an empty shop
+        raise FileNotFoundError(
+            f"{target.tables}: no canonical tables there (no {', '.join(TABLES)} folders); write them with "
+            "`cxlab export parquet` or `cxlab ingest --db …`"
+        )
     return ibis.pyspark.connect(spark)
 
 

@@ -30,6 +30,7 @@ import duckdb
 
 from cxlab.config import CONFIG_NAME
 from cxlab.privacy.migrate import META
+from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store.store import SECRET_CHECK, StoreError
 
@@ -78,6 +79,8 @@ def writer_lock(out: Path) -> Iterator[None]:
             raise StoreError(
                 f"{out}: another ingest or export is writing to this lake; wait for it and try again"
             ) from e
+        for stale in out.glob(f"{TMP_PREFIX}*"):  # left by a writer that was killed: staged rows, old tables
+            shutil.rmtree(stale)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -111,6 +114,10 @@ def export_tables(
     All tables are written into a temporary folder first; then each table's folder is swapped in whole. The
     fingerprint of the store's secret goes with them (``_cxlab_meta.json``), when the store has one."""
     out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (out / CONFIG_NAME).is_file():
+        raise FileExistsError(
+            f"{out}: not empty and not a lake cxlab wrote (no {CONFIG_NAME}); export into an empty folder"
+        )
     with writer_lock(out):
         return _export(con, out, config_text, project)
 
@@ -129,18 +136,24 @@ def _export(
             write_relation(con, table, f"SELECT * FROM {quote_ident(table)}", tmp)
             ((counts[table],),) = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()
         (tmp / CONFIG_NAME).write_text(config_text, encoding="utf-8")
+        if _has_table(con, TOMBSTONES):  # the erased stay erased: a lake ingest refuses them too
+            (tmp / TOMBSTONES).mkdir()
+            con.execute(
+                f"COPY {TOMBSTONES} TO {_sql_string(str(tmp / TOMBSTONES / f'part-{uuid.uuid4()}.parquet'))} "
+                "(FORMAT parquet)"
+            )
         folders = [f for f in PROJECT_FOLDERS if project is not None and (project / f).is_dir()]
         for f in folders:
             assert project is not None
             shutil.copytree(project / f, tmp / f)
         old = out / f"{TMP_PREFIX}old-{uuid.uuid4().hex}"
         old.mkdir()
-        for name in [*TABLES, *folders]:
+        for name in [*TABLES, *folders, *([TOMBSTONES] if (tmp / TOMBSTONES).is_dir() else [])]:
             if (out / name).exists():
                 os.replace(out / name, old / name)
             os.replace(tmp / name, out / name)
         os.replace(tmp / CONFIG_NAME, out / CONFIG_NAME)
-        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old)
         check = _secret_check(con)
         if check is not None:
             write_meta(out, {**read_meta(out), SECRET_CHECK: check})
@@ -149,9 +162,15 @@ def _export(
     return counts
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+    )
+
+
 def _secret_check(con: duckdb.DuckDBPyConnection) -> str | None:
     """The fingerprint of the secret the store open on ``con`` is keyed with, if it keeps one."""
-    if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [META]).fetchall():
+    if not _has_table(con, META):
         return None
     rows = con.execute(f"SELECT value FROM {META} WHERE key = ?", [SECRET_CHECK]).fetchall()
     return str(rows[0][0]) if rows else None

@@ -29,6 +29,7 @@ import duckdb
 from cxlab.config import Config
 from cxlab.privacy.keys import SECRET_ENV, SECRET_NAME, SecretError, keyed, load_secret
 from cxlab.privacy.tables import DDL as PRIVACY_DDL
+from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.checks import sql_literal
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store import lake
@@ -84,6 +85,7 @@ def ingest_to_lake(
         try:
             con = _staging(tmp / STAGE_NAME)
             try:
+                erased = _load_tombstones(con, out)
                 if table == "customers":
                     _load_consent(con, out)
                 report = ingest(
@@ -97,6 +99,7 @@ def ingest_to_lake(
                     progress=progress,
                     encoding=encoding,
                     date_format=date_format,
+                    secret=lake_secret(out, create=False) if erased else None,
                 )
                 known = _drop_stored(con, out, table)
                 report.stored -= known
@@ -123,6 +126,15 @@ def _staging(path: Path) -> duckdb.DuckDBPyConnection:
 
 def _has_files(out: Path, table: str) -> bool:
     return (out / table).is_dir() and any((out / table).rglob("*.parquet"))
+
+
+def _load_tombstones(con: duckdb.DuckDBPyConnection, out: Path) -> bool:
+    """Copy the lake's tombstones (``cxlab export parquet`` carries the store's) into the staging store, so
+    rows of erased customers are refused as the store refuses them; whether there are any."""
+    if not _has_files(out, TOMBSTONES):
+        return False
+    con.execute(f"INSERT INTO {TOMBSTONES} SELECT kind, key, ts FROM {lake.parquet_glob(out, TOMBSTONES)}")
+    return True
 
 
 def _load_consent(con: duckdb.DuckDBPyConnection, out: Path) -> None:

@@ -22,7 +22,14 @@ from cxlab.privacy.tables import DDL as PRIVACY_DDL
 from cxlab.privacy.tables import TOMBSTONES
 from cxlab.schema.tables import TABLES, quote_ident
 from cxlab.store import served
-from cxlab.store.engine import SparkTarget, is_engine_url, parse_target, spark_backend, target_from_config
+from cxlab.store.engine import (
+    SparkTarget,
+    is_engine_url,
+    is_spark_connect,
+    parse_target,
+    spark_backend,
+    target_from_config,
+)
 from cxlab.store.ingest import IngestReport, ProgressCallback, ingest, reconcile_ingests
 
 T = TypeVar("T")
@@ -313,6 +320,17 @@ class SparkStore(Store):
             self._backend = spark_backend(self.target)
         return self._backend
 
+    def _release(self) -> None:
+        """Let go of this store's Spark session: a Spark Connect session is released on the server (a local
+        one shares the process's context and just goes with its views)."""
+        if self._backend is not None and is_spark_connect(self._backend):
+            self._backend._session.stop()
+        self._backend = None
+
+    def close(self) -> None:
+        self._release()
+        self.con.close()
+
     def counts(self) -> dict[str, int]:
         """Rows per canonical table, counted by Spark."""
         con = self.ibis()
@@ -338,7 +356,7 @@ class SparkStore(Store):
         if self.read_only:
             raise StoreError(f"{self.target.url}: opened read-only; ingest opens it with read_only=False")
         self._memo.clear()
-        self._backend = None  # registered views list the files they were made with
+        self._release()  # registered views list the files they were made with
         return ingest_to_lake(
             lake_folder(self.target),
             table,
@@ -373,17 +391,16 @@ class SparkStore(Store):
 
 
 def open_store(db: str | Path = DEFAULT_DB, *, read_only: bool = True) -> Store:
-    """The store a command's ``--db`` names: a DuckDB file (:class:`Store`), a Spark target URL, or a
-    ``cxlab.toml`` (or a store beside one) whose ``[engine]`` points at Spark (:class:`SparkStore`)."""
+    """The store a command's ``--db`` names: a DuckDB file (:class:`Store`), a Spark target URL, or a project's
+    ``cxlab.toml`` whose ``[engine]`` points at Spark (:class:`SparkStore`). Only a ``cxlab.toml`` named
+    itself switches the engine: a DuckDB file always means that file, for every command."""
     text = str(db)
     if is_engine_url(text):
         return SparkStore(parse_target(text, must_exist=read_only), read_only=read_only)
     path = Path(text)
-    config_file = path if path.suffix == ".toml" else path.parent / CONFIG_NAME
-    if config_file.is_file():
-        target = target_from_config(config_file, Config.load(config_file))
-        if target is not None:
-            return SparkStore(target, read_only=read_only)
     if path.suffix == ".toml":
-        raise ValueError(f"{path}: has no [engine] url; give the store (a .duckdb file) or add [engine]")
+        target = target_from_config(path, Config.load(path))
+        if target is None:
+            raise ValueError(f"{path}: has no [engine] url; give the store (a .duckdb file) or add [engine]")
+        return SparkStore(target, read_only=read_only)
     return Store(path, read_only=read_only)
