@@ -165,6 +165,7 @@ def remove(
     subject = find(con, secret, customer_id, email, phone)
     con.execute("BEGIN TRANSACTION")
     try:
+        layout.drop(con)  # derived from events: the erased person's runs go with it; rebuilt without them
         stage(con, subject)
         where = predicates(con)
         texts = _texts(con)
@@ -182,7 +183,6 @@ def remove(
         }
         if EMBEDDINGS in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
             counts[EMBEDDINGS] = _remove_embeddings(con, hashes)
-        layout.drop(con)  # the erased person's runs go with it; rebuilt without them
         # their order ids too: a guest review of their order must not come back with the next import
         added = _add_tombstones(
             con, [*tombstone_keys(secret, subject), *(("order_id", keyed(secret, o)) for o in orders)]

@@ -21,14 +21,16 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from cxlab.journey import layout
 from cxlab.privacy.keys import keyed, keyed_contact, sha256_hex
 from cxlab.privacy.tables import AUDIT, TOMBSTONES
 from cxlab.schema.tables import quote_ident
 from cxlab.store.importers.common import derived_id
 
 #: Tables never searched for a customer's rows: the privacy tables themselves (keyed hashes only), the ingest
-#: log, fitted model heads (no per-customer rows) and the embedding store (keyed by text, see erase).
-SKIP = frozenset({TOMBSTONES, AUDIT, "_cxlab_ingests", "voice_heads", "voice_embeddings"})
+#: log, fitted model heads (no per-customer rows), the embedding store (keyed by text, see erase) and the
+#: journey layout (derived from ``events``, which are exported; erase drops it whole).
+SKIP = frozenset({TOMBSTONES, AUDIT, "_cxlab_ingests", "voice_heads", "voice_embeddings", *layout.TABLES})
 EMBEDDINGS = "voice_embeddings"
 
 STAGE_CUSTOMERS = "_subject_customers"
