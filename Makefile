@@ -7,7 +7,7 @@ DEMO_OUT ?= demo-out
 DEMO_CUSTOMERS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: install demo demo-full test lint unit bench clean
+.PHONY: install demo demo-full test test-spark lint unit bench clean
 
 install: $(STAMP)
 
@@ -30,10 +30,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
+# tests/spark runs in a process of its own (one Spark session for all of it) beside the rest on two workers
 unit: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=25
+	@$(PY) -m pytest -p no:cacheprovider --durations=10 -m "not spark_full" tests/spark > $(VENV)/spark-tests.log 2>&1 & spark=$$!; \
+	$(PY) -m pytest -n 2 --ignore=tests/spark --durations=25; rest=$$?; \
+	wait $$spark; sparked=$$?; echo "--- tests/spark (one Spark session) ---"; cat $(VENV)/spark-tests.log; \
+	exit $$(( rest || sparked ))
 
 test: lint unit
+
+# every Spark test, the whole report on both engines too (about 10 minutes more on two cores)
+test-spark: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider --durations=10 tests/spark
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

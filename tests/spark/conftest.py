@@ -1,9 +1,9 @@
 """One demo store, its lakehouse export, and one Spark session for every parity test in this folder.
 
-Every test here is marked ``spark`` and ``slow`` and put in one xdist group, so ``pytest -n 2 --dist
-loadgroup`` (``make test``) runs them all in one worker with one Spark session (starting one costs
-seconds). Skipped without pyspark or Java. No Python UDFs may run on Spark: the workers are not told which
-Python to use, so an expression that needs one fails here.
+Every test here is marked ``spark`` and ``slow``; ``make unit`` runs this folder in a pytest process of its
+own (one Spark session: starting one costs seconds) beside the rest of the suite on two xdist workers.
+Skipped without pyspark or Java. No Python UDFs may run on Spark: the workers are not told which Python to
+use, so an expression that needs one fails here.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import pytest
 SPARK_OK = bool(shutil.which("java") or os.environ.get("JAVA_HOME"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.spark)
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("spark"))
             item.add_marker(pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"))
             if not SPARK_OK:
                 item.add_marker(pytest.mark.skip(reason="Spark needs Java (none on PATH, no JAVA_HOME)"))

@@ -62,9 +62,3 @@ def test_the_same_json_on_every_engine(
         doc = json.loads(cli_process("status", "--db", connect, "--json"))
         assert doc["engine"] == "spark connect" and doc["ingests"] == []
         assert doc["tables"] == duck.counts() and doc["tables"]["events"] > 10_000
-
-    for args in (["journey", "map", "--json"], ["channels", "performance", "--json"]):
-        with subtests.test(" ".join(args[:2])):
-            expected = json.loads(cli(*args, "--db", str(lake.db)))
-            same(expected, json.loads(cli(*args, "--db", lake.spark_url)), " ".join(args[:2]))
-            assert expected["rows"]

@@ -18,6 +18,8 @@ from cxlab.cli import app
 from tests.spark.conftest import Lake
 from tests.spark.test_voice_parity import analysed_db
 
+pytestmark = pytest.mark.spark_full  # two whole reports: `make test-spark`, not `make test`
+
 __all__ = ["analysed_db"]  # the fixture, shared with the voice parity tests (one analysis per session)
 
 SAME = ("overview", "stages", "journey-map", "funnel", "paths", "retention", "swot", "voice-scores",
