@@ -280,11 +280,11 @@ def warm(state: ServerState) -> int:
             try:
                 page_content(state, page, Filters(), {}, stale_ok=False)
                 done += 1
-            except duckdb.ConnectionException:
+            except (duckdb.ConnectionException, duckdb.InterruptException):
                 raise
             except Exception:  # a page's own request reports the error; warming is best effort
                 log.exception("warming the %s page failed", page.slug)
-    except duckdb.ConnectionException:  # the server stopped meanwhile
+    except (duckdb.ConnectionException, duckdb.InterruptException):  # the server stopped meanwhile
         log.debug("warming stopped: the store is closed")
     return done
 
